@@ -1,0 +1,31 @@
+# `make run` sets up .venv and runs the headline experiment; `make test` sets up and runs the tests.
+# Setup finds a Python >= 3.12 by itself (PATH, then pyenv), or use `make PYTHON=/path/to/python3.12`.
+VENV := .venv
+PYTHON ?= $(shell for p in python3.13 python3.12 python3 python \
+	$$HOME/.pyenv/versions/3.13*/bin/python $$HOME/.pyenv/versions/3.12*/bin/python; do \
+	command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	&& { command -v "$$p"; break; }; done)
+
+.PHONY: setup run test lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found on PATH or in ~/.pyenv/versions; install one or pass PYTHON=..." >&2; exit 1; }
+	@echo "using $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: setup
+	$(VENV)/bin/sim-run $(ARGS)
+
+test: setup
+	$(VENV)/bin/python -m pytest $(ARGS)
+
+lint: setup
+	$(VENV)/bin/python -m ruff check .
+
+clean:
+	rm -rf $(VENV) outputs multirun

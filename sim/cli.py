@@ -1,0 +1,175 @@
+"""Hydra entry points: ``sim-run`` (and ``python -m sim``)."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import pandas as pd
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import MissingConfigException
+from omegaconf import DictConfig
+
+from sim.analysis import summarise, summary_markdown
+from sim.config import ConfigError, register_configs, validate
+from sim.experiment import (
+    Cell,
+    existing_results,
+    provenance,
+    run_cell,
+    write_figures,
+    write_results,
+)
+from sim.plots import headline_figures
+
+
+def config_dir() -> Path:
+    """The configs: the repository's ``configs/`` (source or editable install) or the packaged copy."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "configs", here / "configs"):
+        if (candidate / "config.yaml").exists():
+            return candidate
+    raise FileNotFoundError(f"no configs/config.yaml beside {here}")
+
+
+CONFIG_DIR = config_dir()
+register_configs()
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+GROUPS = ("world", "model", "scenario")
+
+
+def _source_file(group: str, choice: str, hc: HydraConfig) -> str:
+    """The YAML file a group option was loaded from, searching Hydra's config sources in order."""
+    for source in hc.runtime.config_sources:
+        if source.schema == "file":
+            path = Path(source.path) / group / f"{choice}.yaml"
+            if path.exists():
+                return str(path)
+    return str(CONFIG_DIR / group / f"{choice}.yaml")
+
+
+def _files(scenario_choice: str, hc: HydraConfig) -> dict[str, str]:
+    choices = hc.runtime.choices
+    files = {group: _source_file(group, str(choices.get(group)), hc) for group in ("world", "model")}
+    files["scenario"] = _source_file("scenario", scenario_choice, hc)
+    return files | {"config": str(CONFIG_DIR / "config.yaml")}
+
+
+def _blame(error: ConfigError, overrides: list[str]) -> ConfigError:
+    """Name the command line as the source when an override set the offending key's value."""
+    for o in overrides:
+        key = o.split("=", 1)[0].lstrip("+~")
+        if key in GROUPS or key.startswith("hydra."):
+            continue  # choosing a file is not setting the key: the file stays the source
+        if error.key == key or error.key.startswith((key + ".", key + "[")):
+            return ConfigError(f"command line ({o})", error.key, error.value, error.allowed)
+    return error
+
+
+def cells_for(cfg: DictConfig, hc: HydraConfig) -> list[tuple[Cell, dict[str, str]]]:
+    """The control cell and, unless a single scenario was asked for, the treatment cell.
+
+    Each cell is validated as it is made, so the first problem is the one reported.
+    """
+    overrides = list(hc.overrides.task)
+    chose_scenario = any(o.startswith("scenario=") for o in overrides)
+    chose_compare = any(o.startswith("compare=") for o in overrides)
+    control_choice = str(hc.runtime.choices.get("scenario"))
+    control = (Cell(str(cfg.scenario.name), cfg), _files(control_choice, hc))
+    validate(control[0].config, control[1])
+    compare = cfg.compare
+    if compare is None or (chose_scenario and not chose_compare):
+        return [control]
+    where = "command line" if chose_compare else str(CONFIG_DIR / "config.yaml")
+    allowed = f"null or one of {', '.join(_options('scenario'))}"
+    if compare == control_choice:
+        raise ConfigError(where, "compare", compare, f"a scenario other than scenario={control_choice} ({allowed})")
+    searchpath = [o for o in hc.overrides.hydra if o.startswith("hydra.searchpath=")]
+    keep = [o for o in overrides if not o.startswith(("scenario=", "compare="))]
+    try:
+        treatment = hydra.compose(config_name="config", overrides=[*searchpath, *keep, f"scenario={compare}"])
+    except MissingConfigException as e:
+        if f"scenario/{compare}" not in str(e):
+            raise
+        raise ConfigError(where, "compare", compare, allowed) from e
+    cell = (Cell(str(treatment.scenario.name), treatment), _files(str(compare), hc))
+    validate(cell[0].config, cell[1])
+    return [control, cell]
+
+
+def compose(overrides: list[str] | None = None) -> DictConfig:
+    """The config the CLI would run, through Hydra's Compose API (for notebooks and scripts)."""
+    with hydra.initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        return hydra.compose(config_name="config", overrides=list(overrides or []))
+
+
+def run_scenarios(overrides: list[str] | None = None, scenarios: tuple[str, ...] = ("baseline", "sunni_outreach"),
+                  *, progress: bool = False) -> pd.DataFrame:
+    """Validate and run each scenario with the same overrides; return one tidy table (no files)."""
+    tables = []
+    for name in scenarios:
+        cfg = compose([*(overrides or []), f"scenario={name}"])
+        validate(cfg, {"world": "world config", "model": "model config",
+                       "scenario": str(CONFIG_DIR / "scenario" / f"{name}.yaml"), "config": "config"})
+        tables.append(run_cell(Cell(str(cfg.scenario.name), cfg), progress=progress).table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def abandon(outdir: Path) -> None:
+    """Remove what Hydra put in a job directory that produced no results (config copy, log)."""
+    if existing_results(outdir):
+        return
+    shutil.rmtree(outdir / ".hydra", ignore_errors=True)
+    for log in outdir.glob("*.log"):
+        log.unlink()
+    with contextlib.suppress(OSError):
+        outdir.rmdir()
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def run(cfg: DictConfig) -> None:
+    """Run the configured scenario(s), then write tables, summary, figures and provenance."""
+    hc = HydraConfig.get()
+    outdir = Path(hc.runtime.output_dir)
+    overrides = list(hc.overrides.task)
+    try:
+        planned = cells_for(cfg, hc)
+    except ConfigError as e:
+        abandon(outdir)
+        print(f"error: {_blame(e, overrides)}", file=sys.stderr)
+        sys.exit(2)
+    if existing_results(outdir):
+        print(f"error: {outdir} already holds results; refusing to overwrite them", file=sys.stderr)
+        sys.exit(2)
+    cells = [cell for cell, _ in planned]
+    start = time.perf_counter()
+    results = [run_cell(cell, progress=True) for cell in cells]
+    table = pd.concat([r.table for r in results], ignore_index=True)
+    network = pd.concat([r.network for r in results], ignore_index=True)
+    summary = md = None
+    if len(cells) == 2:
+        summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed))
+        md = summary_markdown(summary, int(cfg.replications))
+    write_figures(outdir, headline_figures(table, network))
+    write_results(outdir, results, summary, md, provenance(cells, results))
+    seconds = time.perf_counter() - start
+    print(f"{len(cells)} scenario(s) x {cfg.replications} replications in {seconds:.1f} s")
+    if summary is not None:
+        for key in ("h1", "h2"):
+            h = summary[key]
+            print(f"{key.upper()} ({h['metric']}): effect {h['effect']:+.4f} "
+                  f"[{h['ci_low']:+.4f}, {h['ci_high']:+.4f}] p={h['p_value']:.3g} -> {h['verdict']}")
+    print(f"results: {outdir}")
+
+
+def main() -> None:
+    run()

@@ -1,0 +1,471 @@
+"""Structured configs (registered with Hydra's ConfigStore) and their validation.
+
+The dataclasses are the schema: Hydra refuses a misspelt key or a wrong type while composing.
+:func:`validate` then checks what a schema cannot express (ranges, NaN, unknown states, dates
+inside the horizon) and raises one :class:`ConfigError` naming the file, the key and what is
+allowed, before anything is simulated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+LEVERS = ("outreach", "us_sanctions_on_iran", "western_sanctions_on_russia")
+CAMPS = ("shia_axis", "sunni", "western", "eurasian", "other")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot be simulated; the message names file, key and allowed values."""
+
+    def __init__(self, file: str, key: str, value: Any, allowed: str) -> None:
+        self.file, self.key, self.value, self.allowed = file, key, value, allowed
+        super().__init__(f"{file}: {key} = {value!r} is not allowed; allowed: {allowed}")
+
+
+# --------------------------------------------------------------------------- world
+
+
+@dataclass
+class StateConfig:
+    """One actor. Positions and salience are lists in the order of ``WorldConfig.issues``."""
+
+    name: str = MISSING
+    camp: str = MISSING
+    capability: float = MISSING  # share of world capability (CINC-like), > 0
+    budget: float = 1.0  # strategic commitment capacity, > 0
+    outside_option: float = 0.0  # value of ties outside the modelled world, >= 0
+    positions: list[float] = field(default_factory=list)  # each in [-1, 1]
+    salience: list[float] = field(default_factory=list)  # each >= 0, normalised on load
+    non_state: bool = False
+    source: str = MISSING
+
+
+@dataclass
+class TieConfig:
+    """Directed commitment: share of ``source_state``'s budget invested in ``target``."""
+
+    origin: str = MISSING
+    target: str = MISSING
+    commitment: float = MISSING  # in [0, 1], share of the origin's budget
+    source: str = MISSING
+
+
+@dataclass
+class PairConfig:
+    """A symmetric pair attribute (affinity in [-1, 1]; complementarity or returns >= 0)."""
+
+    states: list[str] = field(default_factory=list)  # exactly two codes
+    value: float = MISSING
+    source: str = MISSING
+
+
+@dataclass
+class RolesConfig:
+    """Who plays which part in the question; codes of the world's states."""
+
+    entente: list[str] = field(default_factory=lambda: ["RUS", "IRN"])
+    outreach_actor: str = "RUS"
+    outreach_targets: list[str] = field(default_factory=lambda: ["SAU", "ARE", "EGY", "LNA"])
+    us_sanctions_on_iran: list[str] = field(default_factory=lambda: ["USA", "IRN"])  # sender, target
+    western_sanctions_on_russia: list[str] = field(default_factory=lambda: ["USA", "RUS"])
+
+
+@dataclass
+class WorldConfig:
+    name: str = MISSING
+    description: str = ""
+    issues: list[str] = field(default_factory=list)
+    states: dict[str, StateConfig] = field(default_factory=dict)
+    commitments: list[TieConfig] = field(default_factory=list)
+    affinities: list[PairConfig] = field(default_factory=list)
+    complementarity: list[PairConfig] = field(default_factory=list)
+    returns: list[PairConfig] = field(default_factory=list)
+    roles: RolesConfig = field(default_factory=RolesConfig)
+    # synthetic generator (used when ``generator == "synthetic"``)
+    generator: str = "table"  # "table" (states listed above) or "synthetic"
+    n_states: int = 0
+    seed: int = 0
+
+
+# ------------------------------------------------------------------------- model
+
+
+@dataclass
+class ValueParams:
+    """Relationship value V = w_c C + w_a align + w_r recip - w_t third_party - w_k pressure."""
+
+    enabled: bool = True
+    complementarity_weight: float = 1.0
+    alignment_weight: float = 0.5
+    reciprocity_weight: float = 0.5
+    third_party_weight: float = 0.3
+
+
+@dataclass
+class AllocationParams:
+    """Desired commitment b_i * max_share * sigmoid(rationality * V + fixed effect), with inertia."""
+
+    enabled: bool = True
+    rationality: float = 4.0  # logistic slope beta
+    max_share: float = 0.6  # largest share of its budget one partner can take
+    inertia: float = 0.85  # share of last month's commitment kept each month
+
+
+@dataclass
+class BudgetParams:
+    """Positive-sum budgets: b_i = b0_i clip(1 + gain * sum_j G_ij (T_ij - T0_ij), 0.05, max_growth)."""
+
+    enabled: bool = True
+    gain: float = 1.0
+    max_growth: float = 2.0
+
+
+@dataclass
+class ConditionalityParams:
+    """Hostile third parties condition cooperation; resolved by power-dependence."""
+
+    enabled: bool = True
+    weight: float = 0.5
+    hostility_threshold: float = 0.2
+
+
+@dataclass
+class AffinityParams:
+    """dS = dt * (alignment_rate (anchor - S) + balance_rate S S / (N - 1))."""
+
+    enabled: bool = True
+    alignment_rate: float = 0.05
+    balance_rate: float = 0.02
+    cooperation_rate: float = 0.02
+
+
+@dataclass
+class NoiseParams:
+    """AR(1) value shocks xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, scaled by sigma."""
+
+    enabled: bool = True
+    sigma: float = 0.05
+    persistence: float = 0.8
+
+
+@dataclass
+class OutreachParams:
+    """Value premium Russia's outreach adds to its targets: V[actor, target] += premium * outreach."""
+
+    enabled: bool = True
+    premium: float = 0.2
+
+
+@dataclass
+class SanctionsParams:
+    """Effect of a sanctions lever s on its target and on the sender's partners."""
+
+    enabled: bool = True
+    outside_option_cut: float = 0.6  # target's outside option times (1 - s * cut)
+    budget_cut: float = 0.2  # target's budget times (1 - s * cut)
+    secondary_cost: float = 0.6  # V[k, target] -= s * cost * T[k, sender]
+
+
+@dataclass
+class MechanismsConfig:
+    value: ValueParams = field(default_factory=ValueParams)
+    allocation: AllocationParams = field(default_factory=AllocationParams)
+    budget: BudgetParams = field(default_factory=BudgetParams)
+    conditionality: ConditionalityParams = field(default_factory=ConditionalityParams)
+    affinity: AffinityParams = field(default_factory=AffinityParams)
+    noise: NoiseParams = field(default_factory=NoiseParams)
+    outreach: OutreachParams = field(default_factory=OutreachParams)
+    sanctions: SanctionsParams = field(default_factory=SanctionsParams)
+
+
+@dataclass
+class ModelConfig:
+    mechanisms: MechanismsConfig = field(default_factory=MechanismsConfig)
+
+
+# ------------------------------------------------------------------------ scenario
+
+
+@dataclass
+class PolicyConfig:
+    """Policy levers, each an intensity in [0, 1]."""
+
+    outreach: float = 0.0
+    us_sanctions_on_iran: float = 0.0
+    western_sanctions_on_russia: float = 0.0
+
+
+@dataclass
+class DriversConfig:
+    """First month each policy lever applies (months before the horizon: in force from the start)."""
+
+    outreach: str = "2018-11"
+    us_sanctions_on_iran: str = "2018-11"
+    western_sanctions_on_russia: str = "2022-02"
+
+
+@dataclass
+class EventConfig:
+    """A dated change. Pair fields need two ``states``; state fields need one.
+
+    affinity sets the pair's affinity anchor; complementarity and returns add to the pair;
+    budget and outside_option multiply the state's value; positions set issue positions.
+    With ``scale_with`` naming a lever, every change is scaled by that lever's intensity.
+    """
+
+    date: str = MISSING
+    name: str = MISSING
+    source: str = MISSING
+    states: list[str] = field(default_factory=list)
+    affinity: float | None = None
+    complementarity: float | None = None
+    returns: float | None = None
+    budget: float | None = None
+    outside_option: float | None = None
+    positions: dict[str, float] = field(default_factory=dict)
+    scale_with: str | None = None
+
+
+@dataclass
+class ScenarioConfig:
+    name: str = MISSING
+    description: str = ""
+    drivers: DriversConfig = field(default_factory=DriversConfig)
+    events: list[EventConfig] = field(default_factory=list)
+
+
+# -------------------------------------------------------------------------- root
+
+
+@dataclass
+class HorizonConfig:
+    start: str = "2018-11"
+    end: str = "2025-12"
+
+
+@dataclass
+class Config:
+    world: WorldConfig = MISSING
+    model: ModelConfig = field(default_factory=ModelConfig)
+    scenario: ScenarioConfig = MISSING
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    horizon: HorizonConfig = field(default_factory=HorizonConfig)
+    compare: str | None = None
+    replications: int = 20
+    seed: int = 2018
+
+
+def register_configs() -> None:
+    """Register the schemas; YAML files extend them through their defaults lists."""
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    cs.store(group="world", name="base_world", node=WorldConfig)
+    cs.store(group="model", name="base_model", node=ModelConfig)
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def parse_month(text: str, file: str, key: str) -> tuple[int, int]:
+    """Parse ``YYYY-MM`` into (year, month) or raise a ConfigError for ``key``."""
+    parts = str(text).split("-")
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        year, month = int(parts[0]), int(parts[1])
+        if len(parts[0]) == 4 and 1 <= month <= 12:
+            return year, month
+    raise ConfigError(file, key, text, "a month written YYYY-MM, e.g. 2018-11")
+
+
+def month_index(ym: tuple[int, int]) -> int:
+    return ym[0] * 12 + ym[1] - 1
+
+
+def _number(file: str, key: str, value: Any, lo: float, hi: float, allowed: str) -> None:
+    if value is None or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ConfigError(file, key, value, allowed)
+    if not lo <= value <= hi:
+        raise ConfigError(file, key, value, allowed)
+
+
+def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> None:
+    """Check everything the schema cannot; raise one ConfigError at the first problem.
+
+    ``files`` maps top-level groups (world, scenario, model) to the file that set them, so that
+    the message can name it; unknown groups fall back to ``config``.
+    """
+    files = files or {}
+    fw = files.get("world", "world config")
+    fs = files.get("scenario", "scenario config")
+    fm = files.get("model", "model config")
+    fc = files.get("config", "config")
+    c: Any = cfg
+
+    if not isinstance(c.replications, int) or c.replications < 1:
+        raise ConfigError(fc, "replications", c.replications, "an integer >= 1")
+    for lever in LEVERS:
+        _number(fc, f"policy.{lever}", c.policy[lever], 0.0, 1.0, "a number in [0, 1]")
+    start = parse_month(c.horizon.start, fc, "horizon.start")
+    end = parse_month(c.horizon.end, fc, "horizon.end")
+    if month_index(end) < month_index(start):
+        raise ConfigError(fc, "horizon.end", c.horizon.end, f"a month not before horizon.start ({c.horizon.start})")
+
+    _validate_model(c.model, fm)
+    codes = _validate_world(c.world, fw)
+    if c.world.generator == "table":
+        _validate_roles(c.world.roles, fw, codes)
+    issues = list(c.world.issues) if c.world.generator == "table" else []
+    _validate_scenario(c.scenario, fs, codes, issues, start, end)
+
+
+def _validate_model(m: Any, file: str) -> None:
+    for group, params in m.mechanisms.items():
+        for key, value in params.items():
+            if isinstance(value, bool):
+                continue
+            allowed = "a finite number >= 0"
+            hi = math.inf
+            if key in ("inertia", "persistence", "max_share", "outside_option_cut", "budget_cut"):
+                allowed, hi = "a number in [0, 1]", 1.0
+            _number(file, f"model.mechanisms.{group}.{key}", value, 0.0, hi, allowed)
+
+
+def _validate_world(w: Any, file: str) -> list[str]:
+    if w.generator == "synthetic":
+        if not isinstance(w.n_states, int) or w.n_states < 6:
+            raise ConfigError(file, "world.n_states", w.n_states, "an integer >= 6")
+        return _synthetic_codes(w.n_states)
+    if w.generator != "table":
+        raise ConfigError(file, "world.generator", w.generator, "'table' or 'synthetic'")
+    codes = list(w.states.keys())
+    if len(codes) < 3:
+        raise ConfigError(file, "world.states", codes, "at least three states")
+    k = len(w.issues)
+    if k < 1:
+        raise ConfigError(file, "world.issues", list(w.issues), "a non-empty list of issue names")
+    known = f"one of {', '.join(codes)}"
+    for code, s in w.states.items():
+        key = f"world.states.{code}"
+        if s.camp not in CAMPS:
+            raise ConfigError(file, f"{key}.camp", s.camp, f"one of {', '.join(CAMPS)}")
+        _number(file, f"{key}.capability", s.capability, 1e-9, 1.0, "a number in (0, 1]")
+        _number(file, f"{key}.budget", s.budget, 1e-9, math.inf, "a finite number > 0")
+        _number(file, f"{key}.outside_option", s.outside_option, 0.0, math.inf, "a finite number >= 0")
+        if len(s.positions) != k:
+            raise ConfigError(file, f"{key}.positions", list(s.positions), f"{k} numbers, one per issue")
+        if len(s.salience) != k:
+            raise ConfigError(file, f"{key}.salience", list(s.salience), f"{k} numbers, one per issue")
+        for i, p in enumerate(s.positions):
+            _number(file, f"{key}.positions[{i}]", p, -1.0, 1.0, "a number in [-1, 1]")
+        for i, p in enumerate(s.salience):
+            _number(file, f"{key}.salience[{i}]", p, 0.0, math.inf, "a finite number >= 0")
+        if sum(s.salience) <= 0:
+            raise ConfigError(file, f"{key}.salience", list(s.salience), "numbers >= 0 with a positive sum")
+    totals: dict[str, float] = {}
+    for n, t in enumerate(w.commitments):
+        key = f"world.commitments[{n}]"
+        for part in ("origin", "target"):
+            if t[part] not in codes:
+                raise ConfigError(file, f"{key}.{part}", t[part], known)
+        if t.origin == t.target:
+            raise ConfigError(file, f"{key}.target", t.target, f"a state other than {t.origin} (no tie to itself)")
+        _number(file, f"{key}.commitment", t.commitment, 0.0, 1.0, "a share of the origin's budget in [0, 1]")
+        totals[t.origin] = totals.get(t.origin, 0.0) + t.commitment
+        if totals[t.origin] > 1.0 + 1e-9:
+            raise ConfigError(file, f"{key}.commitment", t.commitment,
+                              f"shares whose sum for {t.origin} stays <= 1 (now {totals[t.origin]:.3f})")
+    for group, lo, hi, allowed in (("affinities", -1.0, 1.0, "a number in [-1, 1]"),
+                                   ("complementarity", 0.0, math.inf, "a finite number >= 0"),
+                                   ("returns", 0.0, math.inf, "a finite number >= 0")):
+        for n, p in enumerate(w[group]):
+            key = f"world.{group}[{n}]"
+            _pair(file, key, p.states, codes)
+            _number(file, f"{key}.value", p.value, lo, hi, allowed)
+    return codes
+
+
+def _validate_roles(r: Any, file: str, codes: list[str]) -> None:
+    known = f"one of {', '.join(codes)}"
+    for key in ("entente", "us_sanctions_on_iran", "western_sanctions_on_russia"):
+        pair = list(r[key])
+        for i, code in enumerate(pair):
+            if code not in codes:
+                raise ConfigError(file, f"world.roles.{key}[{i}]", code, known)
+        if len(pair) != 2 or pair[0] == pair[1]:
+            raise ConfigError(file, f"world.roles.{key}", pair, "two different state codes")
+    if r.outreach_actor not in codes:
+        raise ConfigError(file, "world.roles.outreach_actor", r.outreach_actor, known)
+    for i, code in enumerate(r.outreach_targets):
+        if code not in codes or code == r.outreach_actor:
+            raise ConfigError(file, f"world.roles.outreach_targets[{i}]", code, f"{known}, not the actor")
+
+
+def _pair(file: str, key: str, states: Any, codes: list[str]) -> None:
+    if len(states) != 2:
+        raise ConfigError(file, f"{key}.states", list(states), "exactly two state codes")
+    for i, code in enumerate(states):
+        if code not in codes:
+            raise ConfigError(file, f"{key}.states[{i}]", code, f"one of {', '.join(codes)}")
+    if states[0] == states[1]:
+        raise ConfigError(file, f"{key}.states", list(states), "two different states (no tie to itself)")
+
+
+def _validate_scenario(
+    s: Any, file: str, codes: list[str], issues: list[str], start: tuple[int, int], end: tuple[int, int]
+) -> None:
+    known = f"one of {', '.join(codes)}"
+    window = f"a month from {start[0]}-{start[1]:02d} to {end[0]}-{end[1]:02d} (the horizon)"
+
+    def in_horizon(text: str, key: str) -> int:
+        ym = parse_month(text, file, key)
+        if not month_index(start) <= month_index(ym) <= month_index(end):
+            raise ConfigError(file, key, text, window)
+        return month_index(ym)
+
+    for lever in LEVERS:
+        parse_month(s.drivers[lever], file, f"scenario.drivers.{lever}")
+    for n, e in enumerate(s.events):
+        key = f"scenario.events[{n}]"
+        in_horizon(e.date, f"{key}.date")
+        for i, code in enumerate(e.states):
+            if code not in codes:
+                raise ConfigError(file, f"{key}.states[{i}]", code, known)
+        pair_fields = [f for f in ("affinity", "complementarity", "returns") if e[f] is not None]
+        state_fields = [f for f in ("budget", "outside_option") if e[f] is not None] + (
+            ["positions"] if len(e.positions) else [])
+        if not pair_fields and not state_fields:
+            raise ConfigError(file, key, e.name, "an event that changes at least one of affinity, "
+                              "complementarity, returns, budget, outside_option, positions")
+        if pair_fields:
+            _pair(file, key, e.states, codes)
+        if state_fields and len(e.states) != 1:
+            raise ConfigError(file, f"{key}.states", list(e.states),
+                              f"exactly one state for {', '.join(state_fields)}")
+        if e.affinity is not None:
+            _number(file, f"{key}.affinity", e.affinity, -1.0, 1.0, "a number in [-1, 1]")
+        for f in ("complementarity", "returns"):
+            if e[f] is not None:
+                _number(file, f"{key}.{f}", e[f], -math.inf, math.inf, "a finite number (a change)")
+        for f in ("budget", "outside_option"):
+            if e[f] is not None:
+                _number(file, f"{key}.{f}", e[f], 0.0, math.inf, "a finite factor >= 0")
+        for issue, value in e.positions.items():
+            if issue not in issues:
+                raise ConfigError(file, f"{key}.positions.{issue}", value, f"an issue among {', '.join(issues)}")
+            _number(file, f"{key}.positions.{issue}", value, -1.0, 1.0, "a number in [-1, 1]")
+        if e.scale_with is not None and e.scale_with not in LEVERS:
+            raise ConfigError(file, f"{key}.scale_with", e.scale_with, f"null or one of {', '.join(LEVERS)}")
+
+
+def _synthetic_codes(n: int) -> list[str]:
+    width = len(str(n - 1))
+    return [f"S{i:0{width}d}" for i in range(n)]
+
+
+def to_container(cfg: DictConfig) -> dict[str, Any]:
+    """Resolved plain-dict copy of a config (for provenance and hashing)."""
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]

@@ -1,0 +1,194 @@
+"""Dated scenario events and policy drivers (outreach, sanctions).
+
+A scenario compiles into a :class:`Schedule`: one date per monthly step, the events of each
+step, and the drivers with their start step and intensity. Driver effects are pure functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.config import month_index, parse_month
+from sim.world import World
+
+
+def month_range(start: str, end: str) -> list[str]:
+    """Every month from ``start`` to ``end`` inclusive, as ``YYYY-MM`` strings."""
+    a = month_index(parse_month(start, "horizon", "start"))
+    b = month_index(parse_month(end, "horizon", "end"))
+    return [f"{m // 12}-{m % 12 + 1:02d}" for m in range(a, b + 1)]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A compiled event: indices instead of codes, changes already scaled by their lever."""
+
+    step: int
+    name: str
+    states: tuple[int, ...]
+    affinity: float | None = None
+    complementarity: float = 0.0
+    returns: float = 0.0
+    budget: float = 1.0
+    outside_option: float = 1.0
+    positions: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sanctions:
+    lever: str
+    sender: int
+    target: int
+    start: int  # first step at which the lever applies
+    intensity: float
+
+
+@dataclass(frozen=True)
+class Outreach:
+    actor: int
+    targets: tuple[int, ...]
+    start: int
+    intensity: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    dates: tuple[str, ...]
+    events: dict[int, tuple[Event, ...]]
+    outreach: Outreach
+    sanctions: tuple[Sanctions, ...]
+
+    def outreach_intensity(self, step: int) -> float:
+        return self.outreach.intensity if step >= self.outreach.start else 0.0
+
+    def sanctions_intensity(self, s: Sanctions, step: int) -> float:
+        return s.intensity if step >= s.start else 0.0
+
+
+def _step_of(date: str, dates: list[str]) -> int:
+    """Step of a month; months before the horizon map to step 0 (already in force)."""
+    if date in dates:
+        return dates.index(date)
+    return 0 if date < dates[0] else len(dates)
+
+
+def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World) -> Schedule:
+    """Compile a validated scenario and policy into a :class:`Schedule` for ``world``."""
+    dates = month_range(horizon.start, horizon.end)
+    events: dict[int, list[Event]] = {}
+    for e in scenario.events:
+        scale = float(policy[e.scale_with]) if e.scale_with else 1.0
+        if scale == 0.0:
+            continue
+        step = dates.index(str(e.date))
+        ev = Event(
+            step=step,
+            name=str(e.name),
+            states=tuple(world.index(c) for c in e.states),
+            affinity=None if e.affinity is None else float(e.affinity),
+            complementarity=scale * float(e.complementarity or 0.0),
+            returns=scale * float(e.returns or 0.0),
+            budget=1.0 + scale * (float(e.budget) - 1.0) if e.budget is not None else 1.0,
+            outside_option=1.0 + scale * (float(e.outside_option) - 1.0) if e.outside_option is not None else 1.0,
+            positions={world.issues.index(k): float(v) for k, v in e.positions.items()},
+        )
+        events.setdefault(step, []).append(ev)
+    roles = world.roles
+    starts = scenario.drivers
+    outreach = Outreach(
+        actor=roles.outreach_actor,
+        targets=roles.outreach_targets,
+        start=_step_of(str(starts.outreach), dates),
+        intensity=float(policy.outreach),
+    )
+    sanctions = tuple(
+        Sanctions(lever, sender, target, _step_of(str(starts[lever]), dates), float(policy[lever]))
+        for lever, (sender, target) in roles.sanctions.items()
+    )
+    return Schedule(tuple(dates), {k: tuple(v) for k, v in events.items()}, outreach, sanctions)
+
+
+# ----------------------------------------------------------------- driver effects
+
+
+def outreach_premium(n: int, actor: int, targets: tuple[int, ...], intensity: float, premium: float) -> np.ndarray:
+    """Value the outreach driver adds: O[actor, j] = premium * intensity for each target j, else 0.
+
+    This is Russia's strategic intent (its own valuation of the new partners); whether the
+    targets reciprocate, and what it costs the old partner, is left to the other mechanisms.
+    """
+    out = np.zeros((n, n))
+    out[actor, list(targets)] = premium * intensity
+    return out
+
+
+def sanctions_penalty(tie: np.ndarray, sender: int, target: int, intensity: float, cost: float) -> np.ndarray:
+    """Secondary-sanctions cost on the value of the target:
+
+        P[k, target] = s * cost * (T[k, sender] + 1[k = sender])
+
+    every state pays to deal with the target in proportion to its tie to the sender (the
+    sender itself pays fully); zero elsewhere.
+    """
+    exposure = tie[:, sender].copy()
+    exposure[sender] += 1.0
+    out = np.zeros_like(tie)
+    out[:, target] = intensity * cost * exposure
+    out[target, target] = 0.0
+    return out
+
+
+def sanctions_factor(n: int, target: int, intensity: float, cut: float) -> np.ndarray:
+    """Multiplier on a per-state quantity: 1 - s * cut for the target, 1 elsewhere."""
+    f = np.ones(n)
+    f[target] = 1.0 - intensity * cut
+    return f
+
+
+# ---------------------------------------------------------------------- events
+
+
+@dataclass
+class Conditions:
+    """The parts of the world that events change, as the model's working copies."""
+
+    anchor: np.ndarray
+    complementarity: np.ndarray
+    returns: np.ndarray
+    budget_factor: np.ndarray
+    outside_option: np.ndarray
+    positions: np.ndarray
+
+    @classmethod
+    def from_world(cls, world: World) -> Conditions:
+        return cls(
+            anchor=world.affinity.copy(),
+            complementarity=world.complementarity.copy(),
+            returns=world.returns.copy(),
+            budget_factor=np.ones(world.n),
+            outside_option=world.outside_option.copy(),
+            positions=world.positions.copy(),
+        )
+
+
+def apply_event(c: Conditions, e: Event) -> None:
+    """Apply one event in place: pair changes to both directions, state changes to one row.
+
+    affinity sets the anchor (affinities then move toward it); complementarity and returns are
+    added and floored at 0; budget and outside_option multiply; positions are set.
+    """
+    if len(e.states) == 2:
+        i, j = e.states
+        if e.affinity is not None:
+            c.anchor[i, j] = c.anchor[j, i] = e.affinity
+        for arr, delta in ((c.complementarity, e.complementarity), (c.returns, e.returns)):
+            arr[i, j] = arr[j, i] = max(0.0, arr[i, j] + delta)
+    else:
+        (i,) = e.states
+        c.budget_factor[i] *= e.budget
+        c.outside_option[i] *= e.outside_option
+        for k, v in e.positions.items():
+            c.positions[i, k] = v

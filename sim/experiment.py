@@ -1,0 +1,192 @@
+"""Running cells (one config x R seeded replications) and writing their results atomically.
+
+Seeds: the root ``seed`` expands through ``numpy.random.SeedSequence(seed).spawn(R)``;
+replication r of every scenario gets child r, so scenario differences are paired (common
+random numbers). The same config and seed give the same numbers in any process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from sim.config import MechanismsConfig
+from sim.events import build_schedule
+from sim.mechanisms.ties import tie_strength
+from sim.model import AllianceModel
+from sim.world import World, world_from_config
+
+RESULT_FILES = ("results.parquet", "network.parquet", "summary.json", "summary.md", "provenance.json")
+
+
+@dataclass
+class Cell:
+    """One scenario's config, ready to run."""
+
+    scenario: str
+    config: DictConfig
+
+
+@dataclass
+class CellResult:
+    table: pd.DataFrame  # tidy: scenario, replication, date, one column per metric
+    network: pd.DataFrame  # scenario, stage (start/end), origin, target, camps, tie, affinity (means)
+    seconds: float
+
+
+def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
+    """Child seed sequences of the root seed, one per replication (shared across scenarios)."""
+    return np.random.SeedSequence(seed).spawn(replications)
+
+
+def prepare(cfg: DictConfig) -> tuple[World, MechanismsConfig, Any]:
+    """World, typed mechanism parameters and the compiled schedule of a validated config."""
+    world = world_from_config(cfg.world)
+    mechanisms = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(MechanismsConfig), cfg.model.mechanisms))
+    schedule = build_schedule(cfg.scenario, cfg.policy, cfg.horizon, world)
+    return world, mechanisms, schedule  # type: ignore[return-value]
+
+
+def run_replication(
+    world: World, mechanisms: MechanismsConfig, schedule: Any, seed: np.random.SeedSequence
+) -> AllianceModel:
+    """Build and run one model to the horizon; the finished model holds its DataCollector."""
+    model = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(seed))
+    model.run()
+    return model
+
+
+def run_cell(cell: Cell, *, progress: bool = False) -> CellResult:
+    """Run every replication of one scenario and gather its tidy table and network table."""
+    cfg = cell.config
+    world, mechanisms, schedule = prepare(cfg)
+    frames, ties, affinities = [], [], []
+    start = time.perf_counter()
+    seeds = replication_seeds(int(cfg.seed), int(cfg.replications))
+    for r, seed in enumerate(tqdm(seeds, desc=cell.scenario, unit="run", disable=not progress, leave=False)):
+        model = run_replication(world, mechanisms, schedule, seed)
+        df = model.datacollector.get_model_vars_dataframe()
+        df.insert(0, "replication", r)
+        frames.append(df)
+        ties.append(model.tie)
+        affinities.append(model.affinity)
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(0, "scenario", cell.scenario)
+    table["date"] = pd.to_datetime(table["date"] + "-01")
+    network = network_table(cell.scenario, world, np.mean(ties, axis=0), np.mean(affinities, axis=0))
+    return CellResult(table, network, time.perf_counter() - start)
+
+
+def network_table(scenario: str, world: World, tie_end: np.ndarray, affinity_end: np.ndarray) -> pd.DataFrame:
+    """Long table of every pair's tie and affinity at the start (calibration) and the end."""
+    rows = []
+    for stage, tie, aff in (("start", tie_strength(world.commitment, world.budget), world.affinity),
+                            ("end", tie_end, affinity_end)):
+        for i in range(world.n):
+            for j in range(i + 1, world.n):
+                rows.append((scenario, stage, world.codes[i], world.codes[j], world.camp[i], world.camp[j],
+                             float(tie[i, j]), float(aff[i, j])))
+    columns = ["scenario", "stage", "origin", "target", "origin_camp", "target_camp", "tie", "affinity"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Write through ``write(tmp_path)`` to a temporary name, then rename onto ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def existing_results(outdir: Path) -> list[str]:
+    return [name for name in RESULT_FILES if (outdir / name).exists()]
+
+
+def write_results(
+    outdir: Path, results: list[CellResult], summary: dict[str, Any] | None, summary_md: str | None,
+    provenance: dict[str, Any],
+) -> None:
+    """Write the tables, the summary and provenance; each file atomically, results table last.
+
+    Refuses to overwrite: finished results are never lost.
+    """
+    found = existing_results(outdir)
+    if found:
+        raise FileExistsError(f"{outdir} already holds results ({', '.join(found)}); refusing to overwrite")
+    outdir.mkdir(parents=True, exist_ok=True)
+    table = pd.concat([r.table for r in results], ignore_index=True)
+    network = pd.concat([r.network for r in results], ignore_index=True)
+    atomic_write(outdir / "network.parquet", lambda p: network.to_parquet(p, index=False))
+    atomic_write(outdir / "provenance.json", lambda p: p.write_text(json.dumps(provenance, indent=2, default=str)))
+    if summary is not None:
+        atomic_write(outdir / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)))
+    if summary_md is not None:
+        atomic_write(outdir / "summary.md", lambda p: p.write_text(summary_md))
+    atomic_write(outdir / "results.parquet", lambda p: table.to_parquet(p, index=False))
+
+
+def write_figures(outdir: Path, figures: dict[str, Any], formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically) and close it."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for stem, fig in figures.items():
+        for fmt in formats:
+            path = outdir / f"{stem}.{fmt}"
+            atomic_write(path, lambda p, fig=fig, fmt=fmt: fig.savefig(p, dpi=150, format=fmt))
+            paths.append(path)
+        plt.close(fig)
+    return paths
+
+
+def provenance(cells: list[Cell], results: list[CellResult]) -> dict[str, Any]:
+    """Package versions, git revision, seeds, timings and each cell's resolved config."""
+    packages = {}
+    for name in ("alliance-sim", "mesa", "numpy", "scipy", "pandas", "hydra-core", "omegaconf", "networkx"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    first = cells[0].config
+    return {
+        "git_revision": _git_revision(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": packages,
+        "seed": int(first.seed),
+        "replications": int(first.replications),
+        "seed_scheme": "numpy.random.SeedSequence(seed).spawn(replications); replication r shares child r "
+                       "across scenarios",
+        "seconds": {c.scenario: round(r.seconds, 3) for c, r in zip(cells, results, strict=True)},
+        "configs": {c.scenario: OmegaConf.to_container(c.config, resolve=True) for c in cells},
+    }
+
+
+def _git_revision() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if rev.returncode != 0:
+        return None
+    return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

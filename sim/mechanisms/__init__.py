@@ -1,0 +1,6 @@
+"""Mechanisms of the alliance model: pure functions over numpy arrays (no Mesa, no I/O).
+
+Array conventions, for N actors: ``commit[i, j]`` is what i invests in j (commitment units),
+``tie[i, j]`` the mutual tie strength (symmetric), ``affinity[i, j]`` the signed affinity in
+[-1, 1] (zero diagonal), ``value[i, j]`` what j is worth to i.
+"""

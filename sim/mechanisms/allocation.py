@@ -1,0 +1,59 @@
+"""Commitment allocation: each state re-spreads its budget toward valuable partners, gradually."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, logit
+
+
+def desired_commitment(
+    value: np.ndarray, fixed_effect: np.ndarray, budget: np.ndarray, *, rationality: float, max_share: float
+) -> np.ndarray:
+    """Desired commitment of i to j before the budget constraint:
+
+        D[i, j] = b_i * s_max * sigmoid(beta * V[i, j] + B[i, j])
+
+    Each partner is judged on its own value (bounded rationality: a logistic, not an argmax),
+    so a new partner does not crowd out an old one unless the budget binds (see
+    :func:`fit_to_budget`). ``B`` is the calibrated fixed effect (:func:`calibrate_fixed_effect`);
+    its diagonal is -inf, so no state commits to itself. Works on any block of rows.
+    """
+    return budget[:, None] * max_share * expit(rationality * value + fixed_effect)
+
+
+def fit_to_budget(desired: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Scale each row down proportionally if it exceeds the budget: A*_i = D_i min(1, b_i / sum_j D_ij)."""
+    total = desired.sum(axis=1)
+    scale = np.minimum(1.0, budget / np.where(total > 0, total, 1.0))
+    return desired * scale[:, None]
+
+
+def adjust(commit: np.ndarray, target: np.ndarray, budget: np.ndarray, *, inertia: float) -> np.ndarray:
+    """Gradual adjustment A' = inertia * fit(A) + (1 - inertia) * A*.
+
+    The current row is first fitted to the (possibly smaller) new budget, so that with A* within
+    budget every row of A' is within budget too (a convex combination of two feasible rows).
+    """
+    return inertia * fit_to_budget(commit, budget) + (1.0 - inertia) * target
+
+
+def calibrate_fixed_effect(
+    commit0: np.ndarray,
+    value0: np.ndarray,
+    budget0: np.ndarray,
+    *,
+    rationality: float,
+    max_share: float,
+    floor: float = 1e-3,
+) -> np.ndarray:
+    """Fixed effect B that makes the calibrated commitments a fixed point of the allocation:
+
+        B[i, j] = logit(clip(A0[i, j] / (b0_i s_max), floor, 1 - floor)) - beta * V0[i, j]
+
+    so that D(V0) = A0 (up to the clip). B carries what the mechanisms do not explain of the
+    2018 ties (history, institutions); outcomes then move only through changes in value.
+    """
+    share = np.clip(commit0 / (budget0[:, None] * max_share), floor, 1.0 - floor)
+    b = logit(share) - rationality * value0
+    np.fill_diagonal(b, -np.inf)
+    return b

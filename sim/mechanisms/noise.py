@@ -1,0 +1,10 @@
+"""Seeded value shocks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def ar1_shock(previous: np.ndarray, innovation: np.ndarray, *, persistence: float) -> np.ndarray:
+    """xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, eps ~ N(0, 1): unit stationary variance."""
+    return persistence * previous + np.sqrt(1.0 - persistence**2) * innovation

@@ -1,0 +1,59 @@
+"""Relationship value: what partner j is worth to i."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def interest_alignment(positions: np.ndarray, salience: np.ndarray) -> np.ndarray:
+    """Salience-weighted alignment of i with j:
+
+        align[i, j] = 1 - sum_k w[i, k] |p[i, k] - p[j, k]|
+
+    with positions p in [-1, 1] and i's salience w normalised to sum 1, so align is in
+    [-1, 1] (1: identical positions on what i cares about). Not symmetric: i weighs the
+    issues by its own salience.
+    """
+    w = salience / salience.sum(axis=1, keepdims=True)
+    gap = np.abs(positions[:, None, :] - positions[None, :, :])  # (i, j, k)
+    return 1.0 - np.einsum("ik,ijk->ij", w, gap)
+
+
+def third_party_cost(tie: np.ndarray, affinity: np.ndarray) -> np.ndarray:
+    """Cost to i of closeness to j, from i's partners hostile to j:
+
+        cost[i, j] = sum_{m != i, j} T[i, m] * max(0, -S[m, j])
+
+    Being close to j costs i in proportion to how much i is tied to partners that are hostile
+    to j (the heart of the dilution argument). T and S have zero diagonals, so the matrix
+    product ``T @ max(0, -S)`` excludes m = i and m = j by itself.
+    """
+    return tie @ np.maximum(0.0, -affinity)
+
+
+def relationship_value(
+    complementarity: np.ndarray,
+    alignment: np.ndarray,
+    reciprocity: np.ndarray,
+    third_party: np.ndarray,
+    pressure: np.ndarray,
+    *,
+    complementarity_weight: float,
+    alignment_weight: float,
+    reciprocity_weight: float,
+    third_party_weight: float,
+) -> np.ndarray:
+    """V = w_c C + w_a align + w_r recip - w_t cost - pressure, zero on the diagonal.
+
+    ``reciprocity[i, j]`` is j's commitment share to i (what j gives back); ``pressure`` is the
+    conditionality term (already weighted, see :mod:`sim.mechanisms.bargaining`).
+    """
+    v = (
+        complementarity_weight * complementarity
+        + alignment_weight * alignment
+        + reciprocity_weight * reciprocity
+        - third_party_weight * third_party
+        - pressure
+    )
+    np.fill_diagonal(v, 0.0)
+    return v

@@ -1,0 +1,103 @@
+"""Leverage and structure metrics, each a pure function with its formula in the docstring.
+
+Dependence, bilateral leverage and third-party leverage are the mechanisms' own formulas
+(:mod:`sim.mechanisms.bargaining`), re-exported here so that the metric and the mechanism
+cannot disagree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.mechanisms.bargaining import bilateral_leverage, dependence, third_party_leverage
+
+__all__ = [
+    "balance_index",
+    "bilateral_leverage",
+    "dependence",
+    "entente_strength",
+    "portfolio_concentration",
+    "portfolio_share",
+    "third_party_leverage",
+]
+
+
+def entente_strength(tie: np.ndarray, i: int, j: int) -> float:
+    """Entente strength: the mutual tie T[i, j] = sqrt(a[i, j] a[j, i]), a = commitment share."""
+    return float(tie[i, j])
+
+
+def portfolio_share(commit: np.ndarray, actor: int, partners: tuple[int, ...]) -> float:
+    """Share of the actor's commitment that goes to ``partners``: sum_{j in P} A[a, j] / sum_j A[a, j]."""
+    row = commit[actor]
+    total = row.sum()
+    return float(row[list(partners)].sum() / total) if total > 0 else 0.0
+
+
+def portfolio_concentration(commit: np.ndarray, actor: int) -> float:
+    """Herfindahl concentration of the actor's commitments: sum_j s_j^2, s_j = A[a, j] / sum_k A[a, k]."""
+    row = commit[actor]
+    total = row.sum()
+    return float(np.sum((row / total) ** 2)) if total > 0 else 0.0
+
+
+def balance_index(affinity: np.ndarray) -> float:
+    """Weighted structural balance of a signed network, in [0, 1]:
+
+        B = (1 + tr(S^3) / tr(|S|^3)) / 2
+
+    tr(S^3) sums S_ij S_jk S_ki over closed walks of length three: each triad counts with the
+    weight |S_ij S_jk S_ki| and the sign of its product (+ balanced, - unbalanced). So B is the
+    weight share of balanced triads (1: fully balanced; 0: every triad unbalanced). For a
+    complete +-1 network it is the plain fraction of balanced triads.
+    """
+    a3 = np.trace(np.linalg.matrix_power(np.abs(affinity), 3))
+    if a3 <= 0:
+        return 1.0
+    return float((1.0 + np.trace(np.linalg.matrix_power(affinity, 3)) / a3) / 2.0)
+
+
+def step_metrics(
+    *,
+    codes: tuple[str, ...],
+    entente: tuple[int, int],
+    outreach_actor: int,
+    outreach_targets: tuple[int, ...],
+    commit: np.ndarray,
+    tie: np.ndarray,
+    affinity: np.ndarray,
+    dep: np.ndarray,
+    budget: np.ndarray,
+    hostility_threshold: float,
+) -> dict[str, float]:
+    """Every metric recorded each month, by column name (state codes in lower case).
+
+    entente_strength, dependence_<a>_on_<b> and _<b>_on_<a>, leverage_<a>_over_<b> (bilateral,
+    asymmetric dependence), leverage_<t> for each outreach target t over the entente dyad and
+    their sum sunni_leverage, sunni_share and portfolio_concentration of the outreach actor,
+    share_<j> of the actor's commitment to each partner j, balance_index, affinity_<a>_<b>,
+    budget_<actor>.
+    """
+    i, j = entente
+    a, b = codes[i].lower(), codes[j].lower()
+    actor = outreach_actor
+    lev = third_party_leverage(tie, affinity, dep, i, j, threshold=hostility_threshold)
+    out = {
+        "entente_strength": entente_strength(tie, i, j),
+        f"dependence_{a}_on_{b}": float(dep[i, j]),
+        f"dependence_{b}_on_{a}": float(dep[j, i]),
+        f"leverage_{a}_over_{b}": float(bilateral_leverage(dep)[i, j]),
+        "sunni_leverage": float(lev[list(outreach_targets)].sum()),
+        "sunni_share": portfolio_share(commit, actor, outreach_targets),
+        "portfolio_concentration": portfolio_concentration(commit, actor),
+        "balance_index": balance_index(affinity),
+        f"affinity_{a}_{b}": float(affinity[i, j]),
+        f"budget_{codes[actor].lower()}": float(budget[actor]),
+    }
+    for t in outreach_targets:
+        out[f"leverage_{codes[t].lower()}"] = float(lev[t])
+    total = commit[actor].sum()
+    for k, code in enumerate(codes):
+        if k != actor:
+            out[f"share_{code.lower()}"] = float(commit[actor, k] / total) if total > 0 else 0.0
+    return out

@@ -1,0 +1,156 @@
+"""Every figure, from result tables only (never from a live model).
+
+Each ``plot_*`` function takes tables and returns a matplotlib Figure; writing them is
+:func:`sim.experiment.write_figures`' job. Bands are 95% t-intervals of the mean over replications.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.analysis import time_bands
+
+COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+
+
+def _date_axis(ax: plt.Axes) -> None:
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.set_xlabel("date (one step = one month)")
+    ax.grid(alpha=0.3)
+
+
+def _bands(ax: plt.Axes, table: pd.DataFrame, metric: str) -> None:
+    bands = time_bands(table, metric)
+    for k, (scenario, b) in enumerate(bands.groupby("scenario", sort=False)):
+        color = COLORS[k % len(COLORS)]
+        ax.plot(b["date"], b["mean"], color=color, label=f"{scenario} (mean)")
+        ax.fill_between(b["date"], b["low"], b["high"], color=color, alpha=0.25, linewidth=0,
+                        label=f"{scenario} 95% CI")
+    _date_axis(ax)
+
+
+def _replications(table: pd.DataFrame) -> int:
+    return int(table.groupby("scenario")["replication"].nunique().min())
+
+
+def plot_entente(table: pd.DataFrame) -> Figure:
+    """Entente strength over time for each scenario, with confidence bands."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    _bands(ax, table, "entente_strength")
+    ax.set_ylabel("Russia-Iran tie strength\n(geometric mean of commitment shares)")
+    ax.set_title(f"Entente strength ({_replications(table)} replications per scenario)")
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def plot_leverage(table: pd.DataFrame) -> Figure:
+    """Sunni leverage over the dyad: total per scenario (left), per state in the last scenario (right)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    _bands(left, table, "sunni_leverage")
+    left.set_ylabel("Sunni leverage over the Russia-Iran dyad\n(conditional pressure, value units)")
+    left.set_title("Total over the outreach targets")
+    left.legend(loc="best", fontsize=8)
+    last = table["scenario"].unique()[-1]
+    sub = table[table["scenario"] == last]
+    columns = [c for c in table.columns if c.startswith("leverage_") and "_over_" not in c]
+    for k, column in enumerate(columns):
+        b = time_bands(sub, column)
+        right.plot(b["date"], b["mean"], color=COLORS[k % len(COLORS)], label=column.removeprefix("leverage_").upper())
+        right.fill_between(b["date"], b["low"], b["high"], color=COLORS[k % len(COLORS)], alpha=0.2, linewidth=0)
+    _date_axis(right)
+    right.set_ylabel("leverage over the dyad (value units)")
+    right.set_title(f"Per state, scenario {last}")
+    right.legend(loc="best", fontsize=8)
+    return fig
+
+
+def plot_portfolio(table: pd.DataFrame, top: int = 7) -> Figure:
+    """Russia's commitment portfolio: mean share to each partner over time, one panel per scenario."""
+    scenarios = list(table["scenario"].unique())
+    columns = [c for c in table.columns if c.startswith("share_")]
+    means = table.groupby(["scenario", "date"])[columns].mean()
+    order = means.mean().sort_values(ascending=False).index
+    keep, rest = list(order[:top]), list(order[top:])
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(6 * len(scenarios), 4.5), layout="constrained",
+                             sharey=True, squeeze=False)
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        m = means.loc[scenario]
+        stack = [m[c].to_numpy() for c in keep] + ([m[rest].sum(axis=1).to_numpy()] if rest else [])
+        labels = [c.removeprefix("share_").upper() for c in keep] + (["others"] if rest else [])
+        colors = plt.get_cmap("tab10")(np.arange(len(stack)))
+        ax.stackplot(m.index, *stack, labels=labels, colors=colors, alpha=0.9)
+        ax.set_ylim(0, 1)
+        ax.set_title(scenario)
+        _date_axis(ax)
+    axes[0][0].set_ylabel("share of Russia's commitment (mean over replications)")
+    axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    return fig
+
+
+def plot_network(network: pd.DataFrame, min_tie: float = 0.04, min_hostility: float = 0.5,
+                 highlight: tuple[str, str] = ("RUS", "IRN")) -> Figure:
+    """Tie network at the start (calibration) and at the end of each scenario (replication means).
+
+    Nodes sit on a circle grouped by camp. Edge width is the mutual tie strength (ties below
+    ``min_tie`` hidden), colour its affinity (green friendly, red hostile); thin dashed red lines
+    are hostile pairs (affinity <= -min_hostility) without such a tie. The ``highlight`` pair is
+    outlined in black.
+    """
+    start = network[network["stage"] == "start"]
+    start = start[start["scenario"] == start["scenario"].iloc[0]]
+    panels = [("start (calibration, 2018)", start)] + [
+        (f"end: {s}", g) for s, g in network[network["stage"] == "end"].groupby("scenario", sort=False)
+    ]
+    camps = dict(zip(start["origin"], start["origin_camp"], strict=False)) | dict(
+        zip(start["target"], start["target_camp"], strict=False))
+    nodes = sorted(camps, key=lambda c: (camps[c], c))
+    pos = nx.circular_layout(nodes)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.6), layout="constrained")
+    cmap = plt.get_cmap("RdYlGn")
+    for ax, (title, g) in zip(np.atleast_1d(axes), panels, strict=True):
+        ties = g[g["tie"] >= min_tie]
+        hostile = g[(g["tie"] < min_tie) & (g["affinity"] <= -min_hostility)]
+        graph = nx.Graph()
+        graph.add_nodes_from(nodes)
+        nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=list(zip(hostile["origin"], hostile["target"], strict=True)),
+                               style="dashed", edge_color="#c44e52", alpha=0.5, width=0.8)
+        pair = g[((g["origin"] == highlight[0]) & (g["target"] == highlight[1]))
+                 | ((g["origin"] == highlight[1]) & (g["target"] == highlight[0]))]
+        for row in pair.itertuples():
+            nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=[(row.origin, row.target)],
+                                   width=3 + 40 * row.tie, edge_color="black")
+        nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=list(zip(ties["origin"], ties["target"], strict=True)),
+                               width=(40 * ties["tie"]).tolist(),
+                               edge_color=[cmap((a + 1) / 2) for a in ties["affinity"]])
+        nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=[COLORS[sorted(set(camps.values())).index(camps[n])]
+                                                              for n in nodes], node_size=650, alpha=0.85)
+        nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8, font_color="white", font_weight="bold")
+        rus_irn = float(pair["tie"].iloc[0]) if len(pair) else float("nan")
+        ax.set_title(f"{title}\n{highlight[0]}-{highlight[1]} tie {rus_irn:.3f}")
+        ax.set_axis_off()
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=COLORS[k], label=camp)
+               for k, camp in enumerate(sorted(set(camps.values())))]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, title="camp (node colour)")
+    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-1, 1))
+    fig.colorbar(sm, ax=axes, shrink=0.6, label=f"affinity (edge colour); width = tie strength (>= {min_tie})")
+    return fig
+
+
+def headline_figures(table: pd.DataFrame, network: pd.DataFrame) -> dict[str, Figure]:
+    """The figures of a run, by file stem."""
+    return {
+        "entente_strength": plot_entente(table),
+        "sunni_leverage": plot_leverage(table),
+        "portfolio": plot_portfolio(table),
+        "network": plot_network(network),
+    }

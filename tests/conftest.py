@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def sim_run(tmp_path: Path):
+    """Run ``python -m sim`` with overrides in a fresh directory; return the completed process."""
+
+    def run(*overrides: str, outdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+        out = outdir or tmp_path / "out"
+        env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+        return subprocess.run([sys.executable, "-m", "sim", f"hydra.run.dir={out}", *overrides],
+                              cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+
+    return run

@@ -1,0 +1,125 @@
+"""`python -m sim` (same as `sim-run`) end to end: outputs, single-scenario mode, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pandas as pd
+import pytest
+
+FIGURES = ("entente_strength.png", "sunni_leverage.png", "portfolio.png", "network.png")
+
+
+def test_headline_run_writes_table_summary_figures_and_provenance(sim_run, tmp_path: Path) -> None:
+    p = sim_run("replications=4")
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "out"
+    assert f"results: {out}" in p.stdout
+    table = pd.read_parquet(out / "results.parquet")
+    assert {"scenario", "replication", "date", "entente_strength", "sunni_leverage"} <= set(table.columns)
+    assert set(table["scenario"]) == {"baseline", "sunni_outreach"}
+    assert table.groupby("scenario")["replication"].nunique().tolist() == [4, 4]
+    assert table["date"].min() == pd.Timestamp("2018-11-01") and table["date"].max() == pd.Timestamp("2025-12-01")
+    assert len(table) == 2 * 4 * 86
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("h1", "h2"):
+        h = summary[key]
+        assert set(h) >= {"effect", "ci_low", "ci_high", "p_value", "verdict"}
+        assert h["ci_low"] <= h["effect"] <= h["ci_high"]
+        assert h["verdict"] in {"supported", "refuted", "inconclusive"}
+    # the summary's effect is the paired mean difference recomputed from the table
+    last = table[table["date"] == table["date"].max()].pivot(index="replication", columns="scenario",
+                                                              values="entente_strength")
+    assert summary["h1"]["effect"] == pytest.approx((last["sunni_outreach"] - last["baseline"]).mean())
+    assert "H1" in (out / "summary.md").read_text()
+    for name in FIGURES:
+        image = mpimg.imread(out / name)
+        assert image.shape[0] > 300 and image.shape[1] > 600
+        assert image.std() > 0.01  # not blank
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["seed"] == 2018 and prov["packages"]["mesa"].startswith("3.")
+    assert set(prov["configs"]) == {"baseline", "sunni_outreach"}
+    assert (out / ".hydra" / "config.yaml").exists()
+    assert not list(out.glob(".*.tmp-*"))  # no temporary file left over
+
+
+def test_one_scenario_alone(sim_run, tmp_path: Path) -> None:
+    p = sim_run("scenario=us_sanctions", "replications=2")
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "out"
+    table = pd.read_parquet(out / "results.parquet")
+    assert set(table["scenario"]) == {"us_sanctions"}
+    assert not (out / "summary.json").exists()
+    for name in FIGURES:
+        assert (out / name).stat().st_size > 10_000
+
+
+def test_finished_results_are_never_overwritten(sim_run, tmp_path: Path) -> None:
+    assert sim_run("scenario=baseline", "replications=1").returncode == 0
+    out = tmp_path / "out"
+    before = (out / "results.parquet").read_bytes()
+    p = sim_run("scenario=baseline", "replications=2", "seed=9")
+    assert p.returncode != 0
+    assert "refusing to overwrite" in p.stderr
+    assert (out / "results.parquet").read_bytes() == before
+
+
+BAD_WORLD = """# @package world
+defaults:
+  - base_world
+  - _self_
+name: bad
+issues: [a]
+states:
+  RUS: {name: Russia, camp: eurasian, capability: 0.03, positions: [0.0], salience: [1.0], source: test}
+  IRN: {name: Iran, camp: shia_axis, capability: 0.01, positions: [0.5], salience: [1.0], source: test}
+  SAU: {name: Saudi Arabia, camp: sunni, capability: 0.01, positions: [-0.5], salience: [1.0], source: test}
+commitments:
+  - {origin: RUS, target: XYZ, commitment: 0.2, source: test}
+"""
+
+MISSPELT_WORLD = BAD_WORLD.replace("capability: 0.01, positions: [0.5]", "capabilty: 0.01, positions: [0.5]")
+
+BAD_EVENT = """# @package _global_
+scenario:
+  name: bad_event
+  events:
+    - {date: "2019-01", name: treaty, source: test, states: [RUS, ATLANTIS], complementarity: 0.1}
+"""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "files", "expected"),
+    [
+        (["policy.outreach=1.5"], {}, ["policy.outreach", "[0, 1]", "command line"]),
+        (["scenario=nope"], {}, ["scenario/nope", "baseline"]),
+        (["world=nope"], {}, ["world/nope", "mena_2018"]),
+        (["horizon.end=2017-01"], {}, ["horizon.end", "not before"]),
+        (["replications=-3"], {}, ["replications", ">= 1"]),
+        (["policy.outreech=1"], {}, ["outreech"]),
+        (["compare=nope"], {}, ["compare", "us_sanctions"]),
+        (["world=bad"], {"world/bad.yaml": BAD_WORLD}, ["world/bad.yaml", "world.commitments[0].target", "RUS"]),
+        (["world=bad"], {"world/bad.yaml": MISSPELT_WORLD}, ["capabilty"]),
+        (["scenario=bad_event"], {"scenario/bad_event.yaml": BAD_EVENT},
+         ["scenario/bad_event.yaml", "scenario.events[0].states[1]", "ATLANTIS"]),
+    ],
+)
+def test_bad_input_exits_nonzero_with_one_message_and_no_results(
+    sim_run, tmp_path: Path, overrides: list[str], files: dict[str, str], expected: list[str]
+) -> None:
+    extra = []
+    if files:
+        for name, text in files.items():
+            path = tmp_path / "extra" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        extra = [f"hydra.searchpath=[file://{tmp_path / 'extra'}]"]
+    p = sim_run(*extra, "replications=2", *overrides)
+    assert p.returncode != 0
+    for text in expected:
+        assert text in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+    out = tmp_path / "out"
+    assert not out.exists() or not any(out.iterdir()), list(out.iterdir())

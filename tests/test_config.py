@@ -1,0 +1,109 @@
+"""Validation: every bad input stops with one ConfigError naming file, key and allowed values."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf
+
+from sim.cli import compose
+from sim.config import ConfigError, validate
+
+
+def _error(overrides: list[str], edit: Callable[[DictConfig], None] | None = None) -> ConfigError:
+    cfg = compose(overrides)
+    if edit is not None:
+        OmegaConf.set_struct(cfg, False)
+        edit(cfg)
+    with pytest.raises(ConfigError) as info:
+        validate(cfg, {"world": "configs/world/mena_2018.yaml"})
+    return info.value
+
+
+def test_defaults_are_valid() -> None:
+    for scenario in ("baseline", "sunni_outreach", "us_sanctions", "western_sanctions_2022"):
+        validate(compose([f"scenario={scenario}"]))
+    validate(compose(["world=synthetic", "world.n_states=30"]))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "allowed"),
+    [
+        (["policy.outreach=1.5"], "policy.outreach", "[0, 1]"),
+        (["policy.us_sanctions_on_iran=-0.1"], "policy.us_sanctions_on_iran", "[0, 1]"),
+        (["policy.western_sanctions_on_russia=nan"], "policy.western_sanctions_on_russia", "[0, 1]"),
+        (["horizon.end=2018-01"], "horizon.end", "not before horizon.start"),
+        (["horizon.start=2018-13"], "horizon.start", "YYYY-MM"),
+        (["replications=-2"], "replications", "integer >= 1"),
+        (["replications=0"], "replications", "integer >= 1"),
+        (["model.mechanisms.allocation.inertia=1.5"], "model.mechanisms.allocation.inertia", "[0, 1]"),
+        (["model.mechanisms.noise.sigma=-1"], "model.mechanisms.noise.sigma", ">= 0"),
+        (["scenario=sunni_outreach", "horizon.end=2019-03"], "scenario.events[0].date", "the horizon"),
+        (["world=synthetic", "world.n_states=2"], "world.n_states", ">= 6"),
+    ],
+)
+def test_bad_values_name_key_and_allowed(overrides: list[str], key: str, allowed: str) -> None:
+    e = _error(overrides)
+    assert e.key == key
+    assert allowed in e.allowed
+    assert key in str(e)
+
+
+def test_world_errors_name_the_world_file() -> None:
+    def unknown_target(cfg: DictConfig) -> None:
+        cfg.world.commitments[0].target = "XYZ"
+
+    e = _error([], unknown_target)
+    assert e.file == "configs/world/mena_2018.yaml"
+    assert e.key == "world.commitments[0].target" and "RUS" in e.allowed
+
+    def self_tie(cfg: DictConfig) -> None:
+        cfg.world.affinities[0].states = ["RUS", "RUS"]
+
+    assert "no tie to itself" in _error([], self_tie).allowed
+
+    def negative_budget(cfg: DictConfig) -> None:
+        cfg.world.states.IRN.budget = -1.0
+
+    assert _error([], negative_budget).key == "world.states.IRN.budget"
+
+    def nan_position(cfg: DictConfig) -> None:
+        cfg.world.states.SAU.positions[2] = math.nan
+
+    assert _error([], nan_position).key == "world.states.SAU.positions[2]"
+
+    def affinity_out_of_range(cfg: DictConfig) -> None:
+        cfg.world.affinities[1].value = 1.7
+
+    assert _error([], affinity_out_of_range).key == "world.affinities[1].value"
+
+    def unknown_role(cfg: DictConfig) -> None:
+        cfg.world.roles.outreach_targets = ["SAU", "KSA"]
+
+    assert _error([], unknown_role).key == "world.roles.outreach_targets[1]"
+
+
+def test_event_errors() -> None:
+    def unknown_state(cfg: DictConfig) -> None:
+        cfg.scenario.events[0].states = ["RUS", "ZZZ"]
+
+    e = _error(["scenario=sunni_outreach"], unknown_state)
+    assert e.key == "scenario.events[0].states[1]" and "SAU" in e.allowed
+
+    def unknown_issue(cfg: DictConfig) -> None:
+        cfg.scenario.events[5].positions = {"assad_survivl": 1.0}
+
+    e = _error(["scenario=western_sanctions_2022"], unknown_issue)
+    assert e.key == "scenario.events[5].positions.assad_survivl"
+
+
+def test_misspelt_or_unknown_names_fail_while_composing() -> None:
+    with pytest.raises(ConfigCompositionException, match="outreech"):
+        compose(["policy.outreech=1"])
+    with pytest.raises(MissingConfigException, match="scenario"):
+        compose(["scenario=no_such_scenario"])
+    with pytest.raises(MissingConfigException, match="world"):
+        compose(["world=atlantis"])

@@ -1,0 +1,145 @@
+"""The model as a whole: invariants, face validity, reproducibility, Mesa structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.agents import StateAgent
+from sim.cli import compose, run_scenarios
+from sim.config import validate
+from sim.experiment import Cell, prepare, replication_seeds, run_cell, run_replication
+from sim.model import AllianceModel
+
+M = "model.mechanisms."
+
+
+def _model(overrides: list[str], seed: int = 0) -> AllianceModel:
+    cfg = compose(overrides)
+    validate(cfg)
+    world, mechanisms, schedule = prepare(cfg)
+    return AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(seed))
+
+
+def test_agents_are_mesa_agents_one_per_actor() -> None:
+    m = _model([])
+    assert len(m.agents) == m.world.n == 13
+    assert all(isinstance(a, StateAgent) for a in m.agents)
+    lna = next(a for a in m.agents if a.code == "LNA")
+    assert lna.non_state and not next(a for a in m.agents if a.code == "RUS").non_state
+    m.run()
+    assert m.steps == len(m.schedule.dates) == 86  # 2018-11 .. 2025-12, one step per month
+    df = m.datacollector.get_model_vars_dataframe()
+    assert list(df["date"].iloc[[0, -1]]) == ["2018-11", "2025-12"]
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "sunni_outreach", "us_sanctions", "western_sanctions_2022"])
+def test_invariants_every_month(scenario: str) -> None:
+    """Budgets never exceeded, affinities in [-1, 1], no NaN, with loud noise and all levers on."""
+    m = _model([f"scenario={scenario}", "policy.outreach=1", "policy.us_sanctions_on_iran=1",
+                "policy.western_sanctions_on_russia=1", M + "noise.sigma=0.5"], seed=11)
+    for _ in m.schedule.dates:
+        m.step()
+        assert np.all(m.commit.sum(axis=1) <= m.budget + 1e-12)
+        assert np.all(m.commit >= 0)
+        assert np.all(np.abs(m.affinity) <= 1.0)
+        assert np.all(np.diag(m.affinity) == 0) and np.all(np.diag(m.commit) == 0)
+        for arr in (m.commit, m.affinity, m.value, m.tie, m.dependence, m.budget):
+            assert np.isfinite(arr).all()
+    df = m.datacollector.get_model_vars_dataframe()
+    assert not df.drop(columns="date").isna().any().any()
+
+
+def test_no_outreach_no_events_keeps_the_entente_near_its_calibrated_level() -> None:
+    table = run_scenarios(["replications=10"], scenarios=("baseline",))
+    world, _, _ = prepare(compose([]))
+    m = _model([])
+    calibrated = m.tie0[world.index("RUS"), world.index("IRN")]
+    mean = table.groupby("date")["entente_strength"].mean()
+    assert np.all(np.abs(mean / calibrated - 1) < 0.10)  # the replication mean stays within 10% every month
+    assert np.all(np.abs(table["entente_strength"] / calibrated - 1) < 0.35)  # and every single run within 35%
+
+
+def test_without_noise_the_calibrated_world_is_nearly_stationary() -> None:
+    m = _model([M + "noise.enabled=false"])
+    m.run()
+    i, j = m.world.roles.entente
+    assert m.tie[i, j] == pytest.approx(m.tie0[i, j], rel=0.10)
+    assert np.abs(m.commit - m.world.commitment).max() < 0.05
+
+
+def test_western_sanctions_raise_russias_dependence_on_the_partners_it_keeps() -> None:
+    """Shrinking Russia's alternatives (its outside option, its Western-exposed partners) makes it
+    depend more on Iran and China: face validity of power-dependence."""
+    base = ["replications=8", "scenario=baseline", "scenario.drivers.western_sanctions_on_russia=2018-11"]
+    off = run_scenarios([*base, "policy.western_sanctions_on_russia=0"], scenarios=("baseline",))
+    on = run_scenarios([*base, "policy.western_sanctions_on_russia=1"], scenarios=("baseline",))
+    last = off["date"].max()
+    for column in ("dependence_rus_on_irn",):
+        before = off[off["date"] == last].set_index("replication")[column]
+        after = on[on["date"] == last].set_index("replication")[column]
+        assert np.all(after > before)  # in every paired replication
+    m_off = _model(["policy.western_sanctions_on_russia=0", "scenario.drivers.western_sanctions_on_russia=2018-11"])
+    m_on = _model(["policy.western_sanctions_on_russia=1", "scenario.drivers.western_sanctions_on_russia=2018-11"])
+    m_off.run()
+    m_on.run()
+    r, c = m_on.world.index("RUS"), m_on.world.index("CHN")
+    assert m_on.dependence[r, c] > m_off.dependence[r, c]
+
+
+def test_outreach_zero_gives_back_the_baseline_exactly() -> None:
+    """Outreach events scale with the lever: sunni_outreach at outreach 0 is the baseline, bit for bit."""
+    table = run_scenarios(["replications=3", "policy.outreach=0"], scenarios=("baseline", "sunni_outreach"))
+    a = table[table["scenario"] == "baseline"].drop(columns="scenario").reset_index(drop=True)
+    b = table[table["scenario"] == "sunni_outreach"].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_same_seed_same_table_different_seed_different_table() -> None:
+    cfg = compose(["replications=3", "scenario=sunni_outreach"])
+    first = run_cell(Cell("x", cfg)).table
+    again = run_cell(Cell("x", cfg)).table
+    pd.testing.assert_frame_equal(first, again)
+    other = run_cell(Cell("x", compose(["replications=3", "scenario=sunni_outreach", "seed=7"]))).table
+    assert not np.allclose(first["entente_strength"], other["entente_strength"])
+    # replications differ from one another (each has its own stream)
+    last = first[first["date"] == first["date"].max()]["entente_strength"]
+    assert last.nunique() == 3
+
+
+def test_replication_streams_are_common_across_scenarios() -> None:
+    """Replication r draws the same shocks in every scenario (common random numbers)."""
+    seeds = replication_seeds(5, 2)
+    draws = []
+    for scenario in ("baseline", "us_sanctions"):
+        world, mech, schedule = prepare(compose([f"scenario={scenario}"]))
+        m = run_replication(world, mech, schedule, seeds[1])
+        draws.append(m.rng.standard_normal(3))
+    assert np.array_equal(draws[0], draws[1])
+
+
+def test_the_model_can_produce_and_refute_dilution() -> None:
+    """Nothing hard-codes the answer: with third-party costs and conditionality off and large
+    partnership returns, outreach strengthens the entente instead of diluting it."""
+    default = run_scenarios(["replications=4"])
+    positive_sum = run_scenarios(["replications=4", M + "value.third_party_weight=0",
+                                  M + "conditionality.enabled=false", M + "budget.gain=3"])
+
+    def effect(t: pd.DataFrame) -> float:
+        last = t[t["date"] == t["date"].max()].groupby("scenario")["entente_strength"].mean()
+        return float(last["sunni_outreach"] - last["baseline"])
+
+    assert effect(default) < 0
+    assert effect(positive_sum) > 0
+
+
+def test_synthetic_world_runs_and_is_seeded() -> None:
+    a = _model(["world=synthetic", "world.n_states=20", "world.seed=3"])
+    b = _model(["world=synthetic", "world.n_states=20", "world.seed=3"])
+    c = _model(["world=synthetic", "world.n_states=20", "world.seed=4"])
+    assert a.world.n == 20
+    assert np.array_equal(a.world.commitment, b.world.commitment)
+    assert not np.array_equal(a.world.commitment, c.world.commitment)
+    a.run()
+    assert np.all(a.commit.sum(axis=1) <= a.budget + 1e-12)
