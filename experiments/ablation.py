@@ -27,6 +27,9 @@ VARIANTS = {
     "... and fixed budgets": ["model.mechanisms.value.third_party_weight=0",
                               "model.mechanisms.conditionality.enabled=false",
                               "model.mechanisms.budget.enabled=false"],
+    "... and large returns instead (budget.gain=3)": ["model.mechanisms.value.third_party_weight=0",
+                                                     "model.mechanisms.conditionality.enabled=false",
+                                                     "model.mechanisms.budget.gain=3"],
 }
 
 

@@ -29,9 +29,11 @@ def paired_differences(table: pd.DataFrame, metric: str, control: str, treatment
     return diff.sort_index().to_numpy()
 
 
-def verdict(ci_low: float, ci_high: float, expected_sign: int) -> str:
-    """'supported' if the CI excludes 0 on the expected side, 'refuted' if on the other, else 'inconclusive'."""
-    if ci_low > 0 or ci_high < 0:
+def verdict(ci_low: float, ci_high: float, expected_sign: int, p_value: float = 0.0, alpha: float = 0.05) -> str:
+    """'supported' if the CI excludes 0 on the expected side, 'refuted' if on the other side,
+    'inconclusive' otherwise, or when the permutation test does not also reject (p >= alpha):
+    with few replications a bootstrap interval can exclude 0 while the exact test cannot."""
+    if (ci_low > 0 or ci_high < 0) and p_value < alpha:
         return "supported" if np.sign(ci_low if ci_low > 0 else ci_high) == expected_sign else "refuted"
     return "inconclusive"
 
@@ -45,19 +47,23 @@ def paired_effect(diffs: np.ndarray, expected_sign: int, *, confidence: float = 
     """
     diffs = np.asarray(diffs, dtype=float)
     effect = float(diffs.mean())
-    if diffs.size < 2 or np.ptp(diffs) == 0.0:
+    if diffs.size < 2:
+        return {"effect": effect, "ci_low": effect, "ci_high": effect, "p_value": 1.0, "verdict": "inconclusive",
+                "n": int(diffs.size)}
+    rng = np.random.default_rng(seed)
+    if np.ptp(diffs) == 0.0:  # identical differences (no noise): the interval is the point itself
         low = high = effect
-        p = 1.0 if effect == 0.0 else 0.0
     else:
-        rng = np.random.default_rng(seed)
         ci = stats.bootstrap((diffs,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
                              method="BCa", rng=rng).confidence_interval
         low, high = float(ci.low), float(ci.high)
-        test = stats.permutation_test((diffs,), np.mean, permutation_type="samples", n_resamples=n_resamples,
-                                      alternative="two-sided", rng=rng)
-        p = float(test.pvalue)
+    if effect == 0.0 and low == high:
+        p = 1.0
+    else:
+        p = float(stats.permutation_test((diffs,), np.mean, permutation_type="samples", n_resamples=n_resamples,
+                                         alternative="two-sided", rng=rng).pvalue)
     return {"effect": effect, "ci_low": low, "ci_high": high, "p_value": p,
-            "verdict": verdict(low, high, expected_sign), "n": int(diffs.size)}
+            "verdict": verdict(low, high, expected_sign, p, 1.0 - confidence), "n": int(diffs.size)}
 
 
 def summarise(table: pd.DataFrame, control: str, treatment: str, *, seed: int = 0) -> dict[str, Any]:
@@ -100,9 +106,9 @@ def summary_markdown(summary: dict[str, Any], replications: int) -> str:
             f"- effect {h['effect']:+.4f} (95% CI {h['ci_low']:+.4f} to {h['ci_high']:+.4f}), p = {h['p_value']:.4g}",
             f"- verdict: **{h['verdict']}**: " + _verdict_words(h), "",
         ]
-    lines += ["A verdict is 'supported' when the interval excludes zero on the predicted side, 'refuted' when it",
-              "excludes zero on the other side, and 'inconclusive' otherwise. It is a statement about this model",
-              "under this configuration, not about the world.", ""]
+    lines += ["A verdict is 'supported' when the interval excludes zero on the predicted side and p < 0.05,",
+              "'refuted' when both hold on the other side, and 'inconclusive' otherwise. It is a statement",
+              "about this model under this configuration, not about the world.", ""]
     return "\n".join(lines)
 
 
@@ -111,4 +117,6 @@ def _verdict_words(h: dict[str, Any]) -> str:
         return "the interval excludes zero in the predicted direction."
     if h["verdict"] == "refuted":
         return "the interval excludes zero in the direction opposite to the prediction."
+    if h["ci_low"] > 0 or h["ci_high"] < 0:
+        return "the interval excludes zero but the permutation test does not reject (too few replications)."
     return "the interval includes zero."

@@ -159,7 +159,7 @@ def run(cfg: DictConfig) -> None:
     if len(cells) == 2:
         summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed))
         md = summary_markdown(summary, int(cfg.replications))
-    write_figures(outdir, headline_figures(table, network))
+    write_figures(outdir, headline_figures(table, network, summary))
     write_results(outdir, results, summary, md, provenance(cells, results))
     seconds = time.perf_counter() - start
     print(f"{len(cells)} scenario(s) x {cfg.replications} replications in {seconds:.1f} s")

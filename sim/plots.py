@@ -43,13 +43,19 @@ def _replications(table: pd.DataFrame) -> int:
     return int(table.groupby("scenario")["replication"].nunique().min())
 
 
-def plot_entente(table: pd.DataFrame) -> Figure:
-    """Entente strength over time for each scenario, with confidence bands."""
+def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
+    """Entente strength over time for each scenario, with confidence bands (and the H1 verdict)."""
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     _bands(ax, table, "entente_strength")
     ax.set_ylabel("Russia-Iran tie strength\n(geometric mean of commitment shares)")
     ax.set_title(f"Entente strength ({_replications(table)} replications per scenario)")
     ax.legend(loc="best", fontsize=8)
+    if summary is not None:
+        h = summary["h1"]
+        ax.text(0.99, 0.03, f"H1 (dilution) at {summary['horizon']}: effect {h['effect']:+.3f}\n"
+                f"95% CI [{h['ci_low']:+.3f}, {h['ci_high']:+.3f}], p = {h['p_value']:.2g}: {h['verdict']}",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
     return fig
 
 
@@ -146,10 +152,10 @@ def plot_network(network: pd.DataFrame, min_tie: float = 0.04, min_hostility: fl
     return fig
 
 
-def headline_figures(table: pd.DataFrame, network: pd.DataFrame) -> dict[str, Figure]:
+def headline_figures(table: pd.DataFrame, network: pd.DataFrame, summary: dict | None = None) -> dict[str, Figure]:
     """The figures of a run, by file stem."""
     return {
-        "entente_strength": plot_entente(table),
+        "entente_strength": plot_entente(table, summary),
         "sunni_leverage": plot_leverage(table),
         "portfolio": plot_portfolio(table),
         "network": plot_network(network),

@@ -28,6 +28,14 @@ def test_verdict_rules() -> None:
     assert verdict(-0.1, 0.2, -1) == "inconclusive"
     assert verdict(0.1, 0.3, 1) == "supported"
     assert verdict(-0.3, -0.1, 1) == "refuted"
+    assert verdict(-0.3, -0.1, -1, p_value=0.25) == "inconclusive"  # the exact test must reject too
+
+
+def test_three_replications_cannot_be_conclusive() -> None:
+    """With n = 3 the smallest sign-flip p-value is 2/8: no verdict, however clear the bootstrap."""
+    e = paired_effect(np.array([-0.30, -0.31, -0.29]), -1)
+    assert e["p_value"] == pytest.approx(0.25)
+    assert e["verdict"] == "inconclusive"
 
 
 def test_paired_differences_pair_by_replication() -> None:
@@ -60,6 +68,10 @@ def test_paired_effect_under_the_null_is_mostly_inconclusive() -> None:
 def test_constant_differences() -> None:
     e = paired_effect(np.full(10, 0.0), -1)
     assert e["ci_low"] == e["ci_high"] == 0.0 and e["verdict"] == "inconclusive" and e["p_value"] == 1.0
+    e = paired_effect(np.full(10, -0.1), -1)  # no noise: every replication agrees
+    assert e["ci_low"] == e["ci_high"] == pytest.approx(-0.1)
+    assert e["p_value"] == pytest.approx(2 / 2**10)  # exact sign-flip test: only all-minus and all-plus
+    assert e["verdict"] == "supported"
 
 
 def test_summarise_uses_the_pairing() -> None:
