@@ -34,6 +34,9 @@ class StateAgent(mesa.Agent):
         """Move my commitment row toward my budget-feasible desired allocation."""
         m, i = self.model, slice(self.index, self.index + 1)
         p = m.params.allocation
+        if not p.enabled:  # allocation switched off: commitments stay put, cut only to a shrunk budget
+            m.commit[i] = fit_to_budget(m.commit[i], m.budget[i])
+            return
         desired = desired_commitment(m.value[i], m.fixed_effect[i], m.budget[i],
                                      rationality=p.rationality, max_share=p.max_share)
         target = fit_to_budget(desired, m.budget[i])

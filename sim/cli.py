@@ -15,7 +15,7 @@ from hydra.errors import MissingConfigException
 from omegaconf import DictConfig
 
 from sim.analysis import summarise, summary_markdown
-from sim.config import ConfigError, register_configs, validate
+from sim.config import LEVERS, ConfigError, register_configs, validate
 from sim.experiment import (
     Cell,
     existing_results,
@@ -75,10 +75,13 @@ def _blame(error: ConfigError, overrides: list[str]) -> ConfigError:
     return error
 
 
-def cells_for(cfg: DictConfig, hc: HydraConfig) -> list[tuple[Cell, dict[str, str]]]:
+def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[str, str]]], list[str]]:
     """The control cell and, unless a single scenario was asked for, the treatment cell.
 
-    Each cell is validated as it is made, so the first problem is the one reported.
+    In a paired run, a ``policy.*`` override of a lever the two scenarios set differently
+    (outreach, for the headline pair) sets the treatment's intensity only; an override of a
+    lever they share is a condition and applies to both. Each cell is validated as it is made,
+    so the first problem is the one reported. Returns the cells and notes for the user.
     """
     overrides = list(hc.overrides.task)
     chose_scenario = any(o.startswith("scenario=") for o in overrides)
@@ -88,22 +91,32 @@ def cells_for(cfg: DictConfig, hc: HydraConfig) -> list[tuple[Cell, dict[str, st
     validate(control[0].config, control[1])
     compare = cfg.compare
     if compare is None or (chose_scenario and not chose_compare):
-        return [control]
+        return [control], []
     where = "command line" if chose_compare else str(CONFIG_DIR / "config.yaml")
     allowed = f"null or one of {', '.join(_options('scenario'))}"
     if compare == control_choice:
         raise ConfigError(where, "compare", compare, f"a scenario other than scenario={control_choice} ({allowed})")
     searchpath = [o for o in hc.overrides.hydra if o.startswith("hydra.searchpath=")]
     keep = [o for o in overrides if not o.startswith(("scenario=", "compare="))]
+    levers = [o for o in keep if o.split("=", 1)[0] in {f"policy.{lever}" for lever in LEVERS}]
+    common = [o for o in keep if o not in levers]
     try:
-        treatment = hydra.compose(config_name="config", overrides=[*searchpath, *keep, f"scenario={compare}"])
+        own = [hydra.compose(config_name="config", overrides=[*searchpath, *common, f"scenario={name}"]).policy
+               for name in (control_choice, compare)]
     except MissingConfigException as e:
         if f"scenario/{compare}" not in str(e):
             raise
         raise ConfigError(where, "compare", compare, allowed) from e
+    treatment_only = [o for o in levers if own[0][o.split("=", 1)[0][7:]] != own[1][o.split("=", 1)[0][7:]]]
+    notes = [f"{o} applies to {compare} only: the two scenarios differ in this lever" for o in treatment_only]
+    if treatment_only:
+        control_cfg = hydra.compose(config_name="config", overrides=[
+            *searchpath, *[o for o in keep if o not in treatment_only], f"scenario={control_choice}"])
+        control = (Cell(str(control_cfg.scenario.name), control_cfg), control[1])
+    treatment = hydra.compose(config_name="config", overrides=[*searchpath, *keep, f"scenario={compare}"])
     cell = (Cell(str(treatment.scenario.name), treatment), _files(str(compare), hc))
     validate(cell[0].config, cell[1])
-    return [control, cell]
+    return [control, cell], notes
 
 
 def compose(overrides: list[str] | None = None) -> DictConfig:
@@ -142,7 +155,7 @@ def run(cfg: DictConfig) -> None:
     outdir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
     try:
-        planned = cells_for(cfg, hc)
+        planned, notes = cells_for(cfg, hc)
     except ConfigError as e:
         abandon(outdir)
         print(f"error: {_blame(e, overrides)}", file=sys.stderr)
@@ -151,6 +164,8 @@ def run(cfg: DictConfig) -> None:
         print(f"error: {outdir} already holds results; refusing to overwrite them", file=sys.stderr)
         sys.exit(2)
     cells = [cell for cell, _ in planned]
+    for note in notes:
+        print(f"note: {note}")
     start = time.perf_counter()
     results = [run_cell(cell, progress=True) for cell in cells]
     table = pd.concat([r.table for r in results], ignore_index=True)

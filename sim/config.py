@@ -97,7 +97,11 @@ class WorldConfig:
 
 @dataclass
 class ValueParams:
-    """Relationship value V = w_c C + w_a align + w_r recip - w_t third_party - w_k pressure."""
+    """Relationship value V = w_c C + w_a align + w_r recip - w_t third_party - pressure.
+
+    ``pressure`` is weighted by ``ConditionalityParams.weight``. With ``enabled=false`` values stay
+    at their calibrated level (plus drivers and noise).
+    """
 
     enabled: bool = True
     complementarity_weight: float = 1.0
@@ -108,7 +112,10 @@ class ValueParams:
 
 @dataclass
 class AllocationParams:
-    """Desired commitment b_i * max_share * sigmoid(rationality * V + fixed effect), with inertia."""
+    """Desired commitment b_i * max_share * sigmoid(rationality * V + fixed effect), with inertia.
+
+    With ``enabled=false`` commitments stay as calibrated (cut only if a budget shrinks below them).
+    """
 
     enabled: bool = True
     rationality: float = 4.0  # logistic slope beta
@@ -118,7 +125,10 @@ class AllocationParams:
 
 @dataclass
 class BudgetParams:
-    """Positive-sum budgets: b_i = b0_i clip(1 + gain * sum_j G_ij (T_ij - T0_ij), 0.05, max_growth)."""
+    """Positive-sum budgets: b_i = f_i b0_i clip(1 + gain * sum_j G_ij (T_ij - T0_ij), 0.05, max_growth).
+
+    f_i is the product of exogenous factors (sanctions, events); ``enabled=false`` sets gain = 0.
+    """
 
     enabled: bool = True
     gain: float = 1.0
@@ -136,7 +146,10 @@ class ConditionalityParams:
 
 @dataclass
 class AffinityParams:
-    """dS = dt * (alignment_rate (anchor - S) + balance_rate S S / (N - 1))."""
+    """dS = dt * (alignment_rate (anchor - S) + balance_rate S S / (N - 1) + cooperation_rate (T - T0)).
+
+    With ``enabled=false`` affinities equal their anchors (calibration plus events).
+    """
 
     enabled: bool = True
     alignment_rate: float = 0.05
@@ -168,7 +181,7 @@ class SanctionsParams:
     enabled: bool = True
     outside_option_cut: float = 0.6  # target's outside option times (1 - s * cut)
     budget_cut: float = 0.2  # target's budget times (1 - s * cut)
-    secondary_cost: float = 0.6  # V[k, target] -= s * cost * T[k, sender]
+    secondary_cost: float = 0.6  # V[k, target] -= s * cost * (T[k, sender] + 1[k = sender])
 
 
 @dataclass
@@ -215,7 +228,8 @@ class EventConfig:
 
     affinity sets the pair's affinity anchor; complementarity and returns add to the pair;
     budget and outside_option multiply the state's value; positions set issue positions.
-    With ``scale_with`` naming a lever, every change is scaled by that lever's intensity.
+    With ``scale_with`` naming a lever of intensity s, every change is scaled by s: additions
+    by s, factors f become 1 + s (f - 1), and set levels move s of the way to the new level.
     """
 
     date: str = MISSING
@@ -274,7 +288,7 @@ def register_configs() -> None:
 def parse_month(text: str, file: str, key: str) -> tuple[int, int]:
     """Parse ``YYYY-MM`` into (year, month) or raise a ConfigError for ``key``."""
     parts = str(text).split("-")
-    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit() and len(parts[1]) == 2:
         year, month = int(parts[0]), int(parts[1])
         if len(parts[0]) == 4 and 1 <= month <= 12:
             return year, month

@@ -24,11 +24,17 @@ def month_range(start: str, end: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Event:
-    """A compiled event: indices instead of codes, changes already scaled by their lever."""
+    """A compiled event: indices instead of codes.
+
+    Additive and multiplicative changes are already scaled by the event's lever; ``scale`` is
+    kept for the changes that set a level (affinity anchor, positions), which move ``scale`` of
+    the way from the current level to the new one.
+    """
 
     step: int
     name: str
     states: tuple[int, ...]
+    scale: float = 1.0
     affinity: float | None = None
     complementarity: float = 0.0
     returns: float = 0.0
@@ -88,6 +94,7 @@ def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World) -> Sc
             step=step,
             name=str(e.name),
             states=tuple(world.index(c) for c in e.states),
+            scale=scale,
             affinity=None if e.affinity is None else float(e.affinity),
             complementarity=scale * float(e.complementarity or 0.0),
             returns=scale * float(e.returns or 0.0),
@@ -177,13 +184,14 @@ class Conditions:
 def apply_event(c: Conditions, e: Event) -> None:
     """Apply one event in place: pair changes to both directions, state changes to one row.
 
-    affinity sets the anchor (affinities then move toward it); complementarity and returns are
-    added and floored at 0; budget and outside_option multiply; positions are set.
+    affinity moves the anchor (affinities then drift toward it) and positions move, each by
+    ``scale`` of the way to the new level; complementarity and returns are added and floored at
+    0; budget and outside_option multiply.
     """
     if len(e.states) == 2:
         i, j = e.states
         if e.affinity is not None:
-            c.anchor[i, j] = c.anchor[j, i] = e.affinity
+            c.anchor[i, j] = c.anchor[j, i] = c.anchor[i, j] + e.scale * (e.affinity - c.anchor[i, j])
         for arr, delta in ((c.complementarity, e.complementarity), (c.returns, e.returns)):
             arr[i, j] = arr[j, i] = max(0.0, arr[i, j] + delta)
     else:
@@ -191,4 +199,4 @@ def apply_event(c: Conditions, e: Event) -> None:
         c.budget_factor[i] *= e.budget
         c.outside_option[i] *= e.outside_option
         for k, v in e.positions.items():
-            c.positions[i, k] = v
+            c.positions[i, k] += e.scale * (v - c.positions[i, k])

@@ -67,6 +67,7 @@ def step_metrics(
     tie: np.ndarray,
     affinity: np.ndarray,
     dep: np.ndarray,
+    outside: np.ndarray,
     budget: np.ndarray,
     hostility_threshold: float,
 ) -> dict[str, float]:
@@ -81,7 +82,7 @@ def step_metrics(
     i, j = entente
     a, b = codes[i].lower(), codes[j].lower()
     actor = outreach_actor
-    lev = third_party_leverage(tie, affinity, dep, i, j, threshold=hostility_threshold)
+    lev = third_party_leverage(tie, affinity, dep, outside, i, j, threshold=hostility_threshold)
     out = {
         "entente_strength": entente_strength(tie, i, j),
         f"dependence_{a}_on_{b}": float(dep[i, j]),

@@ -17,13 +17,15 @@ from sim.events import (
 )
 from sim.mechanisms.affinity import affinity_step
 from sim.mechanisms.allocation import calibrate_fixed_effect
-from sim.mechanisms.bargaining import conditionality_pressure, dependence
+from sim.mechanisms.bargaining import conditionality_pressure, dependence, outside_share
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.ties import commitment_shares, tie_strength
 from sim.mechanisms.value import interest_alignment, relationship_value, third_party_cost
 from sim.metrics import step_metrics
 from sim.world import World
+
+CALIBRATION_ITERATIONS = 5
 
 
 class AllianceModel(mesa.Model):
@@ -50,16 +52,20 @@ class AllianceModel(mesa.Model):
         self.commit = world.commitment.copy()
         self.affinity = world.affinity.copy()
         self.budget = world.budget.copy()
-        self.shock = np.zeros((world.n, world.n))
+        # Start the AR(1) shocks in their stationary distribution (unit variance from month one).
+        self.shock = self.rng.standard_normal((world.n, world.n))
         self.tie0 = tie_strength(world.commitment, world.budget)
         self.tie = self.tie0.copy()
         self.alignment0 = self._alignment()
         self.outside_option = world.outside_option.copy()
-        # Calibration: value of the 2018 world (dependence from the value without pressure).
-        self.dependence = dependence(self._value(np.zeros_like(self.tie)), self.tie, self.outside_option)
-        self.value0 = self._value(self._pressure())
-        self.value = self.value0.copy()
-        self.dependence = dependence(self.value, self.tie, self.outside_option)
+        # Calibration: value and dependence of the 2018 world, solved jointly by a few fixed-point
+        # iterations (value needs dependence through conditionality, dependence needs value).
+        self.value = self._value(np.zeros_like(self.tie))
+        for _ in range(CALIBRATION_ITERATIONS):
+            self.observe()
+            self.value = self._value(self._pressure())
+        self.value0 = self.value.copy()
+        self.observe()
         p = mechanisms.allocation
         self.fixed_effect = calibrate_fixed_effect(
             world.commitment, self.value0, world.budget, rationality=p.rationality, max_share=p.max_share
@@ -85,7 +91,7 @@ class AllianceModel(mesa.Model):
         self.agents.do("decide")
         self.tie = tie_strength(self.commit, self.world.budget)
         self.update_affinity()
-        self.dependence = dependence(self.value, self.tie, self.outside_option)
+        self.observe()
         self.metrics = self.measure()
         self.datacollector.collect(self)
 
@@ -94,12 +100,17 @@ class AllianceModel(mesa.Model):
         while self.steps < len(self.schedule.dates):
             self.step()
 
+    def observe(self) -> None:
+        """Dependence on each partner and on outside options, from the current value and ties."""
+        self.dependence = dependence(self.value, self.tie, self.outside_option)
+        self.outside_share = outside_share(self.value, self.tie, self.outside_option)
+
     def measure(self) -> dict[str, float]:
         r = self.world.roles
         return step_metrics(
             codes=self.world.codes, entente=r.entente, outreach_actor=r.outreach_actor,
             outreach_targets=r.outreach_targets, commit=self.commit, tie=self.tie, affinity=self.affinity,
-            dep=self.dependence, budget=self.budget,
+            dep=self.dependence, outside=self.outside_share, budget=self.budget,
             hostility_threshold=self.params.conditionality.hostility_threshold,
         )
 
@@ -168,7 +179,7 @@ class AllianceModel(mesa.Model):
         p = self.params.conditionality
         if not p.enabled:
             return np.zeros_like(self.tie)
-        return conditionality_pressure(self.tie, self.affinity, self.dependence,
+        return conditionality_pressure(self.tie, self.affinity, self.dependence, self.outside_share,
                                        threshold=p.hostility_threshold, weight=p.weight)
 
     def _value(self, pressure: np.ndarray) -> np.ndarray:

@@ -114,10 +114,10 @@ def world_from_config(w: Any) -> World:
 def synthetic_world(n: int, *, seed: int = 0, n_issues: int = 5, density: float = 0.3) -> World:
     """A random world of ``n`` states for theory tests and scaling, fully determined by ``seed``.
 
-    Positions are uniform in [-1, 1]; affinities are the symmetrised interest alignment plus
-    noise; about ``density`` of pairs get complementarity, returns and commitments, with each
-    state committing 60% of its budget spread over its tied partners. The first two states play
-    the entente; no state is non-state.
+    Positions are uniform in [-1, 1]; the affinity of i < j is 1 minus their mean absolute
+    position gap plus N(0, 0.2) noise, clipped to [-1, 1] and mirrored; about ``density`` of
+    pairs get complementarity, returns and commitments, with each state committing 60% of its
+    budget spread over its tied partners. No state is non-state.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     codes = _synthetic_codes(n)

@@ -56,6 +56,17 @@ def test_one_scenario_alone(sim_run, tmp_path: Path) -> None:
         assert (out / name).stat().st_size > 10_000
 
 
+def test_paired_lever_overrides_set_the_treatment_or_the_condition(sim_run, tmp_path: Path) -> None:
+    p = sim_run("replications=2", "policy.outreach=0.5", "policy.us_sanctions_on_iran=1")
+    assert p.returncode == 0, p.stderr
+    assert "policy.outreach=0.5 applies to sunni_outreach only" in p.stdout
+    configs = json.loads((tmp_path / "out" / "provenance.json").read_text())["configs"]
+    assert configs["baseline"]["policy"] == {"outreach": 0.0, "us_sanctions_on_iran": 1.0,
+                                             "western_sanctions_on_russia": 0.0}
+    assert configs["sunni_outreach"]["policy"]["outreach"] == 0.5
+    assert configs["sunni_outreach"]["policy"]["us_sanctions_on_iran"] == 1.0
+
+
 def test_finished_results_are_never_overwritten(sim_run, tmp_path: Path) -> None:
     assert sim_run("scenario=baseline", "replications=1").returncode == 0
     out = tmp_path / "out"

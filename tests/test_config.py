@@ -37,6 +37,8 @@ def test_defaults_are_valid() -> None:
         (["policy.western_sanctions_on_russia=nan"], "policy.western_sanctions_on_russia", "[0, 1]"),
         (["horizon.end=2018-01"], "horizon.end", "not before horizon.start"),
         (["horizon.start=2018-13"], "horizon.start", "YYYY-MM"),
+        (["horizon.end=2019-5"], "horizon.end", "YYYY-MM"),
+        (["scenario.drivers.outreach=2019-5"], "scenario.drivers.outreach", "YYYY-MM"),
         (["replications=-2"], "replications", "integer >= 1"),
         (["replications=0"], "replications", "integer >= 1"),
         (["model.mechanisms.allocation.inertia=1.5"], "model.mechanisms.allocation.inertia", "[0, 1]"),
@@ -94,10 +96,10 @@ def test_event_errors() -> None:
     assert e.key == "scenario.events[0].states[1]" and "SAU" in e.allowed
 
     def unknown_issue(cfg: DictConfig) -> None:
-        cfg.scenario.events[5].positions = {"assad_survivl": 1.0}
+        cfg.scenario.events[6].positions = {"assad_survivl": 1.0}
 
     e = _error(["scenario=western_sanctions_2022"], unknown_issue)
-    assert e.key == "scenario.events[5].positions.assad_survivl"
+    assert e.key == "scenario.events[6].positions.assad_survivl"
 
 
 def test_misspelt_or_unknown_names_fail_while_composing() -> None:

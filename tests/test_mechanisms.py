@@ -15,6 +15,7 @@ from sim.mechanisms.bargaining import (
     conditionality_pressure,
     demand,
     dependence,
+    outside_share,
     third_party_leverage,
 )
 from sim.mechanisms.budget import budget
@@ -135,26 +136,42 @@ def test_conditionality_hand_case() -> None:
     tie = np.array([[0.0, 0.3, 0.5], [0.3, 0.0, 0.0], [0.5, 0.0, 0.0]])
     aff = np.array([[0.0, 0.4, 0.5], [0.4, 0.0, -0.9], [0.5, -0.9, 0.0]])
     dep = np.array([[0.0, 0.2, 0.6], [0.1, 0.0, 0.0], [0.3, 0.0, 0.0]])
+    out = np.array([0.2, 0.9, 0.7])  # Russia draws 20% of its value from outside options
     h = demand(aff, 0.2)
     assert h[1, 2] == pytest.approx(0.7)
     assert h[0, 1] == 0.0
-    c = concession_share(dep)
-    assert c[0, 1, 2] == pytest.approx(0.2 / 0.8)  # Russia yields to Saudi against Iran by 1/4
-    assert c[0, 2, 1] == pytest.approx(0.6 / 0.8)
-    p = conditionality_pressure(tie, aff, dep, threshold=0.2, weight=2.0)
-    assert p[0, 2] == pytest.approx(2.0 * 0.3 * 0.7 * 0.25)  # Saudi's price on Russia's tie to Iran
-    assert p[0, 1] == pytest.approx(2.0 * 0.5 * 0.7 * 0.75)  # Iran's price on Russia's tie to Saudi
-    lev = third_party_leverage(tie, aff, dep, 0, 2, threshold=0.2)
-    assert lev[1] == pytest.approx(0.3 * 0.7 * 0.25)  # Iran is not tied to Saudi: only Russia's side counts
+    c = concession_share(dep, out)
+    assert c[0, 1, 2] == pytest.approx(0.2 / 1.0)  # Russia yields to Saudi against Iran by 1/5
+    assert c[0, 2, 1] == pytest.approx(0.6 / 1.0)
+    p = conditionality_pressure(tie, aff, dep, out, threshold=0.2, weight=2.0)
+    assert p[0, 2] == pytest.approx(2.0 * 0.3 * 0.7 * 0.2)  # Saudi's price on Russia's tie to Iran
+    assert p[0, 1] == pytest.approx(2.0 * 0.5 * 0.7 * 0.6)  # Iran's price on Russia's tie to Saudi
+    lev = third_party_leverage(tie, aff, dep, out, 0, 2, threshold=0.2)
+    assert lev[1] == pytest.approx(0.3 * 0.7 * 0.2)  # Iran is not tied to Saudi: only Russia's side counts
     assert lev[0] == 0.0 and lev[2] == 0.0
     # if Russia depended on Saudi more, Saudi's leverage would be larger (power-dependence)
     dep2 = dep.copy()
     dep2[0, 1] = 0.6
-    assert third_party_leverage(tie, aff, dep2, 0, 2, threshold=0.2)[1] > lev[1]
+    assert third_party_leverage(tie, aff, dep2, out, 0, 2, threshold=0.2)[1] > lev[1]
+    # and with better outside options Russia concedes less to both sides
+    better = out.copy()
+    better[0] = 0.8
+    assert concession_share(dep, better)[0, 1, 2] < c[0, 1, 2]
+    assert concession_share(dep, better)[0, 2, 1] < c[0, 2, 1]
+
+
+def test_outside_share_completes_the_dependences() -> None:
+    value = np.array([[0.0, 1.0, 0.5], [0.2, 0.0, -1.0], [0.4, 0.4, 0.0]])
+    tie = np.array([[0.0, 0.2, 0.4], [0.2, 0.0, 0.1], [0.4, 0.1, 0.0]])
+    out = np.array([0.1, 0.0, 0.2])
+    w = outside_share(value, tie, out)
+    assert w[0] == pytest.approx(0.1 / 0.5)
+    assert np.allclose(dependence(value, tie, out).sum(axis=1) + w, 1.0)
+    assert dependence(np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2)).sum() == 0.0  # no 0/0
 
 
 def test_concession_share_is_zero_when_depending_on_neither() -> None:
-    assert concession_share(np.zeros((3, 3)))[0, 1, 2] == 0.0
+    assert concession_share(np.zeros((3, 3)), np.zeros(3))[0, 1, 2] == 0.0
 
 
 def test_affinity_step_reduces_to_balance_euler_with_other_forces_off() -> None:
@@ -249,3 +266,20 @@ def test_outreach_premium_and_sanctions_hand_cases() -> None:
     assert p[1, 0] == pytest.approx(0.6 * 1.0)  # the sender itself
     assert p[0, 0] == 0.0 and p[:, 1:].sum() == 0.0
     assert sanctions_factor(3, 2, 0.5, 0.6) == pytest.approx([1.0, 1.0, 0.7])
+
+
+def test_events_move_levels_by_their_lever_and_add_scaled_changes() -> None:
+    from sim.events import Conditions, Event, apply_event
+
+    c = Conditions(anchor=np.array([[0.0, -0.8], [-0.8, 0.0]]), complementarity=np.zeros((2, 2)),
+                   returns=np.full((2, 2), 0.1), budget_factor=np.ones(2), outside_option=np.array([0.5, 0.5]),
+                   positions=np.zeros((2, 3)))
+    apply_event(c, Event(step=0, name="rapprochement", states=(0, 1), scale=0.5, affinity=-0.2,
+                         complementarity=0.1, returns=-0.3))
+    assert c.anchor[0, 1] == c.anchor[1, 0] == pytest.approx(-0.5)  # half way from -0.8 to -0.2
+    assert c.complementarity[0, 1] == pytest.approx(0.1)
+    assert c.returns[0, 1] == 0.0  # floored at zero
+    apply_event(c, Event(step=0, name="regime change", states=(1,), scale=0.5, outside_option=0.8,
+                         positions={2: 1.0}))
+    assert c.outside_option == pytest.approx([0.5, 0.4])
+    assert c.positions[1] == pytest.approx([0.0, 0.0, 0.5])

@@ -16,10 +16,21 @@ def dependence(value: np.ndarray, tie: np.ndarray, outside_option: np.ndarray) -
         D[i, j] = u[i, j] / (sum_k u[i, k] + o_i),    u = max(0, V) * T
 
     ``o_i`` is i's outside option (partners outside the modelled world): the better i's
-    alternatives, the less it depends on any one partner. In [0, 1), rows sum to < 1.
+    alternatives, the less it depends on any one partner. In [0, 1]; zero for a state with
+    neither ties nor an outside option.
     """
     u = realised_value(value, tie)
-    return u / (u.sum(axis=1, keepdims=True) + outside_option[:, None])
+    total = u.sum(axis=1, keepdims=True) + outside_option[:, None]
+    return np.divide(u, total, out=np.zeros_like(u), where=total > 0)
+
+
+def outside_share(value: np.ndarray, tie: np.ndarray, outside_option: np.ndarray) -> np.ndarray:
+    """Share of i's value that comes from outside the modelled world: w_i = o_i / (sum_k u[i, k] + o_i).
+
+    With the dependences D[i, :] it sums to 1 (for a state with any value at all).
+    """
+    total = realised_value(value, tie).sum(axis=1) + outside_option
+    return np.divide(outside_option, total, out=np.zeros_like(total), where=total > 0)
 
 
 def bilateral_leverage(dep: np.ndarray) -> np.ndarray:
@@ -35,45 +46,50 @@ def demand(affinity: np.ndarray, threshold: float) -> np.ndarray:
     return np.maximum(0.0, -affinity - threshold)
 
 
-def concession_share(dep: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """How far i yields to m against j, by power-dependence:
+def concession_share(dep: np.ndarray, outside: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """How far i yields to m's demand against j, by power-dependence (Emerson 1962):
 
-        c[i, m, j] = D[i, m] / (D[i, m] + D[i, j])
+        c[i, m, j] = D[i, m] / (D[i, m] + D[i, j] + w_i)
 
-    i balances the demander m against the target j: it concedes more the more it depends on m
-    relative to j; the side with the better outside option for i wins more. Zero when i depends
-    on neither. Shape (N, N, N).
+    i weighs what refusing m would cost it (its dependence on m) against what cutting j would
+    cost it (its dependence on j) and what it can fall back on (w_i, the share of its value from
+    outside options, :func:`outside_share`). It concedes more the more it depends on the
+    demander; better outside options let it refuse more. Zero when it depends on neither. Shape
+    (N, N, N), indexed [i, m, j].
     """
     dim = dep[:, :, None]
-    dij = dep[:, None, :]
-    total = dim + dij
+    total = dim + dep[:, None, :] + outside[:, None, None]
     return np.where(total > eps, dim / np.where(total > eps, total, 1.0), 0.0)
 
 
-def pressure_terms(tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, threshold: float) -> np.ndarray:
+def pressure_terms(
+    tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray, threshold: float
+) -> np.ndarray:
     """Pressure m puts on i's tie to j: P[i, m, j] = T[i, m] h[m, j] c[i, m, j].
 
     Zero for m = i and m = j (zero diagonals of T and h). Shape (N, N, N).
     """
     h = demand(affinity, threshold)
-    return tie[:, :, None] * h[None, :, :] * concession_share(dep)
+    return tie[:, :, None] * h[None, :, :] * concession_share(dep, outside)
 
 
 def conditionality_pressure(
-    tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, *, threshold: float, weight: float
+    tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray, *, threshold: float, weight: float
 ) -> np.ndarray:
     """Value i loses on j from its partners' conditions: pressure[i, j] = w sum_m P[i, m, j]."""
-    return weight * pressure_terms(tie, affinity, dep, threshold).sum(axis=1)
+    return weight * pressure_terms(tie, affinity, dep, outside, threshold).sum(axis=1)
 
 
 def third_party_leverage(
-    tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, i: int, j: int, *, threshold: float
+    tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray, i: int, j: int, *, threshold: float
 ) -> np.ndarray:
-    """In-run leverage of every m over the dyad (i, j): the pressure it puts on both sides,
+    """In-run leverage index of every m over the dyad (i, j): the pressure it can put on both sides,
 
         lev[m] = P[i, m, j] + P[j, m, i]
 
-    i.e. how much value m can take off the i-j tie through its conditions. Returns shape (N,).
+    It is the conditional pressure before the mechanism's weight (the value actually removed
+    is ``conditionality.weight * lev``), and it is recorded even with conditionality switched
+    off, as the leverage m *would* have. Returns shape (N,).
     """
-    p = pressure_terms(tie, affinity, dep, threshold)
+    p = pressure_terms(tie, affinity, dep, outside, threshold)
     return p[i, :, j] + p[j, :, i]

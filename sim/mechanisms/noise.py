@@ -6,5 +6,8 @@ import numpy as np
 
 
 def ar1_shock(previous: np.ndarray, innovation: np.ndarray, *, persistence: float) -> np.ndarray:
-    """xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, eps ~ N(0, 1): unit stationary variance."""
+    """xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, eps ~ N(0, 1).
+
+    The stationary variance is 1; started from xi_0 ~ N(0, 1) it is 1 at every t.
+    """
     return persistence * previous + np.sqrt(1.0 - persistence**2) * innovation
