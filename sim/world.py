@@ -117,7 +117,9 @@ def synthetic_world(n: int, *, seed: int = 0, n_issues: int = 5, density: float 
     Positions are uniform in [-1, 1]; the affinity of i < j is 1 minus their mean absolute
     position gap plus N(0, 0.2) noise, clipped to [-1, 1] and mirrored; about ``density`` of
     pairs get complementarity, returns and commitments, with each state committing 60% of its
-    budget spread over its tied partners. No state is non-state.
+    budget spread over its tied partners. No state is non-state. Roles: S0-S1 are the entente,
+    S0 courts S2-S4, S5 sanctions S1 (``us_sanctions_on_iran``) and S0
+    (``western_sanctions_on_russia``).
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     codes = _synthetic_codes(n)
