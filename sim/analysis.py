@@ -91,6 +91,18 @@ def time_bands(table: pd.DataFrame, metric: str, confidence: float = 0.95) -> pd
     return out
 
 
+def paired_bands(table: pd.DataFrame, metric: str, control: str, treatment: str,
+                 confidence: float = 0.95) -> pd.DataFrame:
+    """Per date: mean of the paired differences treatment - control with a t-interval."""
+    wide = table[table["scenario"].isin([control, treatment])].pivot_table(
+        index=["date", "replication"], columns="scenario", values=metric)
+    diff = (wide[treatment] - wide[control]).rename("diff").reset_index()
+    out = diff.groupby("date")["diff"].agg(mean="mean", sd="std", n="count").reset_index()
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"].fillna(0) / np.sqrt(out["n"])
+    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
 def summary_markdown(summary: dict[str, Any], replications: int) -> str:
     """The summary in words, for summary.md."""
     lines = [f"# {summary['treatment']} against {summary['control']}", "",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis import time_bands
+from sim.analysis import paired_bands, time_bands
 
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
 
@@ -44,18 +44,33 @@ def _replications(table: pd.DataFrame) -> int:
 
 
 def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
-    """Entente strength over time for each scenario, with confidence bands (and the H1 verdict)."""
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    """Entente strength over time for each scenario with confidence bands; for a paired run, a
+    lower panel with the paired difference (treatment - control) and the H1 verdict."""
+    scenarios = list(table["scenario"].unique())
+    paired = summary is not None and len(scenarios) == 2
+    fig, axes = plt.subplots(2 if paired else 1, 1, figsize=(8, 7 if paired else 4.5), layout="constrained",
+                             sharex=True, height_ratios=[3, 2] if paired else None, squeeze=False)
+    ax = axes[0][0]
     _bands(ax, table, "entente_strength")
     ax.set_ylabel("Russia-Iran tie strength\n(geometric mean of commitment shares)")
     ax.set_title(f"Entente strength ({_replications(table)} replications per scenario)")
     ax.legend(loc="best", fontsize=8)
-    if summary is not None:
+    if paired:
         h = summary["h1"]
-        ax.text(0.99, 0.03, f"H1 (dilution) at {summary['horizon']}: effect {h['effect']:+.3f}\n"
-                f"95% CI [{h['ci_low']:+.3f}, {h['ci_high']:+.3f}], p = {h['p_value']:.2g}: {h['verdict']}",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
-                bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
+        ax2 = axes[1][0]
+        d = paired_bands(table, "entente_strength", summary["control"], summary["treatment"])
+        ax2.axhline(0, color="#333333", linewidth=0.8)
+        ax2.plot(d["date"], d["mean"], color=COLORS[3], label="mean paired difference")
+        ax2.fill_between(d["date"], d["low"], d["high"], color=COLORS[3], alpha=0.25, linewidth=0,
+                         label="95% CI (t, over replications)")
+        _date_axis(ax2)
+        ax2.set_ylabel(f"{summary['treatment']} - {summary['control']}\n(same seeds)")
+        ax2.legend(loc="lower left", fontsize=8)
+        ax2.text(0.99, 0.97, f"H1 (dilution) at {summary['horizon']}: effect {h['effect']:+.3f}\n"
+                 f"95% BCa CI [{h['ci_low']:+.3f}, {h['ci_high']:+.3f}], p = {h['p_value']:.2g}: {h['verdict']}",
+                 transform=ax2.transAxes, ha="right", va="top", fontsize=8,
+                 bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
+        ax.set_xlabel("")
     return fig
 
 

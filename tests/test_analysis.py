@@ -86,3 +86,12 @@ def test_time_bands_contain_the_mean() -> None:
     b = time_bands(_table(0.1), "entente_strength")
     assert (b["low"] <= b["mean"]).all() and (b["mean"] <= b["high"]).all()
     assert set(b["scenario"]) == {"control", "treatment"}
+
+
+def test_paired_bands_remove_the_shared_replication_effect() -> None:
+    from sim.analysis import paired_bands
+
+    b = paired_bands(_table(0.05, noise=0.02), "entente_strength", "control", "treatment")
+    assert len(b) == 2
+    assert np.allclose(b["mean"], 0.05, atol=0.01)
+    assert (b["high"] - b["low"] < 0.03).all()  # tight despite the replication sd of 1
