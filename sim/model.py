@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mesa
 import numpy as np
 
@@ -197,5 +199,6 @@ class AllianceModel(mesa.Model):
         )
 
 
-def _reporter(key: str):
+def _reporter(key: str) -> Callable[[AllianceModel], float]:
+    """A DataCollector model reporter reading one metric of the month."""
     return lambda model: model.metrics[key]
