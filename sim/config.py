@@ -158,6 +158,14 @@ class AffinityParams:
 
 
 @dataclass
+class ScarcityParams:
+    """Partners kept gain value as outside options shrink: V += weight * lost_i * max(0, V)."""
+
+    enabled: bool = True
+    weight: float = 1.0
+
+
+@dataclass
 class NoiseParams:
     """AR(1) value shocks xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, scaled by sigma."""
 
@@ -191,6 +199,7 @@ class MechanismsConfig:
     budget: BudgetParams = field(default_factory=BudgetParams)
     conditionality: ConditionalityParams = field(default_factory=ConditionalityParams)
     affinity: AffinityParams = field(default_factory=AffinityParams)
+    scarcity: ScarcityParams = field(default_factory=ScarcityParams)
     noise: NoiseParams = field(default_factory=NoiseParams)
     outreach: OutreachParams = field(default_factory=OutreachParams)
     sanctions: SanctionsParams = field(default_factory=SanctionsParams)

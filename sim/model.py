@@ -22,6 +22,7 @@ from sim.mechanisms.allocation import calibrate_fixed_effect
 from sim.mechanisms.bargaining import conditionality_pressure, dependence, outside_share
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
+from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
 from sim.mechanisms.ties import commitment_shares, tie_strength
 from sim.mechanisms.value import interest_alignment, relationship_value, third_party_cost
 from sim.metrics import step_metrics
@@ -138,7 +139,7 @@ class AllianceModel(mesa.Model):
                              gain=p.gain if p.enabled else 0.0, cap=p.max_growth)
 
     def appraise(self, month: int) -> np.ndarray:
-        """Relationship values this month: mechanisms, then policy drivers, then noise."""
+        """Relationship values this month: mechanisms, outreach, scarcity, sanctions, then noise."""
         p = self.params
         value = self._value(self._pressure()) if p.value.enabled else self.value0.copy()
         n = self.world.n
@@ -146,6 +147,9 @@ class AllianceModel(mesa.Model):
             o = self.schedule.outreach
             value += outreach_premium(n, o.actor, o.targets, self.schedule.outreach_intensity(month),
                                       p.outreach.premium)
+        if p.scarcity.enabled:
+            lost = alternatives_lost(self.outside_option, self.world.outside_option)
+            value += scarcity_premium(value, lost, weight=p.scarcity.weight)
         if p.sanctions.enabled:
             for s in self.schedule.sanctions:
                 value -= sanctions_penalty(self.tie, s.sender, s.target, self.schedule.sanctions_intensity(s, month),

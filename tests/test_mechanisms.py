@@ -283,3 +283,14 @@ def test_events_move_levels_by_their_lever_and_add_scaled_changes() -> None:
                          positions={2: 1.0}))
     assert c.outside_option == pytest.approx([0.5, 0.4])
     assert c.positions[1] == pytest.approx([0.0, 0.0, 0.5])
+
+
+def test_scarcity_premium_hand_case() -> None:
+    from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
+
+    lost = alternatives_lost(np.array([0.2, 0.5, 0.0, 0.3]), np.array([0.5, 0.5, 0.0, 0.2]))
+    assert lost == pytest.approx([0.6, 0.0, 0.0, 0.0])  # more options than calibrated is no loss; o0 = 0 is none
+    value = np.array([[0.0, 0.5, -0.2, 0.1], [0.3, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    p = scarcity_premium(value, lost, weight=2.0)
+    assert p[0] == pytest.approx([0.0, 2.0 * 0.6 * 0.5, 0.0, 2.0 * 0.6 * 0.1])  # hostile partner gains nothing
+    assert p[1:].sum() == 0.0

@@ -80,6 +80,10 @@ def test_western_sanctions_raise_russias_dependence_on_the_partners_it_keeps() -
         before = off[off["date"] == last].set_index("replication")[column]
         after = on[on["date"] == last].set_index("replication")[column]
         assert np.all(after > before)  # in every paired replication
+    # with the scarcity mechanism, Russia holds on to Iran: the entente strengthens under sanctions
+    entente_before = off[off["date"] == last].set_index("replication")["entente_strength"]
+    entente_after = on[on["date"] == last].set_index("replication")["entente_strength"]
+    assert np.all(entente_after > entente_before)
     m_off = _model(["policy.western_sanctions_on_russia=0", "scenario.drivers.western_sanctions_on_russia=2018-11"])
     m_on = _model(["policy.western_sanctions_on_russia=1", "scenario.drivers.western_sanctions_on_russia=2018-11"])
     m_off.run()
@@ -153,7 +157,8 @@ def test_every_mechanism_switch_changes_the_outcome() -> None:
         return m.commit.copy()
 
     full = final([])
-    for name in ("value", "allocation", "budget", "conditionality", "affinity", "noise", "outreach", "sanctions"):
+    for name in ("value", "allocation", "budget", "conditionality", "affinity", "scarcity", "noise", "outreach",
+                 "sanctions"):
         assert not np.allclose(final([f"{M}{name}.enabled=false"]), full), name
 
 
@@ -172,3 +177,15 @@ def test_outside_options_reach_the_dynamics_through_bargaining() -> None:
         return m.metrics["entente_strength"]
 
     assert entente(0.0) != pytest.approx(entente(0.9), abs=1e-6)
+
+
+def test_without_scarcity_sanctions_shrink_the_entente_with_the_budget() -> None:
+    """The counterpart: with the scarcity mechanism off, the sanctions' budget cut weakens the tie."""
+    base = ["scenario.drivers.western_sanctions_on_russia=2018-11", M + "noise.enabled=false",
+            M + "scarcity.enabled=false"]
+    off = _model([*base, "policy.western_sanctions_on_russia=0"])
+    on = _model([*base, "policy.western_sanctions_on_russia=1"])
+    off.run()
+    on.run()
+    assert on.metrics["entente_strength"] < off.metrics["entente_strength"]
+    assert on.metrics["dependence_rus_on_irn"] > off.metrics["dependence_rus_on_irn"]
