@@ -133,3 +133,31 @@ def _verdict_words(h: dict[str, Any]) -> str:
     if h["ci_low"] > 0 or h["ci_high"] < 0:
         return "the interval excludes zero but the permutation test does not reject (too few replications)."
     return "the interval includes zero."
+
+
+def affinity_matrix(network: pd.DataFrame, scenario: str, stage: str) -> tuple[list[str], np.ndarray]:
+    """The symmetric affinity matrix of one scenario and stage of a network table, with its codes."""
+    rows = network[(network["scenario"] == scenario) & (network["stage"] == stage)]
+    codes = list(pd.unique(pd.concat([rows["origin"], rows["target"]])))  # the world's order
+    index = {c: k for k, c in enumerate(codes)}
+    s = np.zeros((len(codes), len(codes)))
+    for r in rows.itertuples():
+        s[index[r.origin], index[r.target]] = s[index[r.target], index[r.origin]] = r.affinity
+    return codes, s
+
+
+def compare_blocs(codes: list[str], columns: dict[str, np.ndarray], reference: str) -> pd.DataFrame:
+    """Bloc membership of each actor under several partitions, oriented alike.
+
+    ``columns`` maps a label to a 0/1 (or +1/-1) partition; each is flipped if needed so that the
+    first actor is in bloc "A". The last row, ``agreement``, gives for each column the share of
+    actors placed as in ``reference`` (up to the mirror image, which is the same split).
+    """
+    out = pd.DataFrame(index=codes)
+    for label, part in columns.items():
+        side = np.asarray(part) > 0 if np.min(part) < 0 else np.asarray(part) == 1
+        side = side ^ side[0]
+        out[label] = np.where(side, "B", "A")
+    ref = out[reference]
+    out.loc["agreement"] = [f"{(out[c].iloc[:len(codes)] == ref).mean():.0%}" for c in out.columns]
+    return out

@@ -167,6 +167,22 @@ def plot_network(network: pd.DataFrame, min_tie: float = 0.04, min_hostility: fl
     return fig
 
 
+def plot_blocs(blocs: pd.DataFrame) -> Figure:
+    """Bloc of each actor (rows) under each partition (columns), from a :func:`compare_blocs` table
+    whose reference is its first column."""
+    body = blocs.drop(index="agreement")
+    grid = (body == "B").to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * grid.shape[1], 0.9 + 0.32 * grid.shape[0]), layout="constrained")
+    ax.imshow(grid, cmap=matplotlib.colors.ListedColormap([COLORS[0], COLORS[1]]), aspect="auto", vmin=0, vmax=1)
+    for (r, c), value in np.ndenumerate(body.to_numpy()):
+        ax.text(c, r, value, ha="center", va="center", color="white", fontsize=8, fontweight="bold")
+    ax.set_xticks(range(grid.shape[1]), [f"{col}\n({blocs.loc['agreement', col]} agree with column 1)"
+                                         for col in body.columns], fontsize=7)
+    ax.set_yticks(range(grid.shape[0]), body.index, fontsize=8)
+    ax.set_title("Two blocs: agent model against landscape theory", fontsize=10)
+    return fig
+
+
 def headline_figures(table: pd.DataFrame, network: pd.DataFrame, summary: dict | None = None) -> dict[str, Figure]:
     """The figures of a run, by file stem."""
     return {

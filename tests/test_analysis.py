@@ -95,3 +95,24 @@ def test_paired_bands_remove_the_shared_replication_effect() -> None:
     assert len(b) == 2
     assert np.allclose(b["mean"], 0.05, atol=0.01)
     assert (b["high"] - b["low"] < 0.03).all()  # tight despite the replication sd of 1
+
+
+def test_compare_blocs_orients_partitions_and_counts_agreement() -> None:
+    from sim.analysis import compare_blocs
+
+    codes = ["RUS", "IRN", "USA", "SAU"]
+    t = compare_blocs(codes, {"ref": np.array([0, 0, 1, 1]), "mirror": np.array([1, 1, 0, 0]),
+                              "signs": np.array([-1, 1, 1, 1])}, "ref")
+    assert list(t["mirror"].iloc[:4]) == ["A", "A", "B", "B"]  # the mirror image is the same split
+    assert list(t["signs"].iloc[:4]) == ["A", "B", "B", "B"]
+    assert list(t.loc["agreement"]) == ["100%", "100%", "75%"]
+
+
+def test_affinity_matrix_rebuilds_the_symmetric_matrix_in_world_order() -> None:
+    from sim.analysis import affinity_matrix
+
+    network = pd.DataFrame({"scenario": "s", "stage": "end", "origin": ["A", "A", "B"], "target": ["B", "C", "C"],
+                            "tie": 0.0, "affinity": [0.5, -0.2, 0.1]})
+    codes, s = affinity_matrix(network, "s", "end")
+    assert codes == ["A", "B", "C"]
+    assert np.allclose(s, [[0, 0.5, -0.2], [0.5, 0, 0.1], [-0.2, 0.1, 0]])
