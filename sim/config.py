@@ -352,7 +352,7 @@ def _validate_model(m: Any, file: str) -> None:
                 continue
             allowed = "a finite number >= 0"
             hi = math.inf
-            if key in ("inertia", "persistence", "max_share", "outside_option_cut", "budget_cut"):
+            if key in ("inertia", "persistence", "max_share", "outside_option_cut", "budget_cut", "alignment_rate"):
                 allowed, hi = "a number in [0, 1]", 1.0
             _number(file, f"model.mechanisms.{group}.{key}", value, 0.0, hi, allowed)
 

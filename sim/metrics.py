@@ -1,23 +1,24 @@
 """Leverage and structure metrics, each a pure function with its formula in the docstring.
 
-Dependence, bilateral leverage and third-party leverage are the mechanisms' own formulas
-(:mod:`sim.mechanisms.bargaining`), re-exported here so that the metric and the mechanism
-cannot disagree.
+Dependence, bilateral leverage (power advantage), third-party leverage and the balance index
+are the formulas the mechanisms use (:mod:`sim.theory`, :mod:`sim.mechanisms.bargaining`),
+imported here so that a metric and its mechanism cannot disagree.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanisms.bargaining import bilateral_leverage, dependence, third_party_leverage
+from sim.mechanisms.bargaining import dependence, power_advantage, third_party_leverage
+from sim.theory.balance import balance_index
 
 __all__ = [
     "balance_index",
-    "bilateral_leverage",
     "dependence",
     "entente_strength",
     "portfolio_concentration",
     "portfolio_share",
+    "power_advantage",
     "third_party_leverage",
 ]
 
@@ -39,22 +40,6 @@ def portfolio_concentration(commit: np.ndarray, actor: int) -> float:
     row = commit[actor]
     total = row.sum()
     return float(np.sum((row / total) ** 2)) if total > 0 else 0.0
-
-
-def balance_index(affinity: np.ndarray) -> float:
-    """Weighted structural balance of a signed network, in [0, 1]:
-
-        B = (1 + tr(S^3) / tr(|S|^3)) / 2
-
-    tr(S^3) sums S_ij S_jk S_ki over closed walks of length three: each triad counts with the
-    weight |S_ij S_jk S_ki| and the sign of its product (+ balanced, - unbalanced). So B is the
-    weight share of balanced triads (1: fully balanced; 0: every triad unbalanced). For a
-    complete +-1 network it is the plain fraction of balanced triads.
-    """
-    a3 = np.trace(np.linalg.matrix_power(np.abs(affinity), 3))
-    if a3 <= 0:
-        return 1.0
-    return float((1.0 + np.trace(np.linalg.matrix_power(affinity, 3)) / a3) / 2.0)
 
 
 def step_metrics(
@@ -87,11 +72,11 @@ def step_metrics(
         "entente_strength": entente_strength(tie, i, j),
         f"dependence_{a}_on_{b}": float(dep[i, j]),
         f"dependence_{b}_on_{a}": float(dep[j, i]),
-        f"leverage_{a}_over_{b}": float(bilateral_leverage(dep)[i, j]),
+        f"leverage_{a}_over_{b}": float(power_advantage(dep)[i, j]),
         "sunni_leverage": float(lev[list(outreach_targets)].sum()),
         "sunni_share": portfolio_share(commit, actor, outreach_targets),
         "portfolio_concentration": portfolio_concentration(commit, actor),
-        "balance_index": balance_index(affinity),
+        "balance_index": balance_index(affinity - np.diag(np.diag(affinity))),
         f"affinity_{a}_{b}": float(affinity[i, j]),
         f"budget_{codes[actor].lower()}": float(budget[actor]),
     }

@@ -11,6 +11,7 @@ from sim.cli import compose, run_scenarios
 from sim.config import validate
 from sim.experiment import Cell, prepare, replication_seeds, run_cell, run_replication
 from sim.model import AllianceModel
+from sim.world import World
 
 M = "model.mechanisms."
 
@@ -44,7 +45,7 @@ def test_invariants_every_month(scenario: str) -> None:
         assert np.all(m.commit.sum(axis=1) <= m.budget + 1e-12)
         assert np.all(m.commit >= 0)
         assert np.all(np.abs(m.affinity) <= 1.0)
-        assert np.all(np.diag(m.affinity) == 0) and np.all(np.diag(m.commit) == 0)
+        assert np.all(np.diag(m.affinity) >= 0) and np.all(np.diag(m.commit) == 0)  # self-appraisal >= 0
         for arr in (m.commit, m.affinity, m.value, m.tie, m.dependence, m.budget):
             assert np.isfinite(arr).all()
     df = m.datacollector.get_model_vars_dataframe()
@@ -189,3 +190,48 @@ def test_without_scarcity_sanctions_shrink_the_entente_with_the_budget() -> None
     on.run()
     assert on.metrics["entente_strength"] < off.metrics["entente_strength"]
     assert on.metrics["dependence_rus_on_irn"] > off.metrics["dependence_rus_on_irn"]
+
+
+def _triangle_world(outside: float) -> World:
+    """Russia between Saudi Arabia and Iran, who are enemies; everything else symmetric."""
+    from sim.world import Roles
+
+    n = 3
+    commit = np.array([[0.0, 0.2, 0.2], [0.2, 0.0, 0.0], [0.2, 0.0, 0.0]])
+    affinity = np.array([[0.0, 0.5, 0.5], [0.5, 0.0, -1.0], [0.5, -1.0, 0.0]])
+    comp = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    return World(name="triangle", codes=("RUS", "SAU", "IRN"), names=("RUS", "SAU", "IRN"), issues=("x",),
+                 camp=("eurasian", "sunni", "shia_axis"), non_state=np.zeros(n, dtype=bool),
+                 capability=np.ones(n) / n, budget=np.ones(n), outside_option=np.full(n, outside),
+                 positions=np.zeros((n, 1)), salience=np.ones((n, 1)), commitment=commit, affinity=affinity,
+                 complementarity=comp, returns=np.zeros((n, n)),
+                 roles=Roles(entente=(0, 2), outreach_actor=0, outreach_targets=(1,),
+                             sanctions={"us_sanctions_on_iran": (1, 2), "western_sanctions_on_russia": (1, 0)}))
+
+
+@pytest.mark.parametrize("outside", [0.0, 0.5])
+def test_conditionality_alone_reduces_to_the_power_dependence_split(outside: float) -> None:
+    """Other forces off, Russia depending equally on Saudi Arabia and Iran: Saudi Arabia's demand
+    against Iran costs Russia's tie to Iran w T h / 2 without outside options (the symmetric Nash
+    split, sim.theory.bargaining), and less when Russia has alternatives."""
+    from sim.config import ConditionalityParams, ValueParams
+    from sim.theory.bargaining import concession_share
+
+    cfg = compose(["scenario=baseline"])
+    mech = prepare(cfg)[1]
+    mech.value = ValueParams(alignment_weight=0.0, reciprocity_weight=0.0, third_party_weight=0.0)
+    mech.noise.enabled = False
+    world = _triangle_world(outside)
+    schedule = prepare(cfg)[2]
+    on = AllianceModel(world, mech, schedule, rng=np.random.default_rng(0))
+    mech.conditionality = ConditionalityParams(enabled=False)
+    off = AllianceModel(world, mech, schedule, rng=np.random.default_rng(0))
+    loss = off.value0[0, 2] - on.value0[0, 2]
+    tie, h = on.tie[0, 1], 1.0 - 0.2  # hostility -1 above the 0.2 threshold
+    assert on.dependence[0, 1] == pytest.approx(on.dependence[0, 2])  # symmetric by construction
+    c = concession_share(on.dependence, on.outside_share)[0, 1, 2]
+    assert loss == pytest.approx(0.5 * tie * h * c)
+    if outside == 0.0:
+        assert c == pytest.approx(0.5)
+    else:
+        assert c < 0.5

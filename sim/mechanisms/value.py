@@ -25,8 +25,8 @@ def third_party_cost(tie: np.ndarray, affinity: np.ndarray) -> np.ndarray:
         cost[i, j] = sum_{m != i, j} T[i, m] * max(0, -S[m, j])
 
     Being close to j costs i in proportion to how much i is tied to partners that are hostile
-    to j (the heart of the dilution argument). T and S have zero diagonals, so the matrix
-    product ``T @ max(0, -S)`` excludes m = i and m = j by itself.
+    to j (the heart of the dilution argument). T has a zero diagonal and S a non-negative one
+    (self-appraisal), so the matrix product ``T @ max(0, -S)`` excludes m = i and m = j by itself.
     """
     return tie @ np.maximum(0.0, -affinity)
 
