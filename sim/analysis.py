@@ -15,6 +15,9 @@ HYPOTHESES = {
 }
 
 
+MIN_REPLICATIONS_FOR_CI = 5  # below this a bootstrap interval is not worth reporting
+
+
 def paired_differences(table: pd.DataFrame, metric: str, control: str, treatment: str,
                        date: Any | None = None) -> np.ndarray:
     """treatment - control of ``metric`` per replication at ``date`` (default: the last date).
@@ -22,59 +25,91 @@ def paired_differences(table: pd.DataFrame, metric: str, control: str, treatment
     Replication r of both scenarios shares its random stream, so each difference is paired.
     """
     date = table["date"].max() if date is None else pd.Timestamp(date)
+    if control == treatment:
+        raise ValueError(f"control and treatment are both {control!r}: nothing to compare")
     at = table[table["date"] == date].set_index(["scenario", "replication"])[metric]
+    if at.index.has_duplicates:
+        raise ValueError(f"several rows per scenario and replication for {metric} at {date:%Y-%m}")
     diff = at.loc[treatment] - at.loc[control]
     if diff.isna().any():
         raise ValueError(f"replications of {treatment} and {control} do not pair up at {date:%Y-%m}")
     return diff.sort_index().to_numpy()
 
 
-def verdict(ci_low: float, ci_high: float, expected_sign: int, p_value: float = 0.0, alpha: float = 0.05) -> str:
-    """'supported' if the CI excludes 0 on the expected side, 'refuted' if on the other side,
-    'inconclusive' otherwise, or when the permutation test does not also reject (p >= alpha):
-    with few replications a bootstrap interval can exclude 0 while the exact test cannot."""
-    if (ci_low > 0 or ci_high < 0) and p_value < alpha:
-        return "supported" if np.sign(ci_low if ci_low > 0 else ci_high) == expected_sign else "refuted"
+def verdict(ci_low: float | None, ci_high: float | None, expected_sign: int, p_value: float = 0.0,
+            alpha: float = 0.05, threshold: float = 0.0) -> str:
+    """Verdict on a directional hypothesis from a CI, with a practical-significance threshold.
+
+    With e the expected sign and delta >= 0 the smallest effect that matters:
+    'supported' if the whole CI lies beyond delta in the expected direction (e * CI > delta)
+    and the permutation test rejects (p < alpha); 'refuted' if the whole CI lies short of delta
+    in that direction (e * CI < delta: the effect is opposite or negligible), with p < alpha too
+    when delta = 0; 'inconclusive' otherwise, and always without an interval.
+    """
+    if ci_low is None or ci_high is None:
+        return "inconclusive"
+    lo, hi = sorted((expected_sign * ci_low, expected_sign * ci_high))
+    if lo > threshold and p_value < alpha:
+        return "supported"
+    if hi < threshold and (threshold > 0 or p_value < alpha):
+        return "refuted"
     return "inconclusive"
 
 
 def paired_effect(diffs: np.ndarray, expected_sign: int, *, confidence: float = 0.95,
-                  n_resamples: int = 9999, seed: int = 0) -> dict[str, Any]:
+                  n_resamples: int = 9999, seed: int = 0, threshold: float = 0.0) -> dict[str, Any]:
     """Mean paired effect, its BCa bootstrap CI (scipy.stats.bootstrap) and a sign-flip p-value.
 
     The p-value is the two-sided paired permutation test of a zero mean difference
-    (scipy.stats.permutation_test, permutation_type='samples', which flips signs).
+    (scipy.stats.permutation_test, permutation_type='samples', which flips signs; exact for
+    n <= 13, 9999 random flips above). Below MIN_REPLICATIONS_FOR_CI differences there is no
+    interval (None) and the verdict is inconclusive.
     """
     diffs = np.asarray(diffs, dtype=float)
     effect = float(diffs.mean())
-    if diffs.size < 2:
-        return {"effect": effect, "ci_low": effect, "ci_high": effect, "p_value": 1.0, "verdict": "inconclusive",
-                "n": int(diffs.size)}
+    low: float | None
+    high: float | None
     rng = np.random.default_rng(seed)
-    if np.ptp(diffs) == 0.0:  # identical differences (no noise): the interval is the point itself
+    if diffs.size < MIN_REPLICATIONS_FOR_CI:
+        low = high = None
+    elif np.ptp(diffs) == 0.0:  # identical differences (no noise): the interval is the point itself
         low = high = effect
     else:
         ci = stats.bootstrap((diffs,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
                              method="BCa", rng=rng).confidence_interval
         low, high = float(ci.low), float(ci.high)
-    if effect == 0.0 and low == high:
+    if diffs.size < 2 or (effect == 0.0 and np.ptp(diffs) == 0.0):
         p = 1.0
     else:
         p = float(stats.permutation_test((diffs,), np.mean, permutation_type="samples", n_resamples=n_resamples,
                                          alternative="two-sided", rng=rng).pvalue)
     return {"effect": effect, "ci_low": low, "ci_high": high, "p_value": p,
-            "verdict": verdict(low, high, expected_sign, p, 1.0 - confidence), "n": int(diffs.size)}
+            "verdict": verdict(low, high, expected_sign, p, 1.0 - confidence, threshold), "n": int(diffs.size)}
 
 
-def summarise(table: pd.DataFrame, control: str, treatment: str, *, seed: int = 0) -> dict[str, Any]:
-    """H1 and H2 at the horizon: paired effect, 95% CI, p-value and verdict for each."""
+def summarise(table: pd.DataFrame, control: str, treatment: str, *, direction: int = 1, seed: int = 0,
+              min_relative_effect: float = 0.0) -> dict[str, Any]:
+    """H1 and H2 at the horizon: paired effect, 95% CI, p-value, relative effect and verdict.
+
+    ``direction`` is the sign of the treatment's outreach minus the control's: the hypotheses
+    predict the effects of *more* outreach, so a treatment with less outreach reverses the
+    expected signs, and with equal outreach there is no verdict ('not applicable'). The
+    practical threshold is ``min_relative_effect`` times the control mean's magnitude.
+    """
     horizon = table["date"].max()
-    out: dict[str, Any] = {"control": control, "treatment": treatment, "horizon": f"{horizon:%Y-%m}"}
+    out: dict[str, Any] = {"control": control, "treatment": treatment, "horizon": f"{horizon:%Y-%m}",
+                           "outreach_direction": int(np.sign(direction)), "min_relative_effect": min_relative_effect}
     for key, h in HYPOTHESES.items():
         diffs = paired_differences(table, h["metric"], control, treatment, horizon)
-        out[key] = {"metric": h["metric"], "claim": h["claim"], **paired_effect(diffs, h["expected"], seed=seed)}
-        out[key]["control_mean"] = float(_at(table, control, horizon)[h["metric"]].mean())
-        out[key]["treatment_mean"] = float(_at(table, treatment, horizon)[h["metric"]].mean())
+        control_mean = float(_at(table, control, horizon)[h["metric"]].mean())
+        threshold = min_relative_effect * abs(control_mean)
+        e = paired_effect(diffs, h["expected"] * int(np.sign(direction) or 1), seed=seed, threshold=threshold)
+        if direction == 0:
+            e["verdict"] = "not applicable"
+        out[key] = {"metric": h["metric"], "claim": h["claim"], **e, "control_mean": control_mean,
+                    "treatment_mean": float(_at(table, treatment, horizon)[h["metric"]].mean()),
+                    "relative_effect": e["effect"] / control_mean if control_mean else None,
+                    "threshold": threshold}
     return out
 
 
@@ -82,13 +117,17 @@ def _at(table: pd.DataFrame, scenario: str, date: Any) -> pd.DataFrame:
     return table[(table["scenario"] == scenario) & (table["date"] == date)]
 
 
-def time_bands(table: pd.DataFrame, metric: str, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean of ``metric`` per scenario and date with a t-interval for the mean over replications."""
-    g = table.groupby(["scenario", "date"])[metric]
-    out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"].fillna(0) / np.sqrt(out["n"])
+def _t_interval(values: pd.core.groupby.SeriesGroupBy, confidence: float) -> pd.DataFrame:
+    """Mean per group with a t-interval for the mean; NaN bounds where a group has one value."""
+    out = values.agg(mean="mean", sd="std", n="count").reset_index()
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
     out["low"], out["high"] = out["mean"] - half, out["mean"] + half
     return out
+
+
+def time_bands(table: pd.DataFrame, metric: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean of ``metric`` per scenario and date with a t-interval for the mean over replications."""
+    return _t_interval(table.groupby(["scenario", "date"])[metric], confidence)
 
 
 def paired_bands(table: pd.DataFrame, metric: str, control: str, treatment: str,
@@ -97,42 +136,46 @@ def paired_bands(table: pd.DataFrame, metric: str, control: str, treatment: str,
     wide = table[table["scenario"].isin([control, treatment])].pivot_table(
         index=["date", "replication"], columns="scenario", values=metric)
     diff = (wide[treatment] - wide[control]).rename("diff").reset_index()
-    out = diff.groupby("date")["diff"].agg(mean="mean", sd="std", n="count").reset_index()
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"].fillna(0) / np.sqrt(out["n"])
-    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
-    return out
+    return _t_interval(diff.groupby("date")["diff"], confidence)
 
 
 def summary_markdown(summary: dict[str, Any], replications: int) -> str:
     """The summary in words, for summary.md."""
+    floor = "exact (all 2^n sign flips)" if replications <= 13 else "from 9999 random sign flips, floor about 0.0002"
     lines = [f"# {summary['treatment']} against {summary['control']}", "",
              f"{replications} paired replications (common random numbers); effects are treatment minus "
-             f"control at the horizon ({summary['horizon']}), with 95% BCa bootstrap intervals and "
-             "two-sided sign-flip permutation p-values (9999 random flips, so about 0.0002 is the smallest "
-             "p-value reported).", ""]
+             f"control at the horizon ({summary['horizon']}), with 95% BCa bootstrap intervals and two-sided "
+             f"sign-flip permutation p-values ({floor}). An effect counts only beyond "
+             f"{summary['min_relative_effect']:.0%} of the control mean (practical significance).", ""]
+    if summary["outreach_direction"] == 0:
+        lines += ["The two scenarios have the same outreach, so the effects are reported without a verdict on",
+                  "H1 or H2 (the hypotheses are about more outreach).", ""]
+    elif summary["outreach_direction"] < 0:
+        lines += ["The treatment has *less* outreach than the control, so the expected signs are reversed.", ""]
     for key in HYPOTHESES:
         h = summary[key]
+        ci = ("no interval (fewer than 5 replications)" if h["ci_low"] is None
+              else f"95% CI {h['ci_low']:+.4f} to {h['ci_high']:+.4f}")
+        rel = "" if h["relative_effect"] is None else f", {h['relative_effect']:+.1%} of the control mean"
         lines += [
             f"## {key.upper()}: {h['claim']}", "",
             f"- metric: `{h['metric']}`; control mean {h['control_mean']:.4f}, treatment mean "
             f"{h['treatment_mean']:.4f}",
-            f"- effect {h['effect']:+.4f} (95% CI {h['ci_low']:+.4f} to {h['ci_high']:+.4f}), p = {h['p_value']:.4g}",
+            f"- effect {h['effect']:+.4f}{rel} ({ci}), p = {h['p_value']:.4g}; threshold {h['threshold']:.4f}",
             f"- verdict: **{h['verdict']}**: " + _verdict_words(h), "",
         ]
-    lines += ["A verdict is 'supported' when the interval excludes zero on the predicted side and p < 0.05,",
-              "'refuted' when both hold on the other side, and 'inconclusive' otherwise. It is a statement",
-              "about this model under this configuration, not about the world.", ""]
+    lines += ["'supported': the whole interval lies beyond the threshold in the predicted direction and p < 0.05.",
+              "'refuted': the whole interval lies short of it (an opposite or negligible effect). 'inconclusive':",
+              "neither. A verdict is a statement about this model under this configuration, not about the world.", ""]
     return "\n".join(lines)
 
 
 def _verdict_words(h: dict[str, Any]) -> str:
-    if h["verdict"] == "supported":
-        return "the interval excludes zero in the predicted direction."
-    if h["verdict"] == "refuted":
-        return "the interval excludes zero in the direction opposite to the prediction."
-    if h["ci_low"] > 0 or h["ci_high"] < 0:
-        return "the interval excludes zero but the permutation test does not reject (too few replications)."
-    return "the interval includes zero."
+    return {
+        "supported": "the interval lies beyond the threshold in the predicted direction.",
+        "refuted": "the interval lies short of the threshold: the effect is opposite to the prediction or negligible.",
+        "not applicable": "the two scenarios do not differ in outreach.",
+    }.get(h["verdict"], "the interval straddles the threshold, or there are too few replications.")
 
 
 def affinity_matrix(network: pd.DataFrame, scenario: str, stage: str) -> tuple[list[str], np.ndarray]:

@@ -7,11 +7,14 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import hydra
+import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import MissingConfigException
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from sim.analysis import summarise, summary_markdown
@@ -75,6 +78,29 @@ def _blame(error: ConfigError, overrides: list[str]) -> ConfigError:
     return error
 
 
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def split_lever_overrides(overrides: list[str], control_policy: Any, treatment_policy: Any,
+                          treatment: str) -> tuple[list[str], list[str]]:
+    """The overrides for the control of a paired run, and notes on what was held back.
+
+    An override of a lever the two scenarios set differently (``policy.outreach`` for the
+    headline pair) sets the treatment's intensity: the control keeps its own value. An override
+    of a lever they share is a condition and applies to both. The treatment gets every override.
+    """
+    control, notes = [], []
+    for o in overrides:
+        key = _key(o)
+        lever = key.removeprefix("policy.")
+        if key.startswith("policy.") and lever in LEVERS and control_policy[lever] != treatment_policy[lever]:
+            notes.append(f"{o} applies to {treatment} only: the two scenarios differ in this lever")
+            continue
+        control.append(o)
+    return control, notes
+
+
 def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[str, str]]], list[str]]:
     """The control cell and, unless a single scenario was asked for, the treatment cell.
 
@@ -98,8 +124,7 @@ def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[s
         raise ConfigError(where, "compare", compare, f"a scenario other than scenario={control_choice} ({allowed})")
     searchpath = [o for o in hc.overrides.hydra if o.startswith("hydra.searchpath=")]
     keep = [o for o in overrides if not o.startswith(("scenario=", "compare="))]
-    levers = [o for o in keep if o.split("=", 1)[0] in {f"policy.{lever}" for lever in LEVERS}]
-    common = [o for o in keep if o not in levers]
+    common = [o for o in keep if not _key(o).startswith("policy.")]
     try:
         own = [hydra.compose(config_name="config", overrides=[*searchpath, *common, f"scenario={name}"]).policy
                for name in (control_choice, compare)]
@@ -107,15 +132,17 @@ def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[s
         if f"scenario/{compare}" not in str(e):
             raise
         raise ConfigError(where, "compare", compare, allowed) from e
-    treatment_only = [o for o in levers if own[0][o.split("=", 1)[0][7:]] != own[1][o.split("=", 1)[0][7:]]]
-    notes = [f"{o} applies to {compare} only: the two scenarios differ in this lever" for o in treatment_only]
-    if treatment_only:
-        control_cfg = hydra.compose(config_name="config", overrides=[
-            *searchpath, *[o for o in keep if o not in treatment_only], f"scenario={control_choice}"])
+    control_overrides, notes = split_lever_overrides(keep, own[0], own[1], str(compare))
+    if notes:
+        control_cfg = hydra.compose(config_name="config",
+                                    overrides=[*searchpath, *control_overrides, f"scenario={control_choice}"])
         control = (Cell(str(control_cfg.scenario.name), control_cfg), control[1])
     treatment = hydra.compose(config_name="config", overrides=[*searchpath, *keep, f"scenario={compare}"])
     cell = (Cell(str(treatment.scenario.name), treatment), _files(str(compare), hc))
     validate(cell[0].config, cell[1])
+    if cell[0].scenario == control[0].scenario:
+        raise ConfigError(cell[1]["scenario"], "scenario.name", cell[0].scenario,
+                          f"a name other than the control's ({control[0].scenario}): results are keyed by it")
     return [control, cell], notes
 
 
@@ -127,14 +154,43 @@ def compose(overrides: list[str] | None = None) -> DictConfig:
 
 def run_scenarios(overrides: list[str] | None = None, scenarios: tuple[str, ...] = ("baseline", "sunni_outreach"),
                   *, progress: bool = False) -> pd.DataFrame:
-    """Validate and run each scenario with the same overrides; return one tidy table (no files)."""
+    """Validate and run each scenario; return one tidy table (no files).
+
+    With two scenarios the overrides are split as in ``sim-run`` (:func:`split_lever_overrides`):
+    a lever the scenarios set differently is the second one's intensity only.
+    """
+    overrides = list(overrides or [])
+    per_scenario = [overrides] * len(scenarios)
+    if len(scenarios) == 2:
+        common = [o for o in overrides if not _key(o).startswith("policy.")]
+        own = [compose([*common, f"scenario={name}"]).policy for name in scenarios]
+        per_scenario = [split_lever_overrides(overrides, own[0], own[1], scenarios[1])[0], overrides]
     tables = []
-    for name in scenarios:
-        cfg = compose([*(overrides or []), f"scenario={name}"])
-        validate(cfg, {"world": "world config", "model": "model config",
-                       "scenario": str(CONFIG_DIR / "scenario" / f"{name}.yaml"), "config": "config"})
+    for name, extra in zip(scenarios, per_scenario, strict=True):
+        cfg = compose([*extra, f"scenario={name}"])
+        validate(cfg, {"scenario": str(CONFIG_DIR / "scenario" / f"{name}.yaml")})
         tables.append(run_cell(Cell(str(cfg.scenario.name), cfg), progress=progress).table)
-    return pd.concat(tables, ignore_index=True)
+    table = pd.concat(tables, ignore_index=True)
+    if table["scenario"].nunique() != len(scenarios):
+        raise ValueError(f"scenarios {scenarios} do not have distinct names: {sorted(table['scenario'].unique())}")
+    return table
+
+
+def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
+    """Sign of the treatment's outreach minus the control's (what H1 and H2 are about)."""
+    return int(np.sign(float(treatment.policy.outreach) - float(control.policy.outreach)))
+
+
+class ResultGuard(Callback):
+    """Refuses, before Hydra writes anything, to run into a directory that holds finished results."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        outdir = Path(str(config.hydra.run.dir))
+        found = existing_results(outdir)
+        if found:
+            print(f"error: {outdir} already holds results ({', '.join(found)}); refusing to overwrite them",
+                  file=sys.stderr)
+            sys.exit(2)
 
 
 def abandon(outdir: Path) -> None:
@@ -160,29 +216,33 @@ def run(cfg: DictConfig) -> None:
         abandon(outdir)
         print(f"error: {_blame(e, overrides)}", file=sys.stderr)
         sys.exit(2)
-    if existing_results(outdir):
-        print(f"error: {outdir} already holds results; refusing to overwrite them", file=sys.stderr)
-        sys.exit(2)
     cells = [cell for cell, _ in planned]
     for note in notes:
         print(f"note: {note}")
     start = time.perf_counter()
-    results = [run_cell(cell, progress=True) for cell in cells]
-    table = pd.concat([r.table for r in results], ignore_index=True)
-    network = pd.concat([r.network for r in results], ignore_index=True)
-    summary = md = None
-    if len(cells) == 2:
-        summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed))
-        md = summary_markdown(summary, int(cfg.replications))
-    write_figures(outdir, headline_figures(table, network, summary))
-    write_results(outdir, results, summary, md, provenance(cells, results))
+    try:
+        results = [run_cell(cell, progress=True) for cell in cells]
+        table = pd.concat([r.table for r in results], ignore_index=True)
+        network = pd.concat([r.network for r in results], ignore_index=True)
+        summary = md = None
+        if len(cells) == 2:
+            summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed),
+                                direction=outreach_direction(cells[0].config, cells[1].config),
+                                min_relative_effect=float(cfg.min_relative_effect))
+            md = summary_markdown(summary, int(cfg.replications))
+        write_figures(outdir, headline_figures(table, network, summary))
+        write_results(outdir, results, summary, md, provenance(cells, results))
+    except BaseException:
+        abandon(outdir)  # leave nothing that looks like a result
+        raise
     seconds = time.perf_counter() - start
     print(f"{len(cells)} scenario(s) x {cfg.replications} replications in {seconds:.1f} s")
     if summary is not None:
         for key in ("h1", "h2"):
             h = summary[key]
-            print(f"{key.upper()} ({h['metric']}): effect {h['effect']:+.4f} "
-                  f"[{h['ci_low']:+.4f}, {h['ci_high']:+.4f}] p={h['p_value']:.3g} -> {h['verdict']}")
+            ci = "no CI" if h["ci_low"] is None else f"[{h['ci_low']:+.4f}, {h['ci_high']:+.4f}]"
+            print(f"{key.upper()} ({h['metric']}): effect {h['effect']:+.4f} {ci} p={h['p_value']:.3g} "
+                  f"-> {h['verdict']}")
     print(f"results: {outdir}")
 
 

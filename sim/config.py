@@ -8,14 +8,16 @@ allowed, before anything is simulated.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
 LEVERS = ("outreach", "us_sanctions_on_iran", "western_sanctions_on_russia")
+SYNTHETIC_ISSUES = 5  # issues of a generated world: issue_0 .. issue_4
 CAMPS = ("shia_axis", "sunni", "western", "eurasian", "other")
 
 
@@ -47,7 +49,7 @@ class StateConfig:
 
 @dataclass
 class TieConfig:
-    """Directed commitment: share of ``source_state``'s budget invested in ``target``."""
+    """Directed commitment: share of ``origin``'s budget invested in ``target``."""
 
     origin: str = MISSING
     target: str = MISSING
@@ -281,6 +283,7 @@ class Config:
     compare: str | None = None
     replications: int = 20
     seed: int = 2018
+    min_relative_effect: float = 0.05  # practical-significance threshold, a share of the control mean
 
 
 def register_configs() -> None:
@@ -309,7 +312,7 @@ def month_index(ym: tuple[int, int]) -> int:
 
 
 def _number(file: str, key: str, value: Any, lo: float, hi: float, allowed: str) -> None:
-    if value is None or not isinstance(value, (int, float)) or math.isnan(value):
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(file, key, value, allowed)
     if not lo <= value <= hi:
         raise ConfigError(file, key, value, allowed)
@@ -328,8 +331,12 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
     fc = files.get("config", "config")
     c: Any = cfg
 
+    check_schema(cfg, files)
     if not isinstance(c.replications, int) or c.replications < 1:
         raise ConfigError(fc, "replications", c.replications, "an integer >= 1")
+    if not isinstance(c.seed, int) or c.seed < 0:
+        raise ConfigError(fc, "seed", c.seed, "an integer >= 0")
+    _number(fc, "min_relative_effect", c.min_relative_effect, 0.0, 1.0, "a share in [0, 1] of the control mean")
     for lever in LEVERS:
         _number(fc, f"policy.{lever}", c.policy[lever], 0.0, 1.0, "a number in [0, 1]")
     start = parse_month(c.horizon.start, fc, "horizon.start")
@@ -341,7 +348,7 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
     codes = _validate_world(c.world, fw)
     if c.world.generator == "table":
         _validate_roles(c.world.roles, fw, codes)
-    issues = list(c.world.issues) if c.world.generator == "table" else []
+    issues = list(c.world.issues) if c.world.generator == "table" else [f"issue_{k}" for k in range(SYNTHETIC_ISSUES)]
     _validate_scenario(c.scenario, fs, codes, issues, start, end)
 
 
@@ -350,17 +357,22 @@ def _validate_model(m: Any, file: str) -> None:
         for key, value in params.items():
             if isinstance(value, bool):
                 continue
-            allowed = "a finite number >= 0"
-            hi = math.inf
-            if key in ("inertia", "persistence", "max_share", "outside_option_cut", "budget_cut", "alignment_rate"):
-                allowed, hi = "a number in [0, 1]", 1.0
-            _number(file, f"model.mechanisms.{group}.{key}", value, 0.0, hi, allowed)
+            lo, hi, allowed = 0.0, math.inf, "a finite number >= 0"
+            if key in ("inertia", "persistence", "outside_option_cut", "budget_cut", "alignment_rate"):
+                hi, allowed = 1.0, "a number in [0, 1]"
+            elif key == "max_share":
+                lo, hi, allowed = 1e-6, 1.0, "a number in (0, 1]"
+            elif key == "max_growth":
+                lo, allowed = 1.0, "a finite number >= 1 (partnerships cannot shrink a budget below its base)"
+            _number(file, f"model.mechanisms.{group}.{key}", value, lo, hi, allowed)
 
 
 def _validate_world(w: Any, file: str) -> list[str]:
     if w.generator == "synthetic":
         if not isinstance(w.n_states, int) or w.n_states < 6:
             raise ConfigError(file, "world.n_states", w.n_states, "an integer >= 6")
+        if not isinstance(w.seed, int) or w.seed < 0:
+            raise ConfigError(file, "world.seed", w.seed, "an integer >= 0")
         return _synthetic_codes(w.n_states)
     if w.generator != "table":
         raise ConfigError(file, "world.generator", w.generator, "'table' or 'synthetic'")
@@ -389,6 +401,7 @@ def _validate_world(w: Any, file: str) -> list[str]:
         if sum(s.salience) <= 0:
             raise ConfigError(file, f"{key}.salience", list(s.salience), "numbers >= 0 with a positive sum")
     totals: dict[str, float] = {}
+    seen: set[tuple[str, str]] = set()
     for n, t in enumerate(w.commitments):
         key = f"world.commitments[{n}]"
         for part in ("origin", "target"):
@@ -397,6 +410,9 @@ def _validate_world(w: Any, file: str) -> list[str]:
         if t.origin == t.target:
             raise ConfigError(file, f"{key}.target", t.target, f"a state other than {t.origin} (no tie to itself)")
         _number(file, f"{key}.commitment", t.commitment, 0.0, 1.0, "a share of the origin's budget in [0, 1]")
+        if (t.origin, t.target) in seen:
+            raise ConfigError(file, f"{key}.target", t.target, f"a target not already listed for {t.origin}")
+        seen.add((t.origin, t.target))
         totals[t.origin] = totals.get(t.origin, 0.0) + t.commitment
         if totals[t.origin] > 1.0 + 1e-9:
             raise ConfigError(file, f"{key}.commitment", t.commitment,
@@ -404,9 +420,13 @@ def _validate_world(w: Any, file: str) -> list[str]:
     for group, lo, hi, allowed in (("affinities", -1.0, 1.0, "a number in [-1, 1]"),
                                    ("complementarity", 0.0, math.inf, "a finite number >= 0"),
                                    ("returns", 0.0, math.inf, "a finite number >= 0")):
+        pairs: set[frozenset[str]] = set()
         for n, p in enumerate(w[group]):
             key = f"world.{group}[{n}]"
             _pair(file, key, p.states, codes)
+            if frozenset(p.states) in pairs:
+                raise ConfigError(file, f"{key}.states", list(p.states), f"a pair not already listed in {group}")
+            pairs.add(frozenset(p.states))
             _number(file, f"{key}.value", p.value, lo, hi, allowed)
     return codes
 
@@ -422,9 +442,11 @@ def _validate_roles(r: Any, file: str, codes: list[str]) -> None:
             raise ConfigError(file, f"world.roles.{key}", pair, "two different state codes")
     if r.outreach_actor not in codes:
         raise ConfigError(file, "world.roles.outreach_actor", r.outreach_actor, known)
-    for i, code in enumerate(r.outreach_targets):
-        if code not in codes or code == r.outreach_actor:
-            raise ConfigError(file, f"world.roles.outreach_targets[{i}]", code, f"{known}, not the actor")
+    targets = list(r.outreach_targets)
+    for i, code in enumerate(targets):
+        if code not in codes or code in r.entente or code in targets[:i]:
+            raise ConfigError(file, f"world.roles.outreach_targets[{i}]", code,
+                              f"{known}, listed once, not one of the entente {list(r.entente)}")
 
 
 def _pair(file: str, key: str, states: Any, codes: list[str]) -> None:
@@ -482,6 +504,33 @@ def _validate_scenario(
             _number(file, f"{key}.positions.{issue}", value, -1.0, 1.0, "a number in [-1, 1]")
         if e.scale_with is not None and e.scale_with not in LEVERS:
             raise ConfigError(file, f"{key}.scale_with", e.scale_with, f"null or one of {', '.join(LEVERS)}")
+
+
+def check_schema(cfg: Any, files: dict[str, str]) -> None:
+    """Refuse keys the schema does not know (e.g. forced in with ``+key=...``), naming the key."""
+    for key, node_type in _unknown_keys(cfg, ""):
+        group = key.split(".", 1)[0]
+        allowed = ", ".join(f.name for f in dataclasses.fields(node_type))
+        raise ConfigError(files.get(group, files.get("config", "config")), key, "(unknown key)",
+                          f"one of the keys of {node_type.__name__}: {allowed}")
+
+
+def _unknown_keys(node: Any, path: str) -> list[tuple[str, type]]:
+    """(dotted key, dataclass) for every key of a structured node that its dataclass lacks."""
+    found: list[tuple[str, type]] = []
+    if isinstance(node, DictConfig):
+        node_type = OmegaConf.get_type(node)
+        names = {f.name for f in dataclasses.fields(node_type)} if dataclasses.is_dataclass(node_type) else None
+        for key in node:
+            child = f"{path}.{key}" if path else str(key)
+            if names is not None and key not in names:
+                found.append((child, node_type))  # type: ignore[arg-type]
+                continue
+            found += _unknown_keys(node._get_node(key), child)
+    elif isinstance(node, ListConfig):
+        for i in range(len(node)):
+            found += _unknown_keys(node._get_node(i), f"{path}[{i}]")
+    return found
 
 
 def _synthetic_codes(n: int) -> list[str]:

@@ -75,7 +75,9 @@ def run_cell(cell: Cell, *, progress: bool = False) -> CellResult:
     frames, ties, affinities = [], [], []
     start = time.perf_counter()
     seeds = replication_seeds(int(cfg.seed), int(cfg.replications))
-    for r, seed in enumerate(tqdm(seeds, desc=cell.scenario, unit="run", disable=not progress, leave=False)):
+    # disable=None: tqdm shows the bar only on a terminal, so logs stay clean
+    for r, seed in enumerate(tqdm(seeds, desc=cell.scenario, unit="run", disable=None if progress else True,
+                                  leave=False)):
         model = run_replication(world, mechanisms, schedule, seed)
         df = model.datacollector.get_model_vars_dataframe()
         df.insert(0, "replication", r)
@@ -83,6 +85,10 @@ def run_cell(cell: Cell, *, progress: bool = False) -> CellResult:
         ties.append(model.tie)
         affinities.append(model.affinity)
     table = pd.concat(frames, ignore_index=True)
+    metrics = table.drop(columns=["replication", "date"])
+    if not np.isfinite(metrics.to_numpy(dtype=float)).all():
+        bad = metrics.columns[~np.isfinite(metrics.to_numpy(dtype=float)).all(axis=0)].tolist()
+        raise FloatingPointError(f"scenario {cell.scenario}: non-finite values in {bad}; check the parameters")
     table.insert(0, "scenario", cell.scenario)
     table["date"] = pd.to_datetime(table["date"] + "-01")
     network = network_table(cell.scenario, world, np.mean(ties, axis=0), np.mean(affinities, axis=0))

@@ -18,6 +18,7 @@ __all__ = [
     "entente_strength",
     "portfolio_concentration",
     "portfolio_share",
+    "portfolio_shares",
     "power_advantage",
     "third_party_leverage",
 ]
@@ -28,18 +29,21 @@ def entente_strength(tie: np.ndarray, i: int, j: int) -> float:
     return float(tie[i, j])
 
 
-def portfolio_share(commit: np.ndarray, actor: int, partners: tuple[int, ...]) -> float:
-    """Share of the actor's commitment that goes to ``partners``: sum_{j in P} A[a, j] / sum_j A[a, j]."""
+def portfolio_shares(commit: np.ndarray, actor: int) -> np.ndarray:
+    """Share of the actor's commitment that goes to each partner: s_j = A[a, j] / sum_k A[a, k] (0 if none)."""
     row = commit[actor]
     total = row.sum()
-    return float(row[list(partners)].sum() / total) if total > 0 else 0.0
+    return row / total if total > 0 else np.zeros_like(row)
+
+
+def portfolio_share(commit: np.ndarray, actor: int, partners: tuple[int, ...]) -> float:
+    """Share of the actor's commitment that goes to ``partners``: sum_{j in P} s_j."""
+    return float(portfolio_shares(commit, actor)[list(partners)].sum())
 
 
 def portfolio_concentration(commit: np.ndarray, actor: int) -> float:
     """Herfindahl concentration of the actor's commitments: sum_j s_j^2, s_j = A[a, j] / sum_k A[a, k]."""
-    row = commit[actor]
-    total = row.sum()
-    return float(np.sum((row / total) ** 2)) if total > 0 else 0.0
+    return float(np.sum(portfolio_shares(commit, actor) ** 2))
 
 
 def step_metrics(
@@ -62,7 +66,7 @@ def step_metrics(
     asymmetric dependence), leverage_<t> for each outreach target t over the entente dyad and
     their sum sunni_leverage, sunni_share and portfolio_concentration of the outreach actor,
     share_<j> of the actor's commitment to each partner j, balance_index, affinity_<a>_<b>,
-    budget_<actor>.
+    budget_<actor> and commitment_<actor> (its total commitment).
     """
     i, j = entente
     a, b = codes[i].lower(), codes[j].lower()
@@ -79,11 +83,12 @@ def step_metrics(
         "balance_index": balance_index(affinity - np.diag(np.diag(affinity))),
         f"affinity_{a}_{b}": float(affinity[i, j]),
         f"budget_{codes[actor].lower()}": float(budget[actor]),
+        f"commitment_{codes[actor].lower()}": float(commit[actor].sum()),
     }
     for t in outreach_targets:
         out[f"leverage_{codes[t].lower()}"] = float(lev[t])
-    total = commit[actor].sum()
+    shares = portfolio_shares(commit, actor)
     for k, code in enumerate(codes):
         if k != actor:
-            out[f"share_{code.lower()}"] = float(commit[actor, k] / total) if total > 0 else 0.0
+            out[f"share_{code.lower()}"] = float(shares[k])
     return out

@@ -6,10 +6,7 @@ Each ``plot_*`` function takes tables and returns a matplotlib Figure; writing t
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
+import matplotlib.colors
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import networkx as nx
@@ -20,6 +17,7 @@ from matplotlib.figure import Figure
 from sim.analysis import paired_bands, time_bands
 
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+CAMP_COLORS = ["#4c72b0", "#8172b3", "#937860", "#333333", "#da8bc3", "#8c8c8c"]  # clear of the red-green scale
 
 
 def _date_axis(ax: plt.Axes) -> None:
@@ -33,14 +31,25 @@ def _bands(ax: plt.Axes, table: pd.DataFrame, metric: str) -> None:
     bands = time_bands(table, metric)
     for k, (scenario, b) in enumerate(bands.groupby("scenario", sort=False)):
         color = COLORS[k % len(COLORS)]
-        ax.plot(b["date"], b["mean"], color=color, label=f"{scenario} (mean)")
-        ax.fill_between(b["date"], b["low"], b["high"], color=color, alpha=0.25, linewidth=0,
-                        label=f"{scenario} 95% CI")
+        ax.plot(b["date"], b["mean"], color=color, marker="o" if len(b) < 3 else None, label=f"{scenario} (mean)")
+        if b["low"].notna().all():  # a band needs at least two replications
+            ax.fill_between(b["date"], b["low"], b["high"], color=color, alpha=0.25, linewidth=0,
+                            label=f"{scenario} 95% CI")
     _date_axis(ax)
 
 
-def _replications(table: pd.DataFrame) -> int:
-    return int(table.groupby("scenario")["replication"].nunique().min())
+def _replications(table: pd.DataFrame) -> str:
+    n = int(table.groupby("scenario")["replication"].nunique().min())
+    return f"{n} replication{'s' if n != 1 else ''} per scenario"
+
+
+def roles(table: pd.DataFrame) -> tuple[str, str, str, list[str]]:
+    """Entente pair, outreach actor and targets, read from the metric columns of a results table."""
+    a, b = next(c for c in table.columns if c.startswith("affinity_")).removeprefix("affinity_").split("_")
+    actor = next(c for c in table.columns if c.startswith("budget_")).removeprefix("budget_")
+    targets = [c.removeprefix("leverage_") for c in table.columns
+               if c.startswith("leverage_") and "_over_" not in c]
+    return a.upper(), b.upper(), actor.upper(), [t.upper() for t in targets]
 
 
 def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
@@ -51,9 +60,10 @@ def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
     fig, axes = plt.subplots(2 if paired else 1, 1, figsize=(8, 7 if paired else 4.5), layout="constrained",
                              sharex=True, height_ratios=[3, 2] if paired else None, squeeze=False)
     ax = axes[0][0]
+    a, b, _, _ = roles(table)
     _bands(ax, table, "entente_strength")
-    ax.set_ylabel("Russia-Iran tie strength\n(geometric mean of commitment shares)")
-    ax.set_title(f"Entente strength ({_replications(table)} replications per scenario)")
+    ax.set_ylabel(f"{a}-{b} tie strength\n(geometric mean of commitment shares)")
+    ax.set_title(f"Entente strength ({_replications(table)})")
     ax.legend(loc="best", fontsize=8)
     if paired:
         h = summary["h1"]
@@ -66,8 +76,11 @@ def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
         _date_axis(ax2)
         ax2.set_ylabel(f"{summary['treatment']} - {summary['control']}\n(same seeds)")
         ax2.legend(loc="lower left", fontsize=8)
-        ax2.text(0.99, 0.97, f"H1 (dilution) at {summary['horizon']}: effect {h['effect']:+.3f}\n"
-                 f"95% BCa CI [{h['ci_low']:+.3f}, {h['ci_high']:+.3f}], p = {h['p_value']:.2g}: {h['verdict']}",
+        ci = "no CI (< 5 replications)" if h["ci_low"] is None else (
+            f"95% BCa CI [{h['ci_low']:+.3f}, {h['ci_high']:+.3f}]")
+        rel = "" if h["relative_effect"] is None else f" ({h['relative_effect']:+.0%})"
+        ax2.text(0.99, 0.97, f"H1 (dilution) at {summary['horizon']}: effect {h['effect']:+.3f}{rel}\n"
+                 f"{ci}, p = {h['p_value']:.2g}: {h['verdict']}",
                  transform=ax2.transAxes, ha="right", va="top", fontsize=8,
                  bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
         ax.set_xlabel("")
@@ -77,9 +90,10 @@ def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
 def plot_leverage(table: pd.DataFrame) -> Figure:
     """Sunni leverage over the dyad: total per scenario (left), per state in the last scenario (right)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    a, b, actor, targets = roles(table)
     _bands(left, table, "sunni_leverage")
-    left.set_ylabel("Sunni leverage over the Russia-Iran dyad\n(conditional pressure, value units)")
-    left.set_title("Total over the outreach targets")
+    left.set_ylabel(f"leverage of {', '.join(targets)}\nover the {a}-{b} dyad (value units)")
+    left.set_title(f"Total over {actor}'s outreach targets")
     left.legend(loc="best", fontsize=8)
     last = table["scenario"].unique()[-1]
     sub = table[table["scenario"] == last]
@@ -95,13 +109,19 @@ def plot_leverage(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def plot_portfolio(table: pd.DataFrame, top: int = 7) -> Figure:
-    """Russia's commitment portfolio: mean share to each partner over time, one panel per scenario."""
+def plot_portfolio(table: pd.DataFrame, top: int = 8) -> Figure:
+    """The outreach actor's commitments by partner over time (budget units, replication means),
+    stacked, with its budget: one panel per scenario. Absolute, so that a growing budget shows."""
     scenarios = list(table["scenario"].unique())
-    columns = [c for c in table.columns if c.startswith("share_")]
-    means = table.groupby(["scenario", "date"])[columns].mean()
-    order = means.mean().sort_values(ascending=False).index
+    _, _, actor, _ = roles(table)
+    shares = [c for c in table.columns if c.startswith("share_")]
+    total, budget = f"commitment_{actor.lower()}", f"budget_{actor.lower()}"
+    absolute = table[shares].mul(table[total], axis=0).assign(scenario=table["scenario"], date=table["date"])
+    means = absolute.groupby(["scenario", "date"])[shares].mean()
+    budgets = table.groupby(["scenario", "date"])[budget].mean()
+    order = means.max().sort_values(ascending=False).index  # by peak, so a partner that grows shows
     keep, rest = list(order[:top]), list(order[top:])
+    top_value = 1.05 * max(means.sum(axis=1).max(), budgets.max())
     fig, axes = plt.subplots(1, len(scenarios), figsize=(6 * len(scenarios), 4.5), layout="constrained",
                              sharey=True, squeeze=False)
     for ax, scenario in zip(axes[0], scenarios, strict=True):
@@ -110,10 +130,12 @@ def plot_portfolio(table: pd.DataFrame, top: int = 7) -> Figure:
         labels = [c.removeprefix("share_").upper() for c in keep] + (["others"] if rest else [])
         colors = plt.get_cmap("tab10")(np.arange(len(stack)))
         ax.stackplot(m.index, *stack, labels=labels, colors=colors, alpha=0.9)
-        ax.set_ylim(0, 1)
+        ax.plot(budgets.loc[scenario].index, budgets.loc[scenario].to_numpy(), color="black", linewidth=1.5,
+                label="budget")
+        ax.set_ylim(0, top_value)
         ax.set_title(scenario)
         _date_axis(ax)
-    axes[0][0].set_ylabel("share of Russia's commitment (mean over replications)")
+    axes[0][0].set_ylabel(f"{actor}'s commitment by partner\n(budget units, mean over replications)")
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     return fig
 
@@ -122,14 +144,14 @@ def plot_network(network: pd.DataFrame, min_tie: float = 0.04, min_hostility: fl
                  highlight: tuple[str, str] = ("RUS", "IRN")) -> Figure:
     """Tie network at the start (calibration) and at the end of each scenario (replication means).
 
-    Nodes sit on a circle grouped by camp. Edge width is the mutual tie strength (ties below
-    ``min_tie`` hidden), colour its affinity (green friendly, red hostile); thin dashed red lines
-    are hostile pairs (affinity <= -min_hostility) without such a tie. The ``highlight`` pair is
-    outlined in black.
+    Nodes sit on a circle grouped by camp (node colour). Edge width is the mutual tie strength
+    (ties below ``min_tie`` hidden), colour its affinity (green friendly, red hostile); thin
+    dashed red lines are hostile pairs (affinity <= -min_hostility) without such a tie. The
+    ``highlight`` pair is drawn on top in black dashes.
     """
     start = network[network["stage"] == "start"]
     start = start[start["scenario"] == start["scenario"].iloc[0]]
-    panels = [("start (calibration, 2018)", start)] + [
+    panels = [("start (calibration)", start)] + [
         (f"end: {s}", g) for s, g in network[network["stage"] == "end"].groupby("scenario", sort=False)
     ]
     camps = dict(zip(start["origin"], start["origin_camp"], strict=False)) | dict(
@@ -147,19 +169,19 @@ def plot_network(network: pd.DataFrame, min_tie: float = 0.04, min_hostility: fl
                                style="dashed", edge_color="#c44e52", alpha=0.5, width=0.8)
         pair = g[((g["origin"] == highlight[0]) & (g["target"] == highlight[1]))
                  | ((g["origin"] == highlight[1]) & (g["target"] == highlight[0]))]
-        for row in pair.itertuples():
-            nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=[(row.origin, row.target)],
-                                   width=3 + 40 * row.tie, edge_color="black")
         nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=list(zip(ties["origin"], ties["target"], strict=True)),
                                width=(40 * ties["tie"]).tolist(),
                                edge_color=[cmap((a + 1) / 2) for a in ties["affinity"]])
-        nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=[COLORS[sorted(set(camps.values())).index(camps[n])]
-                                                              for n in nodes], node_size=650, alpha=0.85)
+        for row in pair.itertuples():  # on top: black, dashed over the pair's own width
+            nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=[(row.origin, row.target)],
+                                   width=max(2.0, 40 * row.tie), edge_color="black", style="dashed")
+        nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=650, alpha=0.9,
+                               node_color=[CAMP_COLORS[sorted(set(camps.values())).index(camps[n])] for n in nodes])
         nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8, font_color="white", font_weight="bold")
         rus_irn = float(pair["tie"].iloc[0]) if len(pair) else float("nan")
         ax.set_title(f"{title}\n{highlight[0]}-{highlight[1]} tie {rus_irn:.3f}")
         ax.set_axis_off()
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=COLORS[k], label=camp)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=CAMP_COLORS[k], label=camp)
                for k, camp in enumerate(sorted(set(camps.values())))]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, title="camp (node colour)")
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-1, 1))
@@ -189,5 +211,5 @@ def headline_figures(table: pd.DataFrame, network: pd.DataFrame, summary: dict |
         "entente_strength": plot_entente(table, summary),
         "sunni_leverage": plot_leverage(table),
         "portfolio": plot_portfolio(table),
-        "network": plot_network(network),
+        "network": plot_network(network, highlight=roles(table)[:2]),
     }

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import _synthetic_codes
+from sim.config import SYNTHETIC_ISSUES, _synthetic_codes
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def world_from_config(w: Any) -> World:
     )
 
 
-def synthetic_world(n: int, *, seed: int = 0, n_issues: int = 5, density: float = 0.3) -> World:
+def synthetic_world(n: int, *, seed: int = 0, n_issues: int = SYNTHETIC_ISSUES, density: float = 0.3) -> World:
     """A random world of ``n`` states for theory tests and scaling, fully determined by ``seed``.
 
     Positions are uniform in [-1, 1]; the affinity of i < j is 1 minus their mean absolute

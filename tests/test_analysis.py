@@ -31,11 +31,35 @@ def test_verdict_rules() -> None:
     assert verdict(-0.3, -0.1, -1, p_value=0.25) == "inconclusive"  # the exact test must reject too
 
 
+def test_practical_threshold_turns_a_tiny_effect_into_a_refutation() -> None:
+    """A clearly non-zero but negligible effect: without a threshold 'supported', with one 'refuted'."""
+    diffs = np.random.default_rng(2).normal(-0.001, 0.0001, 20)
+    assert paired_effect(diffs, -1)["verdict"] == "supported"
+    assert paired_effect(diffs, -1, threshold=0.01)["verdict"] == "refuted"
+    assert paired_effect(diffs, -1, threshold=0.001)["verdict"] == "inconclusive"  # straddles the threshold
+
+
+def test_summarise_direction_flips_or_suspends_the_verdicts() -> None:
+    t = _table(0.05, noise=0.02)
+    assert summarise(t, "control", "treatment", direction=-1)["h1"]["verdict"] == "supported"
+    assert summarise(t, "control", "treatment", direction=0)["h1"]["verdict"] == "not applicable"
+    assert summarise(t, "control", "treatment", min_relative_effect=0.5)["h1"]["threshold"] > 0
+
+
+def test_duplicate_or_identical_scenarios_cannot_be_paired() -> None:
+    t = _table(0.05)
+    with pytest.raises(ValueError, match="nothing to compare"):
+        paired_differences(t, "entente_strength", "control", "control")
+    doubled = pd.concat([t, t])
+    with pytest.raises(ValueError, match="several rows"):
+        paired_differences(doubled, "entente_strength", "control", "treatment")
+
+
 def test_three_replications_cannot_be_conclusive() -> None:
     """With n = 3 the smallest sign-flip p-value is 2/8: no verdict, however clear the bootstrap."""
     e = paired_effect(np.array([-0.30, -0.31, -0.29]), -1)
     assert e["p_value"] == pytest.approx(0.25)
-    assert e["verdict"] == "inconclusive"
+    assert e["ci_low"] is None and e["verdict"] == "inconclusive"  # no interval below 5 replications
 
 
 def test_paired_differences_pair_by_replication() -> None:

@@ -13,22 +13,23 @@ FIGURES = ("entente_strength.png", "sunni_leverage.png", "portfolio.png", "netwo
 
 
 def test_headline_run_writes_table_summary_figures_and_provenance(sim_run, tmp_path: Path) -> None:
-    p = sim_run("replications=4")
+    p = sim_run("replications=5")
     assert p.returncode == 0, p.stderr
     out = tmp_path / "out"
     assert f"results: {out}" in p.stdout
     table = pd.read_parquet(out / "results.parquet")
     assert {"scenario", "replication", "date", "entente_strength", "sunni_leverage"} <= set(table.columns)
     assert set(table["scenario"]) == {"baseline", "sunni_outreach"}
-    assert table.groupby("scenario")["replication"].nunique().tolist() == [4, 4]
+    assert table.groupby("scenario")["replication"].nunique().tolist() == [5, 5]
     assert table["date"].min() == pd.Timestamp("2018-11-01") and table["date"].max() == pd.Timestamp("2025-12-01")
-    assert len(table) == 2 * 4 * 86
+    assert len(table) == 2 * 5 * 86
     summary = json.loads((out / "summary.json").read_text())
     for key in ("h1", "h2"):
         h = summary[key]
         assert set(h) >= {"effect", "ci_low", "ci_high", "p_value", "verdict"}
         assert h["ci_low"] <= h["effect"] <= h["ci_high"]
         assert h["verdict"] in {"supported", "refuted", "inconclusive"}
+        assert h["relative_effect"] == pytest.approx(h["effect"] / h["control_mean"])
     # the summary's effect is the paired mean difference recomputed from the table
     last = table[table["date"] == table["date"].max()].pivot(index="replication", columns="scenario",
                                                               values="entente_strength")
@@ -67,14 +68,37 @@ def test_paired_lever_overrides_set_the_treatment_or_the_condition(sim_run, tmp_
     assert configs["sunni_outreach"]["policy"]["us_sanctions_on_iran"] == 1.0
 
 
+def test_synthetic_world_runs_the_paired_experiment_with_the_lever_only_scenario(sim_run, tmp_path: Path) -> None:
+    p = sim_run("world=synthetic", "world.n_states=15", "compare=outreach", "replications=5")
+    assert p.returncode == 0, p.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["treatment"] == "outreach" and summary["outreach_direction"] == 1
+
+
 def test_finished_results_are_never_overwritten(sim_run, tmp_path: Path) -> None:
     assert sim_run("scenario=baseline", "replications=1").returncode == 0
     out = tmp_path / "out"
-    before = (out / "results.parquet").read_bytes()
-    p = sim_run("scenario=baseline", "replications=2", "seed=9")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    p = sim_run("scenario=us_sanctions", "replications=2", "seed=9")
     assert p.returncode != 0
     assert "refusing to overwrite" in p.stderr
-    assert (out / "results.parquet").read_bytes() == before
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # results and Hydra's saved config alike
+
+
+def test_a_pair_without_an_outreach_difference_gets_no_verdict(sim_run, tmp_path: Path) -> None:
+    p = sim_run("scenario=us_sanctions", "compare=western_sanctions_2022", "replications=5")
+    assert p.returncode == 0, p.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["h1"]["verdict"] == summary["h2"]["verdict"] == "not applicable"
+
+
+def test_the_reversed_pair_reverses_the_expected_signs(sim_run, tmp_path: Path) -> None:
+    p = sim_run("scenario=sunni_outreach", "compare=baseline", "replications=6")  # 5 cannot reach p < 0.05
+    assert p.returncode == 0, p.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["outreach_direction"] == -1
+    assert summary["h1"]["effect"] > 0 and summary["h1"]["verdict"] == "supported"
 
 
 BAD_WORLD = """# @package world
@@ -111,6 +135,10 @@ scenario:
         (["replications=-3"], {}, ["replications", ">= 1"]),
         (["policy.outreech=1"], {}, ["outreech"]),
         (["compare=nope"], {}, ["compare", "us_sanctions"]),
+        (["+policy.outreech=1"], {}, ["policy.outreech", "outreach, us_sanctions_on_iran"]),
+        (["seed=-1"], {}, ["seed", ">= 0"]),
+        (["scenario.name=same"], {}, ["scenario.name", "a name other than"]),
+        (["model.mechanisms.noise.sigma=inf"], {}, ["model.mechanisms.noise.sigma", "finite"]),
         (["world=bad"], {"world/bad.yaml": BAD_WORLD}, ["world/bad.yaml", "world.commitments[0].target", "RUS"]),
         (["world=bad"], {"world/bad.yaml": MISSPELT_WORLD}, ["capabilty"]),
         (["scenario=bad_event"], {"scenario/bad_event.yaml": BAD_EVENT},

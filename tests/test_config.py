@@ -27,6 +27,7 @@ def test_defaults_are_valid() -> None:
     for scenario in ("baseline", "sunni_outreach", "us_sanctions", "western_sanctions_2022"):
         validate(compose([f"scenario={scenario}"]))
     validate(compose(["world=synthetic", "world.n_states=30"]))
+    validate(compose(["world=synthetic", "scenario=outreach"]))
 
 
 @pytest.mark.parametrize(
@@ -45,6 +46,14 @@ def test_defaults_are_valid() -> None:
         (["model.mechanisms.noise.sigma=-1"], "model.mechanisms.noise.sigma", ">= 0"),
         (["scenario=sunni_outreach", "horizon.end=2019-03"], "scenario.events[0].date", "the horizon"),
         (["world=synthetic", "world.n_states=2"], "world.n_states", ">= 6"),
+        (["world=synthetic", "world.seed=-1"], "world.seed", ">= 0"),
+        (["seed=-1"], "seed", ">= 0"),
+        (["model.mechanisms.noise.sigma=inf"], "model.mechanisms.noise.sigma", "finite"),
+        (["model.mechanisms.allocation.max_share=0"], "model.mechanisms.allocation.max_share", "(0, 1]"),
+        (["model.mechanisms.budget.max_growth=0.5"], "model.mechanisms.budget.max_growth", ">= 1"),
+        (["+policy.outreech=1"], "policy.outreech", "PolicyConfig"),
+        (["+world.states.RUS.foo=1"], "world.states.RUS.foo", "StateConfig"),
+        (["min_relative_effect=2"], "min_relative_effect", "[0, 1]"),
     ],
 )
 def test_bad_values_name_key_and_allowed(overrides: list[str], key: str, allowed: str) -> None:
@@ -86,6 +95,26 @@ def test_world_errors_name_the_world_file() -> None:
         cfg.world.roles.outreach_targets = ["SAU", "KSA"]
 
     assert _error([], unknown_role).key == "world.roles.outreach_targets[1]"
+
+    def repeated_target(cfg: DictConfig) -> None:
+        cfg.world.roles.outreach_targets = ["SAU", "SAU"]
+
+    assert _error([], repeated_target).key == "world.roles.outreach_targets[1]"
+
+    def entente_as_target(cfg: DictConfig) -> None:
+        cfg.world.roles.outreach_targets = ["SAU", "IRN"]
+
+    assert _error([], entente_as_target).key == "world.roles.outreach_targets[1]"
+
+    def duplicate_commitment(cfg: DictConfig) -> None:
+        cfg.world.commitments.append(OmegaConf.to_object(cfg.world.commitments[0]))
+
+    assert "already listed" in _error([], duplicate_commitment).allowed
+
+    def duplicate_affinity(cfg: DictConfig) -> None:
+        cfg.world.affinities.append(OmegaConf.to_object(cfg.world.affinities[0]))
+
+    assert "already listed" in _error([], duplicate_affinity).allowed
 
 
 def test_event_errors() -> None:

@@ -235,3 +235,13 @@ def test_conditionality_alone_reduces_to_the_power_dependence_split(outside: flo
         assert c == pytest.approx(0.5)
     else:
         assert c < 0.5
+
+
+def test_python_api_splits_lever_overrides_like_the_cli() -> None:
+    """run_scenarios(['policy.outreach=0.5']) sets the treatment's intensity; the baseline keeps 0."""
+    half = run_scenarios(["replications=2", "policy.outreach=0.5"])
+    none = run_scenarios(["replications=2"], scenarios=("baseline",))
+    base = half[half["scenario"] == "baseline"].drop(columns="scenario").reset_index(drop=True)
+    pd.testing.assert_frame_equal(base, none.drop(columns="scenario").reset_index(drop=True))
+    plus = run_scenarios(["replications=2", "++policy.outreach=0.5"])
+    pd.testing.assert_frame_equal(plus, half)
