@@ -13,8 +13,10 @@ import hydra
 import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import MissingConfigException
 from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.analysis import summarise, summary_markdown
@@ -28,6 +30,8 @@ from sim.experiment import (
     write_results,
 )
 from sim.plots import headline_figures
+from sim.report import write_report
+from sim.sweep import evaluate, plan, run_point, write_plan
 
 
 def config_dir() -> Path:
@@ -47,7 +51,7 @@ def _options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
-GROUPS = ("world", "model", "scenario")
+GROUPS = ("world", "model", "scenario", "experiment")
 
 
 def _source_file(group: str, choice: str, hc: HydraConfig) -> str:
@@ -64,6 +68,7 @@ def _files(scenario_choice: str, hc: HydraConfig) -> dict[str, str]:
     choices = hc.runtime.choices
     files = {group: _source_file(group, str(choices.get(group)), hc) for group in ("world", "model")}
     files["scenario"] = _source_file("scenario", scenario_choice, hc)
+    files["experiment"] = _source_file("experiment", str(choices.get("experiment")), hc)
     return files | {"config": str(CONFIG_DIR / "config.yaml")}
 
 
@@ -206,12 +211,20 @@ def abandon(outdir: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def run(cfg: DictConfig) -> None:
-    """Run the configured scenario(s), then write tables, summary, figures and provenance."""
+    """Run the configured experiment: a paired test, a sweep, or one point of a Hydra multirun."""
     hc = HydraConfig.get()
     outdir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
+    multirun = hc.mode == RunMode.MULTIRUN
     try:
         planned, notes = cells_for(cfg, hc)
+        design = str(cfg.experiment.design)
+        if multirun and design not in ("pair", "grid"):
+            raise ConfigError("command line (-m)", "experiment.design", design,
+                              "pair or grid under -m (a sensitivity sample is not a grid of jobs: drop -m)")
+        if design != "pair" and len(planned) != 2:
+            raise ConfigError("command line", "compare", cfg.compare,
+                              f"a scenario to pair with: a {design} design runs the paired test at every point")
     except ConfigError as e:
         abandon(outdir)
         print(f"error: {_blame(e, overrides)}", file=sys.stderr)
@@ -219,6 +232,16 @@ def run(cfg: DictConfig) -> None:
     cells = [cell for cell, _ in planned]
     for note in notes:
         print(f"note: {note}")
+    if multirun:
+        run_job(cfg, hc, cells, overrides)
+    elif design == "pair":
+        run_pair(cfg, cells, outdir)
+    else:
+        run_sweep(cfg, cells, outdir, planned[0][1], overrides)
+
+
+def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
+    """The headline paired test (or one scenario): tables, summary, figures and provenance."""
     start = time.perf_counter()
     try:
         results = [run_cell(cell, progress=True) for cell in cells]
@@ -244,6 +267,52 @@ def run(cfg: DictConfig) -> None:
             print(f"{key.upper()} ({h['metric']}): effect {h['effect']:+.4f} {ci} p={h['p_value']:.3g} "
                   f"-> {h['verdict']}")
     print(f"results: {outdir}")
+
+
+def run_sweep(cfg: DictConfig, cells: list[Cell], outdir: Path, files: dict[str, str], overrides: list[str]) -> None:
+    """A grid or sensitivity design through the in-process evaluator, then its report.
+
+    Rerunning into the same directory (``hydra.run.dir=...``) resumes: finished cells are skipped.
+    """
+    e = cfg.experiment
+    where = files.get("experiment", "experiment config")
+    try:
+        p = plan(cells[0], cells[1], e, file=where)
+        write_plan(outdir, p)
+    except (ConfigError, FileExistsError) as err:
+        if isinstance(err, ConfigError):
+            err = _blame(err, overrides)
+        if not (outdir / "points").exists():
+            abandon(outdir)
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    workers = int(e.workers)
+    print(f"{e.name}: {len(p.points)} points, {len(p.cells)} cells x {cfg.replications} replications, "
+          f"{workers if workers > 0 else 'all'} worker(s) -> {outdir}")
+    print(f"resume after an interruption with: sim-run {' '.join(overrides)} hydra.run.dir={outdir}".rstrip())
+    try:
+        stats = evaluate(p, outdir, workers)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished cells are kept in {outdir / 'cells'}", file=sys.stderr)
+        sys.exit(130)
+    rate = stats["replications_per_second"]
+    print(f"ran {stats['ran']} cells, skipped {stats['skipped']} finished in {stats['seconds']:.1f} s"
+          + (f" ({rate:.0f} replications/s)" if rate else ""))
+    for name, path in write_report(outdir, progress=True).items():
+        print(f"{name}: {path}")
+
+
+def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list[str]) -> None:
+    """One job of a Hydra multirun: its point's cells into the store under the sweep directory."""
+    root = Path(str(hc.sweep.dir)).absolute()
+    params = {}
+    for o in OverridesParser.create().parse_overrides(overrides):
+        key = o.key_or_group
+        if "." in key and not key.startswith("hydra."):
+            params[key] = o.value()
+    point = run_point(cells[0], cells[1] if len(cells) == 2 else None, root, str(cfg.experiment.record), params)
+    print(f"job {hc.job.num}: point {point['id']} ({', '.join(overrides) or 'defaults'}) -> {root}; "
+          f"sim-report {root} makes the tables and figures")
 
 
 def main() -> None:

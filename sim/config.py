@@ -274,6 +274,27 @@ class HorizonConfig:
 
 
 @dataclass
+class ExperimentConfig:
+    """What ``sim-run`` runs: a preset of ``configs/experiment/``.
+
+    ``design`` is ``pair`` (the control ``scenario`` against ``compare``, once), ``grid`` (that
+    pair at every point of ``grid``), ``sobol`` or ``morris`` (that pair at every point of a
+    SALib sample of model parameters). Grid values use Hydra's sweep syntax (``"0,0.5,1"``), so
+    the same preset drives ``sim-run -m`` through ``hydra.sweeper.params``.
+    """
+
+    name: str = "hypothesis"
+    design: str = "pair"
+    grid: dict[str, str] = field(default_factory=dict)  # override key -> comma-separated values
+    parameters: list[str] = field(default_factory=list)  # sensitivity: keys under model.mechanisms; [] = all
+    span: float = 0.5  # sensitivity bounds: default * (1 -/+ span), clipped to the allowed range
+    samples: int = 64  # Sobol base sample N (N (D + 2) points) or Morris trajectories
+    levels: int = 4  # Morris grid levels
+    workers: int = 2  # processes of the in-process evaluator (-1: every core)
+    record: str = "horizon"  # rows kept per replication: "horizon" (last month) or "series" (every month)
+
+
+@dataclass
 class Config:
     world: WorldConfig = MISSING
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -284,6 +305,7 @@ class Config:
     replications: int = 20
     seed: int = 2018
     min_relative_effect: float = 0.05  # practical-significance threshold, a share of the control mean
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
 
 
 def register_configs() -> None:
@@ -345,6 +367,7 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
         raise ConfigError(fc, "horizon.end", c.horizon.end, f"a month not before horizon.start ({c.horizon.start})")
 
     _validate_model(c.model, fm)
+    _validate_experiment(c.experiment, files.get("experiment", fc))
     codes = _validate_world(c.world, fw)
     if c.world.generator == "table":
         _validate_roles(c.world.roles, fw, codes)
@@ -352,19 +375,63 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
     _validate_scenario(c.scenario, fs, codes, issues, start, end)
 
 
+def parameter_range(key: str) -> tuple[float, float, str]:
+    """Allowed (low, high, in words) of the numeric mechanism parameter named ``key``."""
+    if key in ("inertia", "persistence", "outside_option_cut", "budget_cut", "alignment_rate"):
+        return 0.0, 1.0, "a number in [0, 1]"
+    if key == "max_share":
+        return 1e-6, 1.0, "a number in (0, 1]"
+    if key == "max_growth":
+        return 1.0, math.inf, "a finite number >= 1 (partnerships cannot shrink a budget below its base)"
+    return 0.0, math.inf, "a finite number >= 0"
+
+
+def numeric_parameters(mechanisms: MechanismsConfig | None = None) -> dict[str, float]:
+    """Every model parameter that is a number (not a switch), as ``model.mechanisms.<group>.<key>``."""
+    mechanisms = mechanisms or MechanismsConfig()
+    out = {}
+    for group in dataclasses.fields(mechanisms):
+        params = getattr(mechanisms, group.name)
+        for f in dataclasses.fields(params):
+            value = getattr(params, f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[f"model.mechanisms.{group.name}.{f.name}"] = float(value)
+    return out
+
+
 def _validate_model(m: Any, file: str) -> None:
     for group, params in m.mechanisms.items():
         for key, value in params.items():
             if isinstance(value, bool):
                 continue
-            lo, hi, allowed = 0.0, math.inf, "a finite number >= 0"
-            if key in ("inertia", "persistence", "outside_option_cut", "budget_cut", "alignment_rate"):
-                hi, allowed = 1.0, "a number in [0, 1]"
-            elif key == "max_share":
-                lo, hi, allowed = 1e-6, 1.0, "a number in (0, 1]"
-            elif key == "max_growth":
-                lo, allowed = 1.0, "a finite number >= 1 (partnerships cannot shrink a budget below its base)"
+            lo, hi, allowed = parameter_range(key)
             _number(file, f"model.mechanisms.{group}.{key}", value, lo, hi, allowed)
+
+
+DESIGNS = ("pair", "grid", "sobol", "morris")
+RECORDS = ("horizon", "series")
+
+
+def _validate_experiment(e: Any, file: str) -> None:
+    if e.design not in DESIGNS:
+        raise ConfigError(file, "experiment.design", e.design, f"one of {', '.join(DESIGNS)}")
+    if e.record not in RECORDS:
+        raise ConfigError(file, "experiment.record", e.record, f"one of {', '.join(RECORDS)}")
+    if not isinstance(e.workers, int) or e.workers == 0 or e.workers < -1:
+        raise ConfigError(file, "experiment.workers", e.workers, "an integer >= 1, or -1 for every core")
+    if not isinstance(e.samples, int) or e.samples < 2:
+        raise ConfigError(file, "experiment.samples", e.samples, "an integer >= 2")
+    if e.design == "sobol" and e.samples & (e.samples - 1):
+        raise ConfigError(file, "experiment.samples", e.samples, "a power of 2 for a Sobol' design (e.g. 64, 256)")
+    if not isinstance(e.levels, int) or e.levels < 2 or e.levels % 2:
+        raise ConfigError(file, "experiment.levels", e.levels, "an even integer >= 2 (Morris grid levels)")
+    _number(file, "experiment.span", e.span, 1e-6, 1.0, "a number in (0, 1]")
+    if e.design == "grid" and not len(e.grid):
+        raise ConfigError(file, "experiment.grid", dict(e.grid), "at least one key: comma-separated values")
+    known = numeric_parameters()
+    for i, key in enumerate(e.parameters):
+        if key not in known:
+            raise ConfigError(file, f"experiment.parameters[{i}]", key, f"one of {', '.join(known)}")
 
 
 def _validate_world(w: Any, file: str) -> list[str]:

@@ -7,11 +7,13 @@ random numbers). The same config and seed give the same numbers in any process.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import subprocess
 import time
+import typing
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -59,6 +61,60 @@ def prepare(cfg: DictConfig) -> tuple[World, MechanismsConfig, Any]:
     return world, mechanisms, schedule  # type: ignore[return-value]
 
 
+class Plain(dict):
+    """A read-only view of a plain config dict with attribute access, like a DictConfig.
+
+    Building a DictConfig of a whole world costs tens of milliseconds; a sweep's worker reads
+    the same values through this view instead.
+    """
+
+    def __getitem__(self, key: Any) -> Any:
+        return _plain(dict.__getitem__(self, key))
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError as e:
+            raise AttributeError(key) from e
+
+    def items(self):  # type: ignore[override]
+        return ((k, _plain(v)) for k, v in dict.items(self))
+
+    def values(self):  # type: ignore[override]
+        return (_plain(v) for v in dict.values(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict) and not isinstance(value, Plain):
+        return Plain(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+_WORLDS: dict[str, World] = {}
+
+
+def prepare_plain(config: dict[str, Any]) -> tuple[World, MechanismsConfig, Any]:
+    """:func:`prepare` of a resolved plain-dict config; worlds are built once per process."""
+    from sim.store import config_hash
+
+    key = config_hash(config["world"])
+    if key not in _WORLDS:
+        _WORLDS.clear()  # one world at a time: memory stays bounded in a long sweep
+        _WORLDS[key] = world_from_config(Plain(config["world"]))
+    world = _WORLDS[key]
+    given = config["model"]["mechanisms"]
+    mechanisms = MechanismsConfig(**{name: cls(**given[name]) for name, cls in _mechanism_groups().items()})
+    schedule = build_schedule(Plain(config["scenario"]), Plain(config["policy"]), Plain(config["horizon"]), world)
+    return world, mechanisms, schedule
+
+
+@functools.cache
+def _mechanism_groups() -> dict[str, type]:
+    return typing.get_type_hints(MechanismsConfig)
+
+
 def run_replication(
     world: World, mechanisms: MechanismsConfig, schedule: Any, seed: np.random.SeedSequence
 ) -> AllianceModel:
@@ -72,13 +128,20 @@ def run_cell(cell: Cell, *, progress: bool = False) -> CellResult:
     """Run every replication of one scenario and gather its tidy table and network table."""
     cfg = cell.config
     world, mechanisms, schedule = prepare(cfg)
+    return run_prepared(cell.scenario, world, mechanisms, schedule, int(cfg.seed), int(cfg.replications),
+                        progress=progress)
+
+
+def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, schedule: Any, seed: int,
+                 replications: int, *, progress: bool = False) -> CellResult:
+    """:func:`run_cell` on a prepared world, parameters and schedule."""
     frames, ties, affinities = [], [], []
     start = time.perf_counter()
-    seeds = replication_seeds(int(cfg.seed), int(cfg.replications))
+    seeds = replication_seeds(seed, replications)
     # disable=None: tqdm shows the bar only on a terminal, so logs stay clean
-    for r, seed in enumerate(tqdm(seeds, desc=cell.scenario, unit="run", disable=None if progress else True,
-                                  leave=False)):
-        model = run_replication(world, mechanisms, schedule, seed)
+    for r, seq in enumerate(tqdm(seeds, desc=scenario, unit="run", disable=None if progress else True,
+                                 leave=False)):
+        model = run_replication(world, mechanisms, schedule, seq)
         df = model.datacollector.get_model_vars_dataframe()
         df.insert(0, "replication", r)
         frames.append(df)
@@ -88,10 +151,10 @@ def run_cell(cell: Cell, *, progress: bool = False) -> CellResult:
     metrics = table.drop(columns=["replication", "date"])
     if not np.isfinite(metrics.to_numpy(dtype=float)).all():
         bad = metrics.columns[~np.isfinite(metrics.to_numpy(dtype=float)).all(axis=0)].tolist()
-        raise FloatingPointError(f"scenario {cell.scenario}: non-finite values in {bad}; check the parameters")
-    table.insert(0, "scenario", cell.scenario)
+        raise FloatingPointError(f"scenario {scenario}: non-finite values in {bad}; check the parameters")
+    table.insert(0, "scenario", scenario)
     table["date"] = pd.to_datetime(table["date"] + "-01")
-    network = network_table(cell.scenario, world, np.mean(ties, axis=0), np.mean(affinities, axis=0))
+    network = network_table(scenario, world, np.mean(ties, axis=0), np.mean(affinities, axis=0))
     return CellResult(table, network, time.perf_counter() - start)
 
 

@@ -1,0 +1,98 @@
+"""Experiment designs: the points at which a sweep runs the paired test.
+
+A *point* is a mapping from dotted config keys to values. A ``grid`` design is the Cartesian
+product of its keys' values, written in Hydra's sweep syntax and parsed by Hydra's own override
+parser, so ``sim-run experiment=X`` and ``sim-run -m experiment=X`` visit the same points.
+``sobol`` and ``morris`` designs are SALib samples of the numeric model parameters over
+``default * (1 - span, 1 + span)``, clipped to each parameter's allowed range.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from sim.config import ConfigError, numeric_parameters, parameter_range
+
+SENSITIVITY_DESIGNS = ("sobol", "morris")
+
+
+def parse_values(key: str, text: str) -> list[Any]:
+    """The values of one grid key, parsed like ``sim-run -m key=text`` (Hydra's grammar)."""
+    (override,) = OverridesParser.create().parse_overrides([f"{key}={text}"])
+    if override.is_sweep_override():
+        return list(override.sweep_iterator())
+    return [override.value()]
+
+
+def grid_points(grid: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, the first key varying slowest."""
+    keys = list(grid)
+    values = [parse_values(k, str(grid[k])) for k in keys]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def sensitivity_problem(parameters: Sequence[str], span: float, defaults: Mapping[str, float] | None = None,
+                        file: str = "experiment config") -> dict[str, Any]:
+    """SALib problem: names and bounds ``[max(lo, d (1 - span)), min(hi, d (1 + span))]``.
+
+    ``parameters`` empty means every numeric model parameter. A parameter whose default is 0
+    (no relative span) gets ``[0, span]``.
+    """
+    defaults = dict(defaults or numeric_parameters())
+    names = list(parameters) or list(defaults)
+    bounds = []
+    for name in names:
+        d = defaults[name]
+        lo, hi, _ = parameter_range(name.rsplit(".", 1)[-1])
+        low, high = (max(lo, d * (1 - span)), min(hi, d * (1 + span))) if d else (0.0, span)
+        if not low < high:
+            raise ConfigError(file, "experiment.parameters", name, "parameters with room to vary (low < high)")
+        bounds.append([low, high])
+    return {"num_vars": len(names), "names": names, "bounds": bounds}
+
+
+def sensitivity_sample(problem: Mapping[str, Any], design: str, samples: int, levels: int, seed: int) -> np.ndarray:
+    """The SALib sample matrix (rows are points): Saltelli/Sobol' N (D + 2) rows, or Morris r (D + 1)."""
+    if design == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(dict(problem), samples, calc_second_order=False, seed=seed)
+    if design == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(dict(problem), samples, num_levels=levels, seed=seed)
+    raise ValueError(f"not a sensitivity design: {design!r}; one of {SENSITIVITY_DESIGNS}")
+
+
+def sensitivity_points(problem: Mapping[str, Any], x: np.ndarray) -> list[dict[str, Any]]:
+    return [dict(zip(problem["names"], map(float, row), strict=True)) for row in x]
+
+
+def analyse(problem: Mapping[str, Any], design: str, x: np.ndarray, y: np.ndarray, levels: int,
+            seed: int) -> pd.DataFrame:
+    """Sensitivity indices of the outputs ``y`` (one per row of ``x``) with 95% bootstrap intervals.
+
+    Sobol: first-order S1 = V[E(Y|X_i)] / V(Y) and total-order ST = E[V(Y|X_~i)] / V(Y)
+    (Saltelli 2010 / Jansen estimators, SALib). Morris: mu* = mean |elementary effect| and sigma.
+    One row per parameter.
+    """
+    problem = dict(problem)
+    if design == "sobol":
+        from SALib.analyze import sobol
+
+        r = sobol.analyze(problem, y, calc_second_order=False, seed=seed)
+        return pd.DataFrame({"parameter": problem["names"], "S1": r["S1"], "S1_conf": r["S1_conf"],
+                             "ST": r["ST"], "ST_conf": r["ST_conf"]})
+    from SALib.analyze import morris
+
+    r = morris.analyze(problem, x, y, num_levels=levels, seed=seed)
+    return pd.DataFrame({"parameter": problem["names"], "mu_star": r["mu_star"], "mu_star_conf": r["mu_star_conf"],
+                         "sigma": r["sigma"], "mu": r["mu"]})
+
+

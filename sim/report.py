@@ -1,0 +1,352 @@
+"""``sim-report DIR``: a sweep (or a single run) directory as tables, verdicts and figures.
+
+:func:`collect` reads a directory written by ``sim-run`` (one run, an in-process sweep or a
+Hydra multirun) and returns a :class:`Report`:
+
+- ``table``: tidy, one row per cell, replication and recorded date, with the cell's value of
+  every swept key as a column (``policy.outreach`` ...), the cell hash and every metric;
+- ``effects``: one row per point and hypothesis: paired effect (treatment - control at the
+  horizon), 95% BCa bootstrap CI, sign-flip p-value and verdict (grid and pair designs), or the
+  mean paired effect alone (sensitivity designs, whose statistics are the indices);
+- ``sensitivity``: Sobol S1/ST or Morris mu*/sigma of the H1 and H2 effects (SALib).
+
+:func:`write_report` writes them under ``DIR/report/`` with ``verdicts.md`` and the figures:
+effect against outreach with its CI band, the phase diagram over the sanctions levers, and the
+sensitivity indices as bars. The report is derived data: writing it again gives the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
+
+from sim.analysis import HYPOTHESES, summarise
+from sim.design import analyse
+from sim.experiment import atomic_write, write_figures
+from sim.plots import COLORS
+from sim.store import CellStore
+from sim.sweep import DESIGN_FILE, POINTS, config_at
+
+REPORT = "report"
+LEVER_LABELS = {"policy.outreach": "outreach", "policy.us_sanctions_on_iran": "US sanctions on Iran",
+                "policy.western_sanctions_on_russia": "Western sanctions on Russia"}
+
+
+@dataclass
+class Report:
+    design: str
+    keys: list[str]
+    table: pd.DataFrame
+    effects: pd.DataFrame
+    sensitivity: pd.DataFrame | None
+    pending: int  # points whose cells are not all finished
+
+
+def load_points(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The design record (``{}`` for a Hydra multirun) and the points, in design order."""
+    design = json.loads((root / DESIGN_FILE).read_text()) if (root / DESIGN_FILE).exists() else {}
+    if design:
+        return design, list(design["points"])
+    points = [json.loads(p.read_text()) for p in sorted((root / POINTS).glob("*.json"))]
+    keys = swept_keys([p["params"] for p in points])
+    points.sort(key=lambda p: tuple(str(p["params"].get(k, "")) for k in keys))
+    for p in points:  # a multirun's jobs may override different keys: fill the gaps from the cells
+        p["params"] = {k: p["params"].get(k) for k in keys}
+    return {"design": "grid", "keys": keys}, points
+
+
+def swept_keys(params: list[dict[str, Any]]) -> list[str]:
+    """Keys of a multirun's job overrides that take more than one value (all of them for one job).
+
+    Only single values of the cell config count: not ``experiment.*`` (it does not change cells)
+    and not lists or dicts.
+    """
+    values: dict[str, set[str]] = {}
+    for p in params:
+        for k, v in p.items():
+            if not k.startswith("experiment.") and not isinstance(v, (dict, list)):
+                values.setdefault(k, set()).add(json.dumps(v))
+    return sorted(k for k, v in values.items() if len(v) > 1 or len(params) == 1)
+
+
+def collect(root: str | Path, *, progress: bool = False) -> Report:
+    """Read a run or sweep directory into a :class:`Report` (see the module docstring)."""
+    root = Path(root)
+    if not (root / POINTS).is_dir():
+        if (root / "results.parquet").exists():
+            return _single_run(root)
+        raise FileNotFoundError(f"{root}: neither a sweep (points/, cells/) nor a run (results.parquet)")
+    design, points = load_points(root)
+    kind, keys = str(design.get("design", "grid")), list(design.get("keys", []))
+    store = CellStore(root)
+    done = store.done()
+    finished = [p for p in points if p["control"] in done and (p["treatment"] in done or p["treatment"] is None)]
+    cells = list(dict.fromkeys(k for p in finished for k in (p["control"], p["treatment"]) if k is not None))
+    frames = []
+    for key in cells:
+        frame = store.table(key)
+        config = store.config(key)
+        for k in reversed(keys):
+            frame.insert(1, k, config_at(config, k))
+        frame.insert(1, "cell", key)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    settings = design.get("settings", {})
+    effects = _effects(store, finished, keys, kind, settings, progress)
+    sensitivity = None
+    if kind in ("sobol", "morris") and len(finished) == len(points):
+        x = np.asarray(design["sample"])
+        parts = []
+        for h in HYPOTHESES:
+            by_point = effects[effects["hypothesis"] == h].set_index("point")["effect"].to_dict()
+            y = np.array([by_point[p["id"]] for p in points])  # a Morris sample repeats points
+            s = analyse(design["problem"], kind, x, y, int(settings.get("levels", 4)),
+                        seed=int(settings.get("seed", 0)))
+            s.insert(0, "hypothesis", h)
+            parts.append(s)
+        sensitivity = pd.concat(parts, ignore_index=True)
+    return Report(kind, keys, table, effects, sensitivity, len(points) - len(finished))
+
+
+def _effects(store: CellStore, points: list[dict[str, Any]], keys: list[str], kind: str,
+             settings: dict[str, Any], progress: bool) -> pd.DataFrame:
+    rows = []
+    tables: dict[str, pd.DataFrame] = {}
+
+    def horizon(key: str) -> pd.DataFrame:
+        if key not in tables:
+            t = store.table(key)
+            tables[key] = t[t["date"] == t["date"].max()]
+        return tables[key]
+
+    unique = list({p["id"]: p for p in points}.values())
+    for p in tqdm(unique, desc="effects", unit="point", disable=not progress):
+        if p["treatment"] is None:
+            continue
+        control, treatment = horizon(p["control"]), horizon(p["treatment"])
+        base = {"point": p["id"], **{k: p["params"].get(k) for k in keys}}
+        if kind in ("sobol", "morris"):  # many points: the indices carry the statistics
+            for h, spec in HYPOTHESES.items():
+                diff = (treatment.set_index("replication")[spec["metric"]]
+                        - control.set_index("replication")[spec["metric"]])
+                rows.append({**base, "hypothesis": h, "metric": spec["metric"], "effect": float(diff.mean()),
+                             "n": int(diff.size)})
+            continue
+        c_cfg, t_cfg = store.config(p["control"]), store.config(p["treatment"])
+        for k in keys:  # the cell's own values: a treatment-only lever is the treatment's
+            base[k] = config_at(t_cfg, k)
+        direction = int(np.sign(t_cfg["policy"]["outreach"] - c_cfg["policy"]["outreach"]))
+        pair = pd.concat([control, treatment], ignore_index=True)
+        s = summarise(pair, str(control["scenario"].iloc[0]), str(treatment["scenario"].iloc[0]),
+                      direction=direction, seed=int(c_cfg["seed"]),
+                      min_relative_effect=float(settings.get("min_relative_effect", 0.05)))
+        for h in HYPOTHESES:
+            e = s[h]
+            rows.append({**base, "hypothesis": h, **{k: e[k] for k in (
+                "metric", "effect", "relative_effect", "ci_low", "ci_high", "p_value", "verdict", "n",
+                "control_mean", "treatment_mean", "threshold")}})
+    return pd.DataFrame(rows)
+
+
+def _single_run(root: Path) -> Report:
+    table = pd.read_parquet(root / "results.parquet")
+    rows = []
+    if (root / "summary.json").exists():
+        s = json.loads((root / "summary.json").read_text())
+        for h in HYPOTHESES:
+            e = s[h]
+            rows.append({"point": "run", "hypothesis": h, **{k: e.get(k) for k in (
+                "metric", "effect", "relative_effect", "ci_low", "ci_high", "p_value", "verdict", "n",
+                "control_mean", "treatment_mean", "threshold")}})
+    return Report("pair", [], table, pd.DataFrame(rows), None, 0)
+
+
+# ------------------------------------------------------------------ figures
+
+
+def plot_effect_vs_outreach(effects: pd.DataFrame, keys: list[str]) -> Figure:
+    """H1 and H2 effects against outreach with 95% CI bands, one line per other condition."""
+    others = [k for k in keys if k != "policy.outreach"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    for ax, (h, spec) in zip(axes, HYPOTHESES.items(), strict=True):
+        sub = effects[effects["hypothesis"] == h]
+        groups = sub.groupby(others, sort=True) if others else [((), sub)]
+        for n, (label, g) in enumerate(groups):
+            g = g.sort_values("policy.outreach")
+            color = COLORS[n % len(COLORS)]
+            name = ", ".join(f"{LEVER_LABELS.get(k, k)} {v}" for k, v in
+                             zip(others, label if isinstance(label, tuple) else (label,), strict=True))
+            ax.plot(g["policy.outreach"], g["effect"], marker="o", color=color, label=name or "mean paired effect")
+            if g["ci_low"].notna().all():
+                ax.fill_between(g["policy.outreach"], g["ci_low"].astype(float), g["ci_high"].astype(float),
+                                color=color, alpha=0.2, linewidth=0, label="95% BCa CI" if not others else None)
+            held = g[g["verdict"] == "supported"]
+            ax.scatter(held["policy.outreach"], held["effect"], s=60, facecolors="none", edgecolors="black",
+                       zorder=3, label="supported" if n == 0 and len(held) else None)
+        ax.axhline(0, color="#333333", linewidth=0.8)
+        if "threshold" in sub and sub["threshold"].notna().any():
+            ax.axhline(spec["expected"] * float(sub["threshold"].max()), color="#333333", linewidth=0.8,
+                       linestyle="--", label="practical threshold")
+        ax.set_xlabel("Russian outreach intensity (policy.outreach)")
+        ax.set_ylabel(f"effect on {spec['metric']} at the horizon\n(outreach - baseline, same seeds)")
+        ax.set_title(textwrap.fill(f"{h.upper()}: {spec['claim']}", 55), fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str = "h1") -> Figure:
+    """Heatmap of one effect over the two sanctions levers, a panel per outreach level.
+
+    A cell outlined in black has a 95% CI that excludes 0; its text is the effect.
+    """
+    x_key, y_key = "policy.us_sanctions_on_iran", "policy.western_sanctions_on_russia"
+    sub = effects[effects["hypothesis"] == hypothesis]
+    levels = sorted(sub["policy.outreach"].unique()) if "policy.outreach" in keys else [None]
+    limit = float(np.nanmax(np.abs(sub["effect"]))) or 1.0
+    fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels) + 1, 4), layout="constrained", squeeze=False)
+    image = None
+    for ax, level in zip(axes[0], levels, strict=True):
+        g = sub if level is None else sub[sub["policy.outreach"] == level]
+        xs, ys = sorted(g[x_key].unique()), sorted(g[y_key].unique())
+        grid = g.pivot_table(index=y_key, columns=x_key, values="effect").reindex(index=ys, columns=xs)
+        image = ax.imshow(grid.to_numpy(), origin="lower", cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+        for r in g.itertuples(index=False):
+            row = dict(zip(g.columns, r, strict=True))
+            i, j = ys.index(row[y_key]), xs.index(row[x_key])
+            excludes = row["ci_low"] is not None and not pd.isna(row["ci_low"]) and (
+                row["ci_low"] > 0 or row["ci_high"] < 0)
+            if excludes:
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2))
+            ax.text(j, i, f"{row['effect']:+.3f}", ha="center", va="center", fontsize=7,
+                    fontweight="bold" if excludes else "normal")
+        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+        ax.set_xlabel(LEVER_LABELS[x_key])
+        ax.set_ylabel(LEVER_LABELS[y_key])
+        ax.set_title("all points" if level is None else f"outreach {level:g} vs 0")
+    spec = HYPOTHESES[hypothesis]
+    fig.colorbar(image, ax=axes[0].tolist(), label=f"{hypothesis.upper()} effect on {spec['metric']}")
+    fig.suptitle(f"{hypothesis.upper()} effect at the horizon by condition (outlined: 95% CI excludes 0)", fontsize=10)
+    return fig
+
+
+def plot_sensitivity(sensitivity: pd.DataFrame, design: str) -> Figure:
+    """Sobol first- and total-order indices (or Morris mu*) of the H1 and H2 effects, with 95% CIs."""
+    hs = list(sensitivity["hypothesis"].unique())
+    n = sensitivity["parameter"].nunique()
+    fig, axes = plt.subplots(1, len(hs), figsize=(6 * len(hs), 0.28 * n + 1.5), layout="constrained", sharey=True,
+                             squeeze=False)
+    columns = [("S1", "first order S1"), ("ST", "total order ST")] if design == "sobol" else [("mu_star", "mu*")]
+    order = (sensitivity[sensitivity["hypothesis"] == hs[0]]
+             .sort_values(columns[-1][0])["parameter"].tolist())
+    y = np.arange(len(order))
+    height = 0.8 / len(columns)
+    for ax, h in zip(axes[0], hs, strict=True):
+        s = sensitivity[sensitivity["hypothesis"] == h].set_index("parameter").loc[order]
+        for k, (col, label) in enumerate(columns):
+            ax.barh(y + (k - (len(columns) - 1) / 2) * height, s[col], height=height, xerr=s[f"{col}_conf"],
+                    color=COLORS[k], label=label, error_kw={"elinewidth": 0.8, "capsize": 2})
+        ax.set_yticks(y, [p.removeprefix("model.mechanisms.") for p in order], fontsize=7)
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_title(f"{h.upper()} effect on {HYPOTHESES[h]['metric']}", fontsize=9)
+        ax.set_xlabel("Sobol index (95% bootstrap CI)" if design == "sobol" else "Morris mu* (95% CI)")
+        ax.grid(alpha=0.3, axis="x")
+        ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def figures(report: Report) -> dict[str, Figure]:
+    out: dict[str, Figure] = {}
+    e = report.effects
+    if e.empty:
+        return out
+    if "policy.outreach" in report.keys and report.design == "grid":
+        others = [k for k in report.keys if k != "policy.outreach"]
+        if not others or e.groupby(others).ngroups <= 6:
+            out["effect_vs_outreach"] = plot_effect_vs_outreach(e, report.keys)
+    if {"policy.us_sanctions_on_iran", "policy.western_sanctions_on_russia"} <= set(report.keys):
+        out["phase_diagram_h1"] = plot_phase_diagram(e, report.keys, "h1")
+        out["phase_diagram_h2"] = plot_phase_diagram(e, report.keys, "h2")
+    if report.sensitivity is not None:
+        out["sensitivity"] = plot_sensitivity(report.sensitivity, report.design)
+    return out
+
+
+# ------------------------------------------------------------------ writing
+
+
+def verdict_markdown(report: Report) -> str:
+    """The verdict table per condition, in words."""
+    e = report.effects
+    lines = ["# Verdicts by condition", ""]
+    if report.pending:
+        lines += [f"{report.pending} point(s) not finished yet: rerun the sweep into the same directory.", ""]
+    if e.empty or report.design in ("sobol", "morris"):
+        if report.sensitivity is not None:
+            lines += ["Sensitivity indices of the mean paired effects (see sensitivity.parquet):", "",
+                      report.sensitivity.round(4).to_markdown(index=False), ""]
+        return "\n".join(lines)
+    rows = []
+    for _, g in e.groupby("point", sort=False):
+        first = g.iloc[0]
+        row = {LEVER_LABELS.get(k, k): first[k] for k in report.keys}
+        for r in g.itertuples(index=False):
+            h = r.hypothesis
+            ci = "" if r.ci_low is None or pd.isna(r.ci_low) else f" [{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
+            row[f"{h.upper()} effect (95% CI)"] = f"{r.effect:+.4f}{ci}"
+            row[f"{h.upper()} verdict"] = r.verdict
+        rows.append(row)
+    counts = e.groupby(["hypothesis", "verdict"]).size().unstack(fill_value=0)
+    lines += ["Effects are treatment minus control at the horizon, paired on common random numbers, with 95% BCa "
+              "bootstrap intervals; a verdict needs the interval beyond the practical threshold and p < 0.05.", "",
+              pd.DataFrame(rows).to_markdown(index=False), "", "Counts:", "", counts.to_markdown(), ""]
+    return "\n".join(lines)
+
+
+def write_report(root: str | Path, out: str | Path | None = None, *, progress: bool = False) -> dict[str, Path]:
+    """Collect ``root`` and write the report's tables, verdicts and figures (atomically) to ``out``."""
+    root = Path(root)
+    out = Path(out) if out is not None else root / REPORT
+    report = collect(root, progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"table": out / "results.parquet", "effects": out / "effects.parquet", "verdicts": out / "verdicts.md"}
+    atomic_write(paths["table"], lambda p: report.table.to_parquet(p, index=False))
+    atomic_write(paths["effects"], lambda p: report.effects.to_parquet(p, index=False))
+    atomic_write(paths["verdicts"], lambda p: p.write_text(verdict_markdown(report)))
+    if report.sensitivity is not None:
+        paths["sensitivity"] = out / "sensitivity.parquet"
+        atomic_write(paths["sensitivity"], lambda p: report.sensitivity.to_parquet(p, index=False))
+    for path in write_figures(out, figures(report)):
+        paths[path.stem] = path
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``sim-report DIR [--out OUT]``."""
+    parser = argparse.ArgumentParser(prog="sim-report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("directory", type=Path, help="a sim-run output directory or a multirun sweep directory")
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default: DIRECTORY/report)")
+    args = parser.parse_args(argv)
+    try:
+        paths = write_report(args.directory, args.out, progress=True)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    for name, path in paths.items():
+        print(f"{name}: {path}")

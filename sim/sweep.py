@@ -1,0 +1,290 @@
+"""Sweeps: the paired test at many points, as cells in a store, evaluated in-process or by Hydra.
+
+A sweep is a *plan*: the design's points, each a control cell and a treatment cell (the
+headline pair with the point's values applied as in ``sim-run``: a lever the two scenarios set
+differently is the treatment's intensity, anything else applies to both). Cells are keyed by
+:func:`sim.store.config_hash`, so a cell shared by several points (the baseline of an outreach
+sweep) runs once, and a rerun skips every finished cell.
+
+Two ways to run a plan, with identical numbers (each cell's seeds come from its own config):
+
+- :func:`evaluate`: one process evaluates every cell with a joblib process pool
+  (``experiment.workers``), because Hydra spends about 0.15 s per job, far more than a run;
+- ``sim-run -m``: Hydra runs one job per point (any launcher: joblib, submitit, Ray); each job
+  writes its cells into the same store under the sweep directory (:func:`run_point`).
+
+Either way ``<root>/points/<id>.json`` records each point (its values and its two cells) and
+``sim-report <root>`` turns the directory into tables and figures.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from sim.config import LEVERS, ConfigError, _number, parameter_range, validate
+from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
+from sim.experiment import Cell, atomic_write, prepare_plain, run_prepared
+from sim.store import CellStore, cell_config, config_hash
+
+POINTS = "points"
+DESIGN_FILE = "design.json"
+
+
+@dataclass
+class PlannedCell:
+    key: str
+    scenario: str
+    config: dict[str, Any]  # cell_config: resolved, without the keys that do not change numbers
+
+
+@dataclass
+class Plan:
+    """Everything a sweep will run, known before any simulation."""
+
+    experiment: str
+    design: str
+    keys: list[str]  # the design's coordinates (columns of the report)
+    points: list[dict[str, Any]]  # {"id", "params", "control", "treatment"}
+    cells: dict[str, PlannedCell] = field(default_factory=dict)
+    problem: dict[str, Any] | None = None  # SALib problem of a sensitivity design
+    sample: list[list[float]] | None = None  # its sample matrix, row k = point k
+    settings: dict[str, Any] = field(default_factory=dict)  # seed, replications, record, levels, ...
+
+    def record(self) -> dict[str, Any]:
+        """What ``design.json`` holds: the plan without the cell configs."""
+        return {"experiment": self.experiment, "design": self.design, "keys": self.keys,
+                "points": self.points, "problem": self.problem, "sample": self.sample, "settings": self.settings}
+
+
+# ------------------------------------------------------------------ planning
+
+
+def point_id(control: str, treatment: str) -> str:
+    return config_hash({"control": control, "treatment": treatment})
+
+
+def _node(typed: DictConfig, key: str, file: str) -> Any:
+    """The current value at ``key``; a ConfigError unless it is a single value of the config."""
+    node = OmegaConf.select(typed, key, default=KeyError)
+    if node is KeyError or node is None or OmegaConf.is_config(node):
+        raise ConfigError(file, f"experiment.grid.{key}" if "." not in key else key, "(a grid key)",
+                          "a key of the config that holds a single value "
+                          "(policy.*, model.mechanisms.*.*, replications, seed, horizon.*)")
+    return node
+
+
+def _set(container: dict[str, Any], typed: DictConfig, key: str, value: Any, file: str) -> None:
+    """Set ``key`` in a plain config dict, typed as the structured config types it."""
+    node = _node(typed, key, file)
+    if isinstance(node, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(file, key, value, "true or false")
+    elif isinstance(node, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(file, key, value, "a number")
+        value = float(value)
+    elif isinstance(node, int) and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(file, key, value, "an integer")
+    parts = key.split(".")
+    target = container
+    for part in parts[:-1]:
+        target = target[part]
+    target[parts[-1]] = value
+
+
+def _check(key: str, value: Any, file: str) -> bool:
+    """Range check of a swept value; False when only a full validation can tell."""
+    if key.startswith("policy.") and key.removeprefix("policy.") in LEVERS:
+        _number(file, key, value, 0.0, 1.0, "a number in [0, 1]")
+        return True
+    if key.startswith("model.mechanisms."):
+        if not isinstance(value, bool):
+            lo, hi, allowed = parameter_range(key.rsplit(".", 1)[-1])
+            _number(file, key, value, lo, hi, allowed)
+        return True
+    return False
+
+
+def _copy_for(container: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """A copy of ``container`` deep along the paths of ``keys`` and shared elsewhere (the world)."""
+    out = dict(container)
+    for key in keys:
+        parts = key.split(".")
+        src, dst = container, out
+        for part in parts[:-1]:
+            if dst[part] is src[part]:
+                dst[part] = copy.copy(src[part])
+            src, dst = src[part], dst[part]
+    return out
+
+
+def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experiment config") -> Plan:
+    """The points of ``experiment`` and their validated, hashed cells.
+
+    ``control`` and ``treatment`` are the validated headline pair with the command line applied.
+    At each point a lever the two set differently goes to the treatment only.
+    """
+    design = str(experiment.design)
+    problem = sample = None
+    if design == "grid":
+        points = grid_points(experiment.grid)
+    elif design == "pair":
+        points = [{}]
+    else:
+        problem = sensitivity_problem(list(experiment.parameters), float(experiment.span), file=file)
+        x = sensitivity_sample(problem, design, int(experiment.samples), int(experiment.levels),
+                               seed=int(control.config.seed))
+        points, sample = sensitivity_points(problem, x), x.tolist()
+    keys = list(points[0]) if points else []
+    bases = [cell_config(c.config) for c in (control, treatment)]
+    treatment_only = {f"policy.{lever}" for lever in LEVERS
+                      if control.config.policy[lever] != treatment.config.policy[lever]}
+    result = Plan(str(experiment.name), design, keys, [], problem=problem, sample=sample,
+                  settings={"seed": int(control.config.seed), "replications": int(control.config.replications),
+                            "record": str(experiment.record), "levels": int(experiment.levels),
+                            "min_relative_effect": float(control.config.min_relative_effect),
+                            "control": control.scenario, "treatment": treatment.scenario})
+    for k in keys:
+        _node(control.config, k, file)
+    for params in points:
+        hashes = []
+        for role, (cell, base) in enumerate(zip((control, treatment), bases, strict=True)):
+            own = [k for k in keys if role == 1 or k not in treatment_only]
+            config = _copy_for(base, own)
+            full_check = False
+            for k in own:
+                _set(config, cell.config, k, params[k], file)
+                full_check |= not _check(k, config_at(config, k), file)
+            if full_check:
+                validate(OmegaConf.merge(cell.config, OmegaConf.create(config)), {"config": file})
+            key = config_hash(config)
+            result.cells.setdefault(key, PlannedCell(key, cell.scenario, config))
+            hashes.append(key)
+        result.points.append({"id": point_id(*hashes), "params": params,
+                              "control": hashes[0], "treatment": hashes[1]})
+    return result
+
+
+def config_at(config: Mapping[str, Any], key: str) -> Any:
+    node: Any = config
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+# ------------------------------------------------------------------ running
+
+
+def run_and_store(root: str, cell: PlannedCell, record: str) -> tuple[str, float, bool]:
+    """Run one cell and write it to the store (in a worker process); (hash, seconds, written)."""
+    store = CellStore(root)
+    if store.has(cell.key):
+        return cell.key, 0.0, False
+    c = cell.config
+    result = run_prepared(cell.scenario, *prepare_plain(c), int(c["seed"]), int(c["replications"]))
+    table = result.table
+    if record == "horizon":
+        table = table[table["date"] == table["date"].max()].reset_index(drop=True)
+    written = store.write(cell.key, table, cell.config,
+                          {"scenario": cell.scenario, "seconds": round(result.seconds, 4), "record": record,
+                           "replications": int(cell.config["replications"]), "seed": int(cell.config["seed"])})
+    return cell.key, result.seconds, written
+
+
+def write_plan(root: Path, p: Plan) -> None:
+    """Write ``design.json`` and one ``points/<id>.json`` per point; refuse a different plan."""
+    path = root / DESIGN_FILE
+    record = p.record()
+    if path.exists():
+        old = json.loads(path.read_text())
+        if config_hash(old) != config_hash(json.loads(json.dumps(record, default=str))):
+            raise FileExistsError(f"{root} holds another sweep ({old['experiment']}, {len(old['points'])} points); "
+                                  "choose another directory with hydra.run.dir=...")
+    root.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: f.write_text(json.dumps(record, indent=1, default=str)))
+    for point in p.points:
+        write_point(root, point)
+
+
+def write_point(root: Path, point: Mapping[str, Any]) -> None:
+    (root / POINTS).mkdir(parents=True, exist_ok=True)
+    path = root / POINTS / f"{point['id']}.json"
+    if not path.exists():
+        atomic_write(path, lambda f: f.write_text(json.dumps(dict(point), default=str)))
+
+
+def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) -> dict[str, Any]:
+    """Run every cell of ``p`` not yet in the store under ``root``, ``workers`` processes at a time.
+
+    Each cell is written by the worker that ran it, as soon as it finishes, so the parent holds
+    no results and an interrupted sweep keeps every finished cell. Returns counts and timings.
+    """
+    from joblib import Parallel, delayed
+
+    store = CellStore(root)
+    _clean_stale(store)
+    done = store.done()
+    todo = [c for c in p.cells.values() if c.key not in done]
+    record = str(p.settings.get("record", "horizon"))
+    reps = int(p.settings.get("replications", 1))
+    start = time.perf_counter()
+    simulated = 0.0
+    if todo:
+        jobs: Iterator[tuple[str, float, bool]] = Parallel(n_jobs=workers, return_as="generator_unordered")(
+            delayed(run_and_store)(str(root), c, record) for c in todo)
+        bar = tqdm(jobs, total=len(todo), desc=f"{p.experiment}: cells", unit="cell", disable=not progress,
+                   smoothing=0.05)
+        for _, seconds, _ in bar:
+            simulated += seconds
+    wall = time.perf_counter() - start
+    return {"cells": len(p.cells), "skipped": len(p.cells) - len(todo), "ran": len(todo), "workers": workers,
+            "seconds": wall, "replications_per_second": len(todo) * reps / wall if todo and wall > 0 else None,
+            "simulation_seconds": simulated}
+
+
+def run_point(control: Cell, treatment: Cell | None, root: Path, record: str = "series",
+              params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One Hydra multirun job: the point's cells into the shared store, then its point record."""
+    cells = [control] + ([treatment] if treatment is not None else [])
+    keys = []
+    for cell in cells:
+        config = cell_config(cell.config)
+        key = config_hash(config)
+        run_and_store(str(root), PlannedCell(key, cell.scenario, config), record)
+        keys.append(key)
+    point = {"id": point_id(keys[0], keys[-1]), "params": dict(params or {}), "control": keys[0],
+             "treatment": keys[-1] if treatment is not None else None}
+    write_point(root, point)
+    return point
+
+
+def _clean_stale(store: CellStore) -> None:
+    """Remove temporary cell directories whose writer process is gone (killed sweeps)."""
+    if not store.cells.is_dir():
+        return
+    for tmp in store.cells.glob(".tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,310 @@
+"""Sweeps: designs, plans, the cell store, resume after a kill, identical numbers on every path."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import compose
+from sim.config import ConfigError, numeric_parameters
+from sim.design import grid_points, sensitivity_problem, sensitivity_sample
+from sim.experiment import Cell, run_cell
+from sim.report import collect, write_report
+from sim.store import CellStore, cell_config, config_hash
+from sim.sweep import evaluate, plan, write_plan
+
+SHORT = ["replications=2", "horizon.end=2021-08"]  # the last outreach event is in 2021-08
+TWO_LEVELS = 'experiment.grid={policy.outreach:"0,1"}'
+
+
+def _pair(*overrides: str) -> tuple[Cell, Cell]:
+    control = compose([*overrides, "scenario=baseline"])
+    treatment = compose([*overrides, "scenario=sunni_outreach"])
+    return Cell("baseline", control), Cell("sunni_outreach", treatment)
+
+
+def _plan(experiment: str, *overrides: str):
+    # a lever the two scenarios set differently goes to the treatment only, as in sim-run
+    control_overrides = [o for o in overrides if not o.startswith("policy.outreach")]
+    control = compose([*control_overrides, "scenario=baseline", f"experiment={experiment}"])
+    treatment = compose([*overrides, "scenario=sunni_outreach", f"experiment={experiment}"])
+    return plan(Cell("baseline", control), Cell("sunni_outreach", treatment), treatment.experiment)
+
+
+def _sorted(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values(["cell", "replication", "date"]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ designs
+
+
+def test_grid_points_use_hydra_sweep_syntax_first_key_slowest() -> None:
+    points = grid_points({"policy.outreach": "0,1", "policy.us_sanctions_on_iran": "0,0.5,1"})
+    assert len(points) == 6
+    assert points[0] == {"policy.outreach": 0, "policy.us_sanctions_on_iran": 0}
+    assert points[1] == {"policy.outreach": 0, "policy.us_sanctions_on_iran": 0.5}
+    assert points[-1] == {"policy.outreach": 1, "policy.us_sanctions_on_iran": 1}
+    assert [p["policy.outreach"] for p in grid_points({"policy.outreach": "range(0,3)"})] == [0, 1, 2]
+
+
+def test_sensitivity_bounds_are_a_span_around_defaults_clipped_to_the_allowed_range() -> None:
+    names = list(numeric_parameters())
+    assert len(names) == 21 and all(n.startswith("model.mechanisms.") for n in names)
+    assert "model.mechanisms.noise.enabled" not in names  # switches are not parameters
+    problem = sensitivity_problem([], 0.5)
+    bounds = dict(zip(problem["names"], problem["bounds"], strict=True))
+    assert bounds["model.mechanisms.allocation.inertia"] == pytest.approx([0.425, 1.0])  # 0.85 * 1.5 clipped to 1
+    assert bounds["model.mechanisms.allocation.rationality"] == pytest.approx([2.0, 6.0])
+    assert bounds["model.mechanisms.budget.max_growth"] == pytest.approx([1.0, 3.0])  # 2 * 0.5 clipped to >= 1
+    x = sensitivity_sample(problem, "sobol", 8, 4, seed=1)
+    assert x.shape == (8 * (21 + 2), 21)
+    lo, hi = np.array(problem["bounds"]).T
+    assert (x >= lo).all() and (x <= hi).all()
+    m = sensitivity_sample(problem, "morris", 3, 4, seed=1)
+    assert m.shape == (3 * 22, 21)
+
+
+# ------------------------------------------------------------------ plans and the store
+
+
+def test_outreach_sweep_plan_shares_the_baseline_and_keeps_the_lever_to_the_treatment() -> None:
+    p = _plan("outreach_sweep")
+    assert len(p.points) == 11 and len(p.cells) == 12  # one baseline serves every level
+    assert len({pt["control"] for pt in p.points}) == 1
+    for pt in p.points:
+        assert p.cells[pt["control"]].config["policy"]["outreach"] == 0.0
+        assert p.cells[pt["treatment"]].config["policy"]["outreach"] == pytest.approx(pt["params"]["policy.outreach"])
+        assert isinstance(p.cells[pt["treatment"]].config["policy"]["outreach"], float)
+
+
+def test_conditions_plan_pairs_each_condition_with_outreach_zero_under_the_same_sanctions() -> None:
+    p = _plan("conditions")
+    assert len(p.points) == 2 * 5 * 5 and len(p.cells) == 25 + 50  # 25 controls, one per sanctions condition
+    for pt in p.points:
+        control = p.cells[pt["control"]].config["policy"]
+        treatment = p.cells[pt["treatment"]].config["policy"]
+        assert control["outreach"] == 0.0 and treatment["outreach"] == pt["params"]["policy.outreach"]
+        for lever in ("us_sanctions_on_iran", "western_sanctions_on_russia"):
+            assert control[lever] == treatment[lever] == pt["params"][f"policy.{lever}"]
+
+
+def test_a_cell_hash_ignores_what_does_not_change_numbers_and_sees_what_does() -> None:
+    a = compose(["experiment=hypothesis"])
+    b = compose(["experiment=conditions", "min_relative_effect=0.2", "compare=us_sanctions"])
+    assert config_hash(cell_config(a)) == config_hash(cell_config(b))
+    for change in ("seed=7", "replications=3", "model.mechanisms.noise.sigma=0.06", "policy.outreach=0.5"):
+        assert config_hash(cell_config(compose([change]))) != config_hash(cell_config(a)), change
+    # a cell planned by the sweep has the same hash as the config Hydra composes for that point
+    p = _plan("outreach_sweep")
+    composed = compose(["scenario=sunni_outreach", "policy.outreach=0.3"])
+    assert config_hash(cell_config(composed)) in {pt["treatment"] for pt in p.points}
+
+
+@pytest.mark.parametrize(("override", "key", "allowed"), [
+    ('experiment.grid={policy.outreach:"0,1.5"}', "policy.outreach", "[0, 1]"),
+    ('++experiment.grid={model.mechanisms.allocation.inertia:"0.5,2"}', "model.mechanisms.allocation.inertia",
+     "[0, 1]"),
+    ('++experiment.grid={model.mechanisms.nonsense.x:"1,2"}', "model.mechanisms.nonsense.x", "a key of the config"),
+])
+def test_a_bad_grid_value_is_refused_before_anything_runs(override: str, key: str, allowed: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        _plan("outreach_sweep", override)
+    assert e.value.key == key and allowed in str(e.value)
+
+
+def test_a_cell_from_the_store_equals_the_same_cell_run_through_hydras_config(tmp_path: Path) -> None:
+    p = _plan("outreach_sweep", *SHORT, TWO_LEVELS)
+    evaluate(p, tmp_path, workers=1, progress=False)
+    store = CellStore(tmp_path)
+    treatment = next(pt["treatment"] for pt in p.points if pt["params"]["policy.outreach"] == 1)
+    direct = run_cell(Cell("sunni_outreach", compose([*SHORT, "scenario=sunni_outreach", "policy.outreach=1"])))
+    horizon = direct.table[direct.table["date"] == direct.table["date"].max()].reset_index(drop=True)
+    pd.testing.assert_frame_equal(store.table(treatment), horizon, check_exact=True)
+    assert store.meta(treatment)["hash"] == treatment
+    assert store.config(treatment)["policy"]["outreach"] == 1.0
+
+
+# ------------------------------------------------------------------ identical on every path
+
+
+def test_evaluator_gives_identical_tables_at_one_and_two_workers(tmp_path: Path) -> None:
+    p = _plan("outreach_sweep", *SHORT, 'experiment.grid={policy.outreach:"0,0.5,1"}')
+    tables = []
+    for workers in (1, 2):
+        root = tmp_path / f"w{workers}"
+        write_plan(root, p)
+        stats = evaluate(p, root, workers=workers, progress=False)
+        assert stats["ran"] == 4 and stats["skipped"] == 0
+        tables.append(_sorted(collect(root).table))
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+    assert len(tables[0]) == 4 * 2  # 4 cells x 2 replications at the horizon
+
+
+def _sim(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=tmp_path, capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def _launchers() -> list[str]:
+    found = ["basic", "joblib"]
+    try:
+        import hydra_plugins.hydra_submitit_launcher  # noqa: F401
+
+        found.append("submitit_local")
+    except ImportError:
+        pass
+    return found
+
+
+def test_multirun_launchers_and_the_evaluator_give_identical_tables(tmp_path: Path) -> None:
+    """basic, joblib and submitit_local launchers, and the in-process evaluator: the same numbers."""
+    args = ["experiment=outreach_sweep", TWO_LEVELS, *SHORT]
+    p = _sim(tmp_path, *args, "experiment.workers=2", f"hydra.run.dir={tmp_path / 'evaluator'}")
+    assert p.returncode == 0, p.stderr
+    reference = _sorted(collect(tmp_path / "evaluator").table)
+    assert len(reference) == 3 * 2
+    for launcher in _launchers():
+        sweep = tmp_path / launcher
+        p = _sim(tmp_path, "-m", *args, f"hydra/launcher={launcher}", f"hydra.sweep.dir={sweep}")
+        assert p.returncode == 0, f"{launcher}: {p.stderr[-2000:]}"
+        assert len(list((sweep / "points").glob("*.json"))) == 2
+        pd.testing.assert_frame_equal(_sorted(collect(sweep).table), reference, check_exact=True)
+        paths = write_report(sweep)
+        assert (paths["effects"]).exists()
+
+
+# ------------------------------------------------------------------ resume
+
+
+def _sweep_args(root: Path) -> list[str]:
+    grid = 'experiment.grid={policy.outreach:"0,0.2,0.4,0.6,0.8,1"}'
+    return ["experiment=outreach_sweep", grid, "replications=3", "experiment.workers=1", f"hydra.run.dir={root}"]
+
+
+def test_a_killed_sweep_rerun_ends_with_the_table_of_an_uninterrupted_run(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    p = _sim(tmp_path, *_sweep_args(whole))
+    assert p.returncode == 0, p.stderr
+    assert "ran 7 cells, skipped 0" in p.stdout
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", *_sweep_args(killed)], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(CellStore(killed).done()) < 2:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = CellStore(killed).done()
+    assert 2 <= len(finished) < 7, "the kill should land mid-sweep"
+    assert not (killed / "report").exists()
+
+    p = _sim(tmp_path, *_sweep_args(killed))
+    assert p.returncode == 0, p.stderr
+    assert f"skipped {len(finished)} finished" in p.stdout
+    assert not list((killed / "cells").glob(".tmp-*"))
+    for name in ("results.parquet", "effects.parquet"):
+        a = pd.read_parquet(whole / "report" / name)
+        b = pd.read_parquet(killed / "report" / name)
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+    p = _sim(tmp_path, *_sweep_args(killed))  # a finished sweep recomputes nothing
+    assert p.returncode == 0 and "ran 0 cells, skipped 7" in p.stdout
+
+
+def test_another_sweep_into_a_finished_directory_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    assert _sim(tmp_path, "experiment=outreach_sweep", TWO_LEVELS, *SHORT, f"hydra.run.dir={root}").returncode == 0
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and ".hydra" not in p.parts}
+    p = _sim(tmp_path, "experiment=outreach_sweep", TWO_LEVELS, *SHORT, "seed=9", f"hydra.run.dir={root}")
+    assert p.returncode == 2 and "holds another sweep" in p.stderr
+    after = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and ".hydra" not in p.parts}
+    assert before == after
+
+
+# ------------------------------------------------------------------ bad input on the command line
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["experiment=outreach_sweep", 'experiment.grid={policy.outreach:"0,2"}'], "policy.outreach = 2"),
+    (["experiment=nonsense"], "experiment"),
+    (["experiment=sensitivity", "experiment.samples=6"], "power of 2"),
+    (["experiment=sensitivity", "experiment.parameters=[model.mechanisms.value.bogus]"], "experiment.parameters[0]"),
+    (["experiment=outreach_sweep", "compare=null"], "compare"),
+    (["-m", "experiment=sensitivity"], "drop -m"),
+])
+def test_bad_sweep_input_exits_before_simulating_and_leaves_nothing(tmp_path: Path, args: list[str],
+                                                                     message: str) -> None:
+    out = tmp_path / "out"
+    p = _sim(tmp_path, *args, f"hydra.run.dir={out}", f"hydra.sweep.dir={out}")
+    assert p.returncode != 0
+    assert message in p.stderr, p.stderr[-1500:]
+    assert len([line for line in p.stderr.strip().splitlines() if line.startswith("error")]) <= 1
+    assert not (out / "cells").exists() and not (out / "report").exists()
+
+
+# ------------------------------------------------------------------ reports
+
+
+def test_conditions_report_has_a_verdict_per_condition_and_a_phase_diagram(tmp_path: Path) -> None:
+    grid = ('experiment.grid={policy.outreach:"1",policy.us_sanctions_on_iran:"0,1",'
+            'policy.western_sanctions_on_russia:"0,1"}')
+    p = _sim(tmp_path, "experiment=conditions", grid, "replications=5", "horizon.end=2021-08",
+             f"hydra.run.dir={tmp_path / 'c'}")
+    assert p.returncode == 0, p.stderr
+    report = collect(tmp_path / "c")
+    assert len(report.effects) == 4 * 2 and report.pending == 0
+    assert set(report.effects["verdict"]) <= {"supported", "refuted", "inconclusive"}
+    h1 = report.effects[report.effects["hypothesis"] == "h1"]
+    # each effect is the paired mean difference of the table's own cells under that condition
+    t = report.table
+    for r in h1.to_dict("records"):
+        us, west = r["policy.us_sanctions_on_iran"], r["policy.western_sanctions_on_russia"]
+        at = t[(t["policy.us_sanctions_on_iran"] == us) & (t["policy.western_sanctions_on_russia"] == west)]
+        wide = at.pivot(index="replication", columns="scenario", values="entente_strength")
+        assert r["effect"] == pytest.approx((wide["sunni_outreach"] - wide["baseline"]).mean())
+        assert r["ci_low"] <= r["effect"] <= r["ci_high"]
+    verdicts = (tmp_path / "c" / "report" / "verdicts.md").read_text()
+    assert "US sanctions on Iran" in verdicts and "H1 verdict" in verdicts
+    image = mpimg.imread(tmp_path / "c" / "report" / "phase_diagram_h1.png")
+    assert image.shape[1] > 500 and image.std() > 0.01
+
+
+@pytest.mark.parametrize("design", ["sobol", "morris"])
+def test_sensitivity_finds_the_parameter_that_matters_and_zero_for_one_that_cannot(tmp_path: Path,
+                                                                                    design: str) -> None:
+    """Without sanctions, the secondary-sanctions cost cannot change anything: its index is exactly 0."""
+    params = "[model.mechanisms.outreach.premium,model.mechanisms.sanctions.secondary_cost]"
+    p = _sim(tmp_path, "experiment=sensitivity", f"experiment.design={design}", "experiment.samples=8",
+             f"experiment.parameters={params}", "replications=2", "horizon.end=2021-08",
+             f"hydra.run.dir={tmp_path / 's'}")
+    assert p.returncode == 0, p.stderr
+    design_record = json.loads((tmp_path / "s" / "design.json").read_text())
+    assert len(design_record["points"]) == (8 * 4 if design == "sobol" else 8 * 3)
+    s = pd.read_parquet(tmp_path / "s" / "report" / "sensitivity.parquet")
+    h1 = s[s["hypothesis"] == "h1"].set_index("parameter")
+    inert, active = "model.mechanisms.sanctions.secondary_cost", "model.mechanisms.outreach.premium"
+    column = "ST" if design == "sobol" else "mu_star"
+    assert h1.loc[inert, column] == pytest.approx(0.0, abs=1e-12)
+    assert h1.loc[active, column] > 0.5 if design == "sobol" else h1.loc[active, column] > 0
+    assert (tmp_path / "s" / "report" / "sensitivity.png").stat().st_size > 10_000
+
+
+def test_report_of_a_single_run_directory(sim_run, tmp_path: Path) -> None:
+    assert sim_run("replications=5").returncode == 0
+    report = collect(tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    h1 = report.effects.set_index("hypothesis").loc["h1"]
+    assert h1["effect"] == summary["h1"]["effect"] and h1["verdict"] == summary["h1"]["verdict"]
+    assert len(report.table) == 2 * 5 * 86
