@@ -6,7 +6,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 python \
 	command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& { command -v "$$p"; break; }; done)
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint test-ray clean
 
 setup: $(VENV)/.installed
 
@@ -24,8 +24,19 @@ run: setup
 test: setup
 	$(VENV)/bin/python -m pytest $(ARGS)
 
+# The Ray launcher pins cloudpickle<3: it gets its own environment and its own test.
+test-ray: .venv-ray/.installed
+	.venv-ray/bin/python -m pytest tests/test_ray.py $(ARGS)
+
+.venv-ray/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found on PATH or in ~/.pyenv/versions; install one or pass PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv .venv-ray
+	.venv-ray/bin/python -m pip install --quiet --upgrade pip
+	.venv-ray/bin/python -m pip install --quiet -e '.[ray]' 'pytest>=8'
+	@touch $@
+
 lint: setup
 	$(VENV)/bin/python -m ruff check .
 
 clean:
-	rm -rf $(VENV) outputs multirun
+	rm -rf $(VENV) .venv-ray outputs multirun

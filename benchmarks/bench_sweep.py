@@ -1,0 +1,101 @@
+"""Replications per second through each sweep path, beside the model's time per run.
+
+    .venv/bin/python benchmarks/bench_sweep.py                 # the full comparison (a few minutes)
+    .venv/bin/python benchmarks/bench_sweep.py --quick         # smaller loads
+    .venv/bin/python benchmarks/bench_sweep.py --out bench.json
+
+Paths, each on the outreach sweep of the 2018 world at its default horizon (11 levels, one
+shared baseline: 12 cells x R replications):
+
+- one model run in this process (``run_replication``), median: the cost every path pays;
+- the in-process evaluator (``sim-run experiment=outreach_sweep``) at 1 and 2 workers;
+- Hydra multirun (``sim-run -m experiment=outreach_sweep``) with the basic and joblib launchers.
+
+Each path runs as a fresh ``sim-run`` into a new directory and is timed from the outside
+(wall clock, including interpreter start, process-pool start and the report), so the figures
+are what a user waits for. Replications per second = cells x R / wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sim.cli import compose
+from sim.experiment import prepare, replication_seeds, run_replication
+
+
+def time_per_run(runs: int) -> float:
+    """Median seconds of one run of the 2018 world (construction and every step, metrics recorded)."""
+    world, mechanisms, schedule = prepare(compose(["scenario=sunni_outreach"]))
+    seeds = replication_seeds(0, runs + 3)
+    times = []
+    for k, seed in enumerate(seeds):
+        start = time.perf_counter()
+        run_replication(world, mechanisms, schedule, seed)
+        if k >= 3:  # warm-up
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def sim_run(args: list[str], cwd: Path) -> tuple[float, float | None]:
+    """Wall seconds of a fresh ``sim-run``, and the evaluation-only seconds it printed (if any)."""
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    start = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    if p.returncode != 0:
+        raise RuntimeError(f"sim-run {' '.join(args)} failed:\n{p.stderr[-3000:]}")
+    found = re.search(r"finished in ([0-9.]+) s", p.stdout)
+    return wall, float(found.group(1)) if found else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller loads")
+    parser.add_argument("--replications", type=int, default=None, help="R per cell (default 50, quick 10)")
+    parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    args = parser.parse_args()
+    reps = args.replications or (20 if args.quick else 100)
+    cells = 12
+    rows: list[tuple[str, float, float]] = []  # (path, seconds, replications per second)
+
+    run = time_per_run(10 if args.quick else 50)
+    rows.append(("one model run (in process, median)", run, 1.0 / run))
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        base = ["experiment=outreach_sweep", f"replications={reps}"]
+        for workers in (1, 2):
+            wall, evaluation = sim_run([*base, f"experiment.workers={workers}",
+                                        f"hydra.run.dir={cwd / f'ev{workers}'}"], cwd)
+            assert evaluation is not None
+            rows.append((f"in-process evaluator, {workers} worker(s): cells only", evaluation,
+                         cells * reps / evaluation))
+            rows.append(("  the same, whole sim-run (start, report)", wall, cells * reps / wall))
+        for launcher in ("basic", "joblib"):
+            wall, _ = sim_run(["-m", *base, f"hydra/launcher={launcher}", f"hydra.sweep.dir={cwd / launcher}"], cwd)
+            rows.append((f"Hydra multirun, {launcher} launcher (whole)", wall, cells * reps / wall))
+
+    print(f"outreach sweep: {cells} cells x {reps} replications = {cells * reps} runs of 86 months; "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"{'path':52s} {'seconds':>9s} {'replications/s':>15s}")
+    for name, seconds, rate in rows:
+        print(f"{name:52s} {seconds:9.3f} {rate:15.1f}")
+    if args.out:
+        args.out.write_text(json.dumps({
+            "replications": reps, "cells": cells, "cores": os.cpu_count(), "python": platform.python_version(),
+            "processor": platform.processor(), "rows": [{"path": n, "seconds": s, "replications_per_second": r}
+                                                        for n, s, r in rows]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
