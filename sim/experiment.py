@@ -135,25 +135,27 @@ def run_cell(cell: Cell, *, progress: bool = False) -> CellResult:
 def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, schedule: Any, seed: int,
                  replications: int, *, progress: bool = False) -> CellResult:
     """:func:`run_cell` on a prepared world, parameters and schedule."""
-    frames, ties, affinities = [], [], []
+    blocks, ties, affinities = [], [], []
     start = time.perf_counter()
     seeds = replication_seeds(seed, replications)
     # disable=None: tqdm shows the bar only on a terminal, so logs stay clean
-    for r, seq in enumerate(tqdm(seeds, desc=scenario, unit="run", disable=None if progress else True,
-                                 leave=False)):
+    for seq in tqdm(seeds, desc=scenario, unit="run", disable=None if progress else True, leave=False):
         model = run_replication(world, mechanisms, schedule, seq)
-        df = model.datacollector.get_model_vars_dataframe()
-        df.insert(0, "replication", r)
-        frames.append(df)
+        recorder = model.datacollector  # an ArrayDataCollector: the metrics as one array per run
+        blocks.append(recorder.array().copy())
         ties.append(model.tie)
         affinities.append(model.affinity)
-    table = pd.concat(frames, ignore_index=True)
-    metrics = table.drop(columns=["replication", "date"])
-    if not np.isfinite(metrics.to_numpy(dtype=float)).all():
-        bad = metrics.columns[~np.isfinite(metrics.to_numpy(dtype=float)).all(axis=0)].tolist()
+    # The table get_model_vars_dataframe() would give for each run, stacked, built once.
+    values = np.concatenate(blocks)
+    if not np.isfinite(values).all():
+        bad = [c for c, ok in zip(recorder.columns, np.isfinite(values).all(axis=0), strict=True) if not ok]
         raise FloatingPointError(f"scenario {scenario}: non-finite values in {bad}; check the parameters")
+    months = len(recorder.dates)
+    dates = pd.to_datetime(pd.Series(recorder.dates) + "-01")
+    table = pd.DataFrame(values, columns=list(recorder.columns))
+    table.insert(0, "date", np.tile(dates.to_numpy(), len(blocks)))
+    table.insert(0, "replication", np.repeat(np.arange(len(blocks), dtype=np.int64), months))
     table.insert(0, "scenario", scenario)
-    table["date"] = pd.to_datetime(table["date"] + "-01")
     network = network_table(scenario, world, np.mean(ties, axis=0), np.mean(affinities, axis=0))
     return CellResult(table, network, time.perf_counter() - start)
 

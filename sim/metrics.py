@@ -38,12 +38,80 @@ def portfolio_shares(commit: np.ndarray, actor: int) -> np.ndarray:
 
 def portfolio_share(commit: np.ndarray, actor: int, partners: tuple[int, ...]) -> float:
     """Share of the actor's commitment that goes to ``partners``: sum_{j in P} s_j."""
-    return float(portfolio_shares(commit, actor)[list(partners)].sum())
+    return float(_share_of(portfolio_shares(commit, actor), list(partners)))
 
 
 def portfolio_concentration(commit: np.ndarray, actor: int) -> float:
     """Herfindahl concentration of the actor's commitments: sum_j s_j^2, s_j = A[a, j] / sum_k A[a, k]."""
-    return float(np.sum(portfolio_shares(commit, actor) ** 2))
+    return float(_herfindahl(portfolio_shares(commit, actor)))
+
+
+def _share_of(shares: np.ndarray, partners: list[int]) -> np.floating:
+    return shares[partners].sum()
+
+
+def _herfindahl(shares: np.ndarray) -> np.floating:
+    return (shares**2).sum()
+
+
+def metric_names(
+    codes: tuple[str, ...], entente: tuple[int, int], outreach_actor: int, outreach_targets: tuple[int, ...]
+) -> tuple[str, ...]:
+    """Column names of :func:`step_metrics`, in its order (state codes in lower case)."""
+    i, j = entente
+    a, b = codes[i].lower(), codes[j].lower()
+    actor = codes[outreach_actor].lower()
+    return (
+        "entente_strength", f"dependence_{a}_on_{b}", f"dependence_{b}_on_{a}", f"leverage_{a}_over_{b}",
+        "sunni_leverage", "sunni_share", "portfolio_concentration", "balance_index", f"affinity_{a}_{b}",
+        f"budget_{actor}", f"commitment_{actor}",
+        *(f"leverage_{codes[t].lower()}" for t in outreach_targets),
+        *(f"share_{code.lower()}" for k, code in enumerate(codes) if k != outreach_actor),
+    )
+
+
+def measure_into(
+    out: np.ndarray,
+    *,
+    entente: tuple[int, int],
+    outreach_actor: int,
+    outreach_targets: tuple[int, ...],
+    commit: np.ndarray,
+    tie: np.ndarray,
+    affinity: np.ndarray,
+    dep: np.ndarray,
+    outside: np.ndarray,
+    budget: np.ndarray,
+    hostility_threshold: float,
+) -> np.ndarray:
+    """Write every metric of the month into ``out`` (length ``len(metric_names(...))``), in that order.
+
+    The formulas are those of :func:`step_metrics`; this form fills one row of a preallocated
+    array without building a dict, which is what the model records every month.
+    """
+    i, j = entente
+    actor = outreach_actor
+    targets = list(outreach_targets)
+    lev = third_party_leverage(tie, affinity, dep, outside, i, j, threshold=hostility_threshold)[targets]
+    shares = portfolio_shares(commit, actor)
+    relations = affinity.copy()
+    np.fill_diagonal(relations, 0.0)  # the balance index reads the relations, not self-appraisals
+    out[0] = entente_strength(tie, i, j)
+    out[1] = dep[i, j]
+    out[2] = dep[j, i]
+    out[3] = power_advantage(dep)[i, j]
+    out[4] = lev.sum()
+    out[5] = _share_of(shares, targets)
+    out[6] = _herfindahl(shares)
+    out[7] = balance_index(relations)
+    out[8] = affinity[i, j]
+    out[9] = budget[actor]
+    out[10] = commit[actor].sum()
+    k = 11 + len(targets)
+    out[11:k] = lev
+    out[k:k + actor] = shares[:actor]
+    out[k + actor:] = shares[actor + 1:]
+    return out
 
 
 def step_metrics(
@@ -63,32 +131,16 @@ def step_metrics(
     """Every metric recorded each month, by column name (state codes in lower case).
 
     entente_strength, dependence_<a>_on_<b> and _<b>_on_<a>, leverage_<a>_over_<b> (bilateral,
-    asymmetric dependence), leverage_<t> for each outreach target t over the entente dyad and
-    their sum sunni_leverage, sunni_share and portfolio_concentration of the outreach actor,
-    share_<j> of the actor's commitment to each partner j, balance_index, affinity_<a>_<b>,
-    budget_<actor> and commitment_<actor> (its total commitment).
+    asymmetric dependence: :func:`power_advantage`), sunni_leverage (the sum over the outreach
+    targets t of leverage_<t>, :func:`third_party_leverage` over the entente dyad), sunni_share
+    and portfolio_concentration of the outreach actor (:func:`portfolio_share`,
+    :func:`portfolio_concentration`), balance_index (:func:`balance_index` of the affinities
+    without self-appraisals), affinity_<a>_<b>, budget_<actor> and commitment_<actor> (its
+    total commitment), leverage_<t> for each target, and share_<j> of the actor's commitment to
+    each partner j (:func:`portfolio_shares`).
     """
-    i, j = entente
-    a, b = codes[i].lower(), codes[j].lower()
-    actor = outreach_actor
-    lev = third_party_leverage(tie, affinity, dep, outside, i, j, threshold=hostility_threshold)
-    out = {
-        "entente_strength": entente_strength(tie, i, j),
-        f"dependence_{a}_on_{b}": float(dep[i, j]),
-        f"dependence_{b}_on_{a}": float(dep[j, i]),
-        f"leverage_{a}_over_{b}": float(power_advantage(dep)[i, j]),
-        "sunni_leverage": float(lev[list(outreach_targets)].sum()),
-        "sunni_share": portfolio_share(commit, actor, outreach_targets),
-        "portfolio_concentration": portfolio_concentration(commit, actor),
-        "balance_index": balance_index(affinity - np.diag(np.diag(affinity))),
-        f"affinity_{a}_{b}": float(affinity[i, j]),
-        f"budget_{codes[actor].lower()}": float(budget[actor]),
-        f"commitment_{codes[actor].lower()}": float(commit[actor].sum()),
-    }
-    for t in outreach_targets:
-        out[f"leverage_{codes[t].lower()}"] = float(lev[t])
-    shares = portfolio_shares(commit, actor)
-    for k, code in enumerate(codes):
-        if k != actor:
-            out[f"share_{code.lower()}"] = float(shares[k])
-    return out
+    names = metric_names(codes, entente, outreach_actor, outreach_targets)
+    row = measure_into(np.empty(len(names)), entente=entente, outreach_actor=outreach_actor,
+                       outreach_targets=outreach_targets, commit=commit, tie=tie, affinity=affinity, dep=dep,
+                       outside=outside, budget=budget, hostility_threshold=hostility_threshold)
+    return dict(zip(names, row.tolist(), strict=True))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import mesa
 import numpy as np
 
@@ -19,13 +17,15 @@ from sim.events import (
 )
 from sim.mechanisms.affinity import affinity_step
 from sim.mechanisms.allocation import calibrate_fixed_effect
-from sim.mechanisms.bargaining import conditionality_pressure, dependence, outside_share
+from sim.mechanisms.bargaining import conditionality_pressure
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
 from sim.mechanisms.ties import commitment_shares, tie_strength
-from sim.mechanisms.value import interest_alignment, relationship_value, third_party_cost
-from sim.metrics import step_metrics
+from sim.mechanisms.value import dynamic_value, interest_alignment, static_value, third_party_cost
+from sim.metrics import measure_into, metric_names
+from sim.recording import ArrayDataCollector
+from sim.theory.bargaining import dependence_shares
 from sim.world import World
 
 CALIBRATION_ITERATIONS = 5
@@ -38,6 +38,10 @@ class AllianceModel(mesa.Model):
     conditionality and noise) -> every state decides its commitments -> affinities move ->
     metrics are recorded. Construction calibrates a fixed effect so that, with nothing
     changing, the 2018 commitments are where the allocation wants to be.
+
+    What only events change (interest alignment, the static part of the value, the affinity
+    anchor, budget factors, outside options and the alternatives lost) is recomputed when an
+    event or a sanctions lever changes it, not every month.
     """
 
     def __init__(
@@ -59,8 +63,13 @@ class AllianceModel(mesa.Model):
         self.shock = self.rng.standard_normal((world.n, world.n))
         self.tie0 = tie_strength(world.commitment, world.budget)
         self.tie = self.tie0.copy()
-        self.alignment0 = self._alignment()
-        self.outside_option = world.outside_option.copy()
+        self.alignment0 = self._symmetric_alignment(interest_alignment(world.positions, world.salience))
+        self.budget_factor = self.conditions.budget_factor.copy()
+        self.outside_option = self.conditions.outside_option.copy()
+        self._levels: tuple[float, ...] | None = None  # sanctions levels the drivers were computed for
+        self._lost = alternatives_lost(self.outside_option, world.outside_option)
+        self._outreach_level: float | None = None
+        self._refresh_conditions()
         # Calibration: value and dependence of the 2018 world, solved jointly by a few fixed-point
         # iterations (value needs dependence through conditionality, dependence needs value).
         self.value = self._value(np.zeros_like(self.tie))
@@ -78,10 +87,11 @@ class AllianceModel(mesa.Model):
             name=list(world.names), camp=list(world.camp), non_state=list(world.non_state),
         )
         self.date = schedule.dates[0]
-        self.metrics: dict[str, float] = self.measure()
-        self.datacollector = mesa.DataCollector(
-            model_reporters={"date": "date"} | {k: _reporter(k) for k in self.metrics}
-        )
+        r = world.roles
+        self.metric_names = metric_names(world.codes, r.entente, r.outreach_actor, r.outreach_targets)
+        self.metric_row = np.empty(len(self.metric_names))
+        self.measure()
+        self.datacollector = ArrayDataCollector(self.metric_names, capacity=len(schedule.dates))
 
     # ------------------------------------------------------------------ the step
 
@@ -91,11 +101,12 @@ class AllianceModel(mesa.Model):
         self.apply_events(month)
         self.update_budgets(month)
         self.value = self.appraise(month)
-        self.agents.do("decide")
+        # All agents decide in one vectorised call; identical to self.agents.do("decide"), see decide_all.
+        StateAgent.decide_all(self)
         self.tie = tie_strength(self.commit, self.world.budget)
         self.update_affinity()
         self.observe()
-        self.metrics = self.measure()
+        self.measure()
         self.datacollector.collect(self)
 
     def run(self) -> None:
@@ -105,33 +116,44 @@ class AllianceModel(mesa.Model):
 
     def observe(self) -> None:
         """Dependence on each partner and on outside options, from the current value and ties."""
-        self.dependence = dependence(self.value, self.tie, self.outside_option)
-        self.outside_share = outside_share(self.value, self.tie, self.outside_option)
+        self.dependence, self.outside_share = dependence_shares(self.value, self.tie, self.outside_option)
 
-    def measure(self) -> dict[str, float]:
+    def measure(self) -> np.ndarray:
+        """This month's metrics into ``metric_row`` (named by ``metric_names``); returns the row."""
         r = self.world.roles
-        return step_metrics(
-            codes=self.world.codes, entente=r.entente, outreach_actor=r.outreach_actor,
+        return measure_into(
+            self.metric_row, entente=r.entente, outreach_actor=r.outreach_actor,
             outreach_targets=r.outreach_targets, commit=self.commit, tie=self.tie, affinity=self.affinity,
             dep=self.dependence, outside=self.outside_share, budget=self.budget,
             hostility_threshold=self.params.conditionality.hostility_threshold,
         )
 
+    @property
+    def metrics(self) -> dict[str, float]:
+        """This month's metrics by column name."""
+        return dict(zip(self.metric_names, self.metric_row.tolist(), strict=True))
+
     # ------------------------------------------------------------ the mechanisms
 
     def apply_events(self, month: int) -> None:
-        for event in self.schedule.events.get(month, ()):
+        events = self.schedule.events.get(month, ())
+        for event in events:
             apply_event(self.conditions, event)
-        factor = self.conditions.budget_factor.copy()
-        outside = self.conditions.outside_option.copy()
-        if self.params.sanctions.enabled:
-            p = self.params.sanctions
-            for s in self.schedule.sanctions:
-                level = self.schedule.sanctions_intensity(s, month)
-                factor *= sanctions_factor(self.world.n, s.target, level, p.budget_cut)
-                outside *= sanctions_factor(self.world.n, s.target, level, p.outside_option_cut)
-        self.budget_factor = factor
-        self.outside_option = outside
+        sanctions = self.params.sanctions
+        levels = tuple(self.schedule.sanctions_intensity(s, month) for s in self.schedule.sanctions)
+        if events or levels != self._levels:
+            factor = self.conditions.budget_factor.copy()
+            outside = self.conditions.outside_option.copy()
+            if sanctions.enabled:
+                for s, level in zip(self.schedule.sanctions, levels, strict=True):
+                    factor *= sanctions_factor(self.world.n, s.target, level, sanctions.budget_cut)
+                    outside *= sanctions_factor(self.world.n, s.target, level, sanctions.outside_option_cut)
+            self.budget_factor = factor
+            self.outside_option = outside
+            self._levels = levels
+            self._lost = alternatives_lost(self.outside_option, self.world.outside_option)
+        if events:
+            self._refresh_conditions()
 
     def update_budgets(self, month: int) -> None:
         p = self.params.budget
@@ -139,21 +161,28 @@ class AllianceModel(mesa.Model):
                              gain=p.gain if p.enabled else 0.0, cap=p.max_growth)
 
     def appraise(self, month: int) -> np.ndarray:
-        """Relationship values this month: mechanisms, outreach, scarcity, sanctions, then noise."""
+        """Relationship values this month: mechanisms, outreach, scarcity, sanctions, then noise.
+
+        A driver whose level is 0 adds exactly 0 and is skipped.
+        """
         p = self.params
         value = self._value(self._pressure()) if p.value.enabled else self.value0.copy()
         n = self.world.n
         if p.outreach.enabled:
             o = self.schedule.outreach
-            value += outreach_premium(n, o.actor, o.targets, self.schedule.outreach_intensity(month),
-                                      p.outreach.premium)
-        if p.scarcity.enabled:
-            lost = alternatives_lost(self.outside_option, self.world.outside_option)
-            value += scarcity_premium(value, lost, weight=p.scarcity.weight)
+            level = self.schedule.outreach_intensity(month)
+            if level != self._outreach_level:
+                self._outreach = outreach_premium(n, o.actor, o.targets, level, p.outreach.premium)
+                self._outreach_level = level
+            if level:
+                value += self._outreach
+        if p.scarcity.enabled and self._lost.any():
+            value += scarcity_premium(value, self._lost, weight=p.scarcity.weight)
         if p.sanctions.enabled:
             for s in self.schedule.sanctions:
-                value -= sanctions_penalty(self.tie, s.sender, s.target, self.schedule.sanctions_intensity(s, month),
-                                           p.sanctions.secondary_cost)
+                level = self.schedule.sanctions_intensity(s, month)
+                if level:
+                    value -= sanctions_penalty(self.tie, s.sender, s.target, level, p.sanctions.secondary_cost)
         # Draw every month whatever is switched on, so paired scenarios share the stream.
         innovation = self.rng.standard_normal((n, n))
         if p.noise.enabled:
@@ -164,22 +193,32 @@ class AllianceModel(mesa.Model):
 
     def update_affinity(self) -> None:
         """Affinities move toward their anchor, toward balance and with cooperation."""
-        c = self.conditions
-        anchor = np.clip(c.anchor + (self._alignment() - self.alignment0), -1.0, 1.0)
         if not self.params.affinity.enabled:
-            self.affinity = anchor
+            self.affinity = self._anchor.copy()
             np.fill_diagonal(self.affinity, 0.0)
             return
         p = self.params.affinity
-        self.affinity = affinity_step(self.affinity, anchor, self.tie, self.tie0, alignment_rate=p.alignment_rate,
-                                      balance_rate=p.balance_rate, cooperation_rate=p.cooperation_rate)
+        self.affinity = affinity_step(self.affinity, self._anchor, self.tie, self.tie0,
+                                      alignment_rate=p.alignment_rate, balance_rate=p.balance_rate,
+                                      cooperation_rate=p.cooperation_rate)
 
     # ---------------------------------------------------------------- helpers
 
-    def _alignment(self) -> np.ndarray:
+    def _refresh_conditions(self) -> None:
+        """What follows from the event-driven conditions alone: alignment, static value, anchor."""
+        c, v = self.conditions, self.params.value
+        self.alignment = interest_alignment(c.positions, self.world.salience)
+        self.static_value = static_value(c.complementarity, self.alignment,
+                                         complementarity_weight=v.complementarity_weight,
+                                         alignment_weight=v.alignment_weight)
+        # The anchor: the calibrated affinity moved by events and by later changes in alignment.
+        moved = self._symmetric_alignment(self.alignment) - self.alignment0
+        self._anchor = np.clip(c.anchor + moved, -1.0, 1.0)
+
+    @staticmethod
+    def _symmetric_alignment(alignment: np.ndarray) -> np.ndarray:
         """Symmetrised interest alignment (mean of both directions), the affinity anchor's mover."""
-        a = interest_alignment(self.conditions.positions, self.world.salience)
-        return (a + a.T) / 2.0
+        return (alignment + alignment.T) / 2.0
 
     def _pressure(self) -> np.ndarray:
         p = self.params.conditionality
@@ -190,19 +229,11 @@ class AllianceModel(mesa.Model):
 
     def _value(self, pressure: np.ndarray) -> np.ndarray:
         p = self.params.value
-        return relationship_value(
-            self.conditions.complementarity,
-            interest_alignment(self.conditions.positions, self.world.salience),
+        return dynamic_value(
+            self.static_value,
             commitment_shares(self.commit, self.world.budget).T,
             third_party_cost(self.tie, self.affinity),
             pressure,
-            complementarity_weight=p.complementarity_weight,
-            alignment_weight=p.alignment_weight,
             reciprocity_weight=p.reciprocity_weight,
             third_party_weight=p.third_party_weight,
         )
-
-
-def _reporter(key: str) -> Callable[[AllianceModel], float]:
-    """A DataCollector model reporter reading one metric of the month."""
-    return lambda model: model.metrics[key]

@@ -37,6 +37,32 @@ def adjust(commit: np.ndarray, target: np.ndarray, budget: np.ndarray, *, inerti
     return inertia * fit_to_budget(commit, budget) + (1.0 - inertia) * target
 
 
+def allocate(
+    commit: np.ndarray,
+    value: np.ndarray,
+    fixed_effect: np.ndarray,
+    budget: np.ndarray,
+    *,
+    enabled: bool,
+    rationality: float,
+    max_share: float,
+    inertia: float,
+) -> np.ndarray:
+    """A state's new commitment row(s) for the month, for any block of rows:
+
+        A' = inertia * fit(A) + (1 - inertia) * fit(D(V)),   fit = :func:`fit_to_budget`,
+        D = :func:`desired_commitment`
+
+    With the allocation switched off commitments stay put, cut only to a shrunk budget:
+    A' = fit(A). Each row uses only its own V, B, b and A, so one call on all rows gives the
+    same numbers as one call per row.
+    """
+    if not enabled:
+        return fit_to_budget(commit, budget)
+    desired = desired_commitment(value, fixed_effect, budget, rationality=rationality, max_share=max_share)
+    return adjust(commit, fit_to_budget(desired, budget), budget, inertia=inertia)
+
+
 def calibrate_fixed_effect(
     commit0: np.ndarray,
     value0: np.ndarray,

@@ -25,5 +25,5 @@ def budget(
     loop (ties -> budget -> commitments -> ties): partnerships can at most multiply a budget by
     ``cap``.
     """
-    growth = 1.0 + gain * np.sum(returns * (tie - tie0), axis=1)
+    growth = 1.0 + gain * (returns * (tie - tie0)).sum(axis=1)
     return factor * base_budget * np.clip(growth, floor, cap)

@@ -31,6 +31,32 @@ def third_party_cost(tie: np.ndarray, affinity: np.ndarray) -> np.ndarray:
     return tie @ np.maximum(0.0, -affinity)
 
 
+def static_value(
+    complementarity: np.ndarray, alignment: np.ndarray, *, complementarity_weight: float, alignment_weight: float
+) -> np.ndarray:
+    """The part of the value that only events move: w_c C + w_a align (see :func:`relationship_value`)."""
+    return complementarity_weight * complementarity + alignment_weight * alignment
+
+
+def dynamic_value(
+    static: np.ndarray,
+    reciprocity: np.ndarray,
+    third_party: np.ndarray,
+    pressure: np.ndarray,
+    *,
+    reciprocity_weight: float,
+    third_party_weight: float,
+) -> np.ndarray:
+    """V = static + w_r recip - w_t cost - pressure, zero on the diagonal (see :func:`relationship_value`).
+
+    ``static`` is :func:`static_value`; the model keeps it between events, when C and the
+    positions do not change.
+    """
+    v = static + reciprocity_weight * reciprocity - third_party_weight * third_party - pressure
+    np.fill_diagonal(v, 0.0)
+    return v
+
+
 def relationship_value(
     complementarity: np.ndarray,
     alignment: np.ndarray,
@@ -46,14 +72,10 @@ def relationship_value(
     """V = w_c C + w_a align + w_r recip - w_t cost - pressure, zero on the diagonal.
 
     ``reciprocity[i, j]`` is j's commitment share to i (what j gives back); ``pressure`` is the
-    conditionality term (already weighted, see :mod:`sim.mechanisms.bargaining`).
+    conditionality term (already weighted, see :mod:`sim.mechanisms.bargaining`). Computed as
+    :func:`dynamic_value` of :func:`static_value`.
     """
-    v = (
-        complementarity_weight * complementarity
-        + alignment_weight * alignment
-        + reciprocity_weight * reciprocity
-        - third_party_weight * third_party
-        - pressure
-    )
-    np.fill_diagonal(v, 0.0)
-    return v
+    static = static_value(complementarity, alignment, complementarity_weight=complementarity_weight,
+                          alignment_weight=alignment_weight)
+    return dynamic_value(static, reciprocity, third_party, pressure, reciprocity_weight=reciprocity_weight,
+                         third_party_weight=third_party_weight)

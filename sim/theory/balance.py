@@ -21,10 +21,11 @@ def balance_index(affinity: np.ndarray, *, weighted: bool = True) -> float:
     three relations non-zero). 1 for a network with no closed triad.
     """
     x = np.sign(affinity) if not weighted else np.asarray(affinity, dtype=float)
-    total = np.trace(np.linalg.matrix_power(np.abs(x), 3))
+    y = np.abs(x)
+    total = (y @ y @ y).trace()
     if total <= 0:
         return 1.0
-    return float((1.0 + np.trace(np.linalg.matrix_power(x, 3)) / total) / 2.0)
+    return float((1.0 + (x @ x @ x).trace() / total) / 2.0)
 
 
 def triad_counts(affinity: np.ndarray) -> tuple[int, int]:

@@ -41,6 +41,26 @@ def outside_option_split(surplus: float, o1: float, o2: float) -> tuple[float, f
     return u1, surplus - u1
 
 
+def dependence_shares(
+    value: np.ndarray, tie: np.ndarray, outside_option: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dependence of i on each partner and on its outside options, from one pass (Emerson 1962):
+
+        u = max(0, V) * T,   t_i = sum_k u[i, k] + o_i
+        D[i, j] = u[i, j] / t_i,   w_i = o_i / t_i     (both 0 where t_i = 0)
+
+    ``D`` is :func:`dependence` and ``w`` is :func:`outside_share`; the model needs both every
+    month, so they share ``u`` and ``t``. For a state with any value at all, sum_j D[i, j] + w_i = 1.
+    """
+    u = np.maximum(0.0, value) * tie
+    total = u.sum(axis=1) + outside_option
+    positive = total > 0
+    if positive.all():  # the usual case: no 0/0 to guard (same numbers as the guarded division)
+        return u / total[:, None], outside_option / total
+    dep = np.divide(u, total[:, None], out=np.zeros_like(u), where=positive[:, None])
+    return dep, np.divide(outside_option, total, out=np.zeros_like(total), where=positive)
+
+
 def dependence(value: np.ndarray, tie: np.ndarray, outside_option: np.ndarray) -> np.ndarray:
     """Dependence of i on j (Emerson 1962), the share of i's value that j provides:
 
@@ -48,20 +68,18 @@ def dependence(value: np.ndarray, tie: np.ndarray, outside_option: np.ndarray) -
 
     ``o_i`` is i's outside option (partners outside the modelled world): the better i's
     alternatives, the less it depends on any one partner. In [0, 1]; zero for a state with
-    neither ties nor an outside option.
+    neither ties nor an outside option. Computed by :func:`dependence_shares`.
     """
-    u = np.maximum(0.0, value) * tie
-    total = u.sum(axis=1, keepdims=True) + outside_option[:, None]
-    return np.divide(u, total, out=np.zeros_like(u), where=total > 0)
+    return dependence_shares(value, tie, outside_option)[0]
 
 
 def outside_share(value: np.ndarray, tie: np.ndarray, outside_option: np.ndarray) -> np.ndarray:
     """Share of i's value that comes from outside options: w_i = o_i / (sum_k u[i, k] + o_i).
 
-    With the dependences D[i, :] it sums to 1 (for a state with any value at all).
+    With the dependences D[i, :] it sums to 1 (for a state with any value at all). Computed by
+    :func:`dependence_shares`.
     """
-    total = (np.maximum(0.0, value) * tie).sum(axis=1) + outside_option
-    return np.divide(outside_option, total, out=np.zeros_like(total), where=total > 0)
+    return dependence_shares(value, tie, outside_option)[1]
 
 
 def power_advantage(dep: np.ndarray) -> np.ndarray:
@@ -71,6 +89,22 @@ def power_advantage(dep: np.ndarray) -> np.ndarray:
     the asymmetry. Antisymmetric; zero for balanced (mutual) dependence.
     """
     return dep.T - dep
+
+
+def concession(d_im: np.ndarray, d_ij: np.ndarray, w_i: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Concession share from its three inputs, elementwise (numpy broadcasting):
+
+        c = D[i, m] / (D[i, m] + D[i, j] + w_i),   0 where the denominator is <= eps
+
+    :func:`concession_share` is this on every triple; the mechanisms call it on blocks of
+    triples so that no (N, N, N) array is needed. When every w_i exceeds eps no denominator
+    can be <= eps (the inputs are >= 0), and the guard is skipped (same numbers).
+    """
+    total = d_im + d_ij + w_i
+    if np.greater(w_i, eps).all():
+        return d_im / total
+    ok = total > eps
+    return np.where(ok, d_im / np.where(ok, total, 1.0), 0.0)
 
 
 def concession_share(dep: np.ndarray, outside: np.ndarray, eps: float = 1e-12) -> np.ndarray:
@@ -83,8 +117,7 @@ def concession_share(dep: np.ndarray, outside: np.ndarray, eps: float = 1e-12) -
     more it depends on the demander, and better outside options let it refuse both. With equal
     dependence and no alternatives it meets the demand half way, as in the symmetric Nash
     solution; with no dependence on j and no alternatives it concedes fully. Zero when it
-    depends on neither. Shape (N, N, N), indexed [i, m, j].
+    depends on neither. Shape (N, N, N), indexed [i, m, j]: for small N and tests; the model
+    uses :func:`concession` on blocks.
     """
-    dim = dep[:, :, None]
-    total = dim + dep[:, None, :] + outside[:, None, None]
-    return np.where(total > eps, dim / np.where(total > eps, total, 1.0), 0.0)
+    return concession(dep[:, :, None], dep[:, None, :], outside[:, None, None], eps)

@@ -1,0 +1,147 @@
+"""The model's mechanisms as a bare numpy loop: no Mesa, no agents, no recording.
+
+This is the floor a model run is measured against (``benchmarks/bench_model.py``). It calls
+the same functions as :class:`sim.model.AllianceModel` (``sim.mechanisms``, ``sim.events``,
+``sim.theory``) in the same order, with the same random draws, and skips the same zero terms,
+so it ends in the same state (``tests/test_performance_floor.py`` checks this bit for bit). It
+does what every run must do and nothing else: the calibration, then one step per month.
+
+    from benchmarks.bare_loop import run_bare
+    state = run_bare(world, mechanisms, schedule, seed)   # the final arrays, as a dict
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import MechanismsConfig
+from sim.events import (
+    Conditions,
+    Schedule,
+    apply_event,
+    outreach_premium,
+    sanctions_factor,
+    sanctions_penalty,
+)
+from sim.mechanisms.affinity import affinity_step
+from sim.mechanisms.allocation import allocate, calibrate_fixed_effect
+from sim.mechanisms.bargaining import conditionality_pressure
+from sim.mechanisms.budget import budget
+from sim.mechanisms.noise import ar1_shock
+from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
+from sim.mechanisms.ties import commitment_shares, tie_strength
+from sim.mechanisms.value import dynamic_value, interest_alignment, static_value, third_party_cost
+from sim.theory.bargaining import dependence_shares
+from sim.world import World
+
+CALIBRATION_ITERATIONS = 5  # as sim.model
+
+
+def run_bare(
+    world: World, mechanisms: MechanismsConfig, schedule: Schedule, seed: np.random.SeedSequence | int
+) -> dict[str, np.ndarray]:
+    """Calibrate and run every month of ``schedule``; return the final ``commit``, ``tie``,
+    ``affinity``, ``value``, ``budget`` and ``dependence``.
+
+    The generator is seeded like the model's (``numpy.random.default_rng(seed)`` handed to
+    ``mesa.Model``, which draws one integer for Python's ``random`` before the model draws).
+    """
+    p = mechanisms
+    rng = np.random.default_rng(seed)
+    rng.integers(np.iinfo(np.int32).max)  # mesa.Model seeds Python's random from the stream first
+    n = world.n
+    b0 = world.budget
+    cond = Conditions.from_world(world)
+    commit = world.commitment.copy()
+    affinity = world.affinity.copy()
+    shock = rng.standard_normal((n, n))
+    tie0 = tie_strength(commit, b0)
+    tie = tie0.copy()
+    outside = cond.outside_option.copy()
+    factor = cond.budget_factor.copy()
+    cw, cc = p.value, p.conditionality
+
+    def symmetric(a: np.ndarray) -> np.ndarray:
+        return (a + a.T) / 2.0
+
+    def refresh() -> tuple[np.ndarray, np.ndarray]:
+        align = interest_alignment(cond.positions, world.salience)
+        static = static_value(cond.complementarity, align, complementarity_weight=cw.complementarity_weight,
+                              alignment_weight=cw.alignment_weight)
+        return static, np.clip(cond.anchor + (symmetric(align) - alignment0), -1.0, 1.0)
+
+    def pressure(dep: np.ndarray, share: np.ndarray) -> np.ndarray:
+        if not cc.enabled:
+            return np.zeros_like(tie)
+        return conditionality_pressure(tie, affinity, dep, share, threshold=cc.hostility_threshold, weight=cc.weight)
+
+    def value_of(press: np.ndarray) -> np.ndarray:
+        return dynamic_value(static, commitment_shares(commit, b0).T, third_party_cost(tie, affinity), press,
+                             reciprocity_weight=cw.reciprocity_weight, third_party_weight=cw.third_party_weight)
+
+    alignment0 = symmetric(interest_alignment(world.positions, world.salience))
+    static, anchor = refresh()
+    value = value_of(np.zeros_like(tie))
+    for _ in range(CALIBRATION_ITERATIONS):
+        dep, share = dependence_shares(value, tie, outside)
+        value = value_of(pressure(dep, share))
+    value0 = value.copy()
+    dep, share = dependence_shares(value, tie, outside)
+    a = p.allocation
+    fixed = calibrate_fixed_effect(commit, value0, b0, rationality=a.rationality, max_share=a.max_share)
+    lost = alternatives_lost(outside, world.outside_option)
+    levels: tuple[float, ...] | None = None
+    bud = b0.copy()
+    gain = p.budget.gain if p.budget.enabled else 0.0
+    o = schedule.outreach
+    premium = None
+
+    for month in range(len(schedule.dates)):
+        events = schedule.events.get(month, ())
+        for e in events:
+            apply_event(cond, e)
+        now = tuple(schedule.sanctions_intensity(s, month) for s in schedule.sanctions)
+        if events or now != levels:
+            factor, outside = cond.budget_factor.copy(), cond.outside_option.copy()
+            if p.sanctions.enabled:
+                for s, level in zip(schedule.sanctions, now, strict=True):
+                    factor *= sanctions_factor(n, s.target, level, p.sanctions.budget_cut)
+                    outside *= sanctions_factor(n, s.target, level, p.sanctions.outside_option_cut)
+            levels = now
+            lost = alternatives_lost(outside, world.outside_option)
+        if events:
+            static, anchor = refresh()
+        bud = budget(b0, cond.returns, tie, tie0, factor, gain=gain, cap=p.budget.max_growth)
+        # values
+        value = value_of(pressure(dep, share)) if cw.enabled else value0.copy()
+        if p.outreach.enabled:
+            level = schedule.outreach_intensity(month)
+            if level:
+                if premium is None or premium[0] != level:
+                    premium = (level, outreach_premium(n, o.actor, o.targets, level, p.outreach.premium))
+                value += premium[1]
+        if p.scarcity.enabled and lost.any():
+            value += scarcity_premium(value, lost, weight=p.scarcity.weight)
+        if p.sanctions.enabled:
+            for s in schedule.sanctions:
+                level = schedule.sanctions_intensity(s, month)
+                if level:
+                    value -= sanctions_penalty(tie, s.sender, s.target, level, p.sanctions.secondary_cost)
+        innovation = rng.standard_normal((n, n))
+        if p.noise.enabled:
+            shock = ar1_shock(shock, innovation, persistence=p.noise.persistence)
+            value += p.noise.sigma * shock
+        np.fill_diagonal(value, 0.0)
+        # decisions, ties, affinities, dependence
+        commit = allocate(commit, value, fixed, bud, enabled=a.enabled, rationality=a.rationality,
+                          max_share=a.max_share, inertia=a.inertia)
+        tie = tie_strength(commit, b0)
+        if p.affinity.enabled:
+            f = p.affinity
+            affinity = affinity_step(affinity, anchor, tie, tie0, alignment_rate=f.alignment_rate,
+                                     balance_rate=f.balance_rate, cooperation_rate=f.cooperation_rate)
+        else:
+            affinity = anchor.copy()
+            np.fill_diagonal(affinity, 0.0)
+        dep, share = dependence_shares(value, tie, outside)
+    return {"commit": commit, "tie": tie, "affinity": affinity, "value": value, "budget": bud, "dependence": dep}

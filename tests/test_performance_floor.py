@@ -1,0 +1,124 @@
+"""The fast paths compute what the plain definitions compute, and the performance floor is honest.
+
+No timing here: speed is measured by ``benchmarks/bench_model.py``, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.agents import StateAgent
+from sim.cli import compose
+from sim.config import validate
+from sim.experiment import Cell, prepare, run_cell, run_replication
+from sim.mechanisms import bargaining
+from sim.mechanisms.bargaining import conditionality_pressure, pressure_terms, third_party_leverage
+from sim.metrics import step_metrics
+from sim.model import AllianceModel
+
+REPO = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("bare_loop", REPO / "benchmarks" / "bare_loop.py")
+bare_loop = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bare_loop)  # type: ignore[union-attr]
+
+CASES = [
+    ["scenario=sunni_outreach"],
+    ["scenario=western_sanctions_2022", "policy.outreach=1", "policy.us_sanctions_on_iran=1",
+     "policy.western_sanctions_on_russia=1", "model.mechanisms.noise.sigma=0.5"],
+    ["scenario=baseline", "model.mechanisms.allocation.enabled=false", "model.mechanisms.affinity.enabled=false",
+     "model.mechanisms.conditionality.enabled=false"],
+    ["world=synthetic", "world.n_states=60", "scenario=outreach", "horizon.end=2019-12"],
+]
+
+
+@pytest.mark.parametrize("overrides", CASES, ids=["outreach", "all_levers", "switched_off", "synthetic_60"])
+def test_the_bare_loop_ends_where_the_model_ends(overrides: list[str]) -> None:
+    """Same seed, same final ties, commitments, values, budgets and dependences, bit for bit."""
+    cfg = compose(overrides)
+    validate(cfg)
+    world, mechanisms, schedule = prepare(cfg)
+    seed = np.random.SeedSequence(11)
+    model = run_replication(world, mechanisms, schedule, seed)
+    bare = bare_loop.run_bare(world, mechanisms, schedule, seed)
+    for name in ("commit", "tie", "affinity", "value", "budget", "dependence"):
+        np.testing.assert_array_equal(bare[name], getattr(model, name), err_msg=name)
+
+
+def test_decide_all_is_every_agent_deciding() -> None:
+    """StateAgent.decide_all gives the rows each agent's decide() gives, bit for bit."""
+    world, mechanisms, schedule = prepare(compose(["scenario=sunni_outreach"]))
+    one = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(3))
+    every = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(3))
+    for month in range(3):
+        for m in (one, every):
+            m.apply_events(month)
+            m.update_budgets(month)
+            m.value = m.appraise(month)
+        one.agents.do("decide")
+        StateAgent.decide_all(every)
+        np.testing.assert_array_equal(one.commit, every.commit)
+
+
+@pytest.mark.parametrize("n", [4, 13, 70])
+def test_pressure_without_the_cube_equals_the_sum_of_its_terms(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """conditionality_pressure (block and column paths) and third_party_leverage equal the (N, N, N)
+    definition, bit for bit, including states with no outside option."""
+    rng = np.random.default_rng(n)
+    tie = rng.random((n, n))
+    tie = np.sqrt(tie * tie.T) * (rng.random((n, n)) < 0.7)
+    tie = np.triu(tie, 1) + np.triu(tie, 1).T
+    affinity = rng.uniform(-1, 1, (n, n))
+    affinity = (affinity + affinity.T) / 2
+    np.fill_diagonal(affinity, 0.1)
+    dep = rng.random((n, n)) * (tie > 0)
+    dep /= dep.sum(axis=1, keepdims=True) + 0.3
+    outside = rng.random(n) * 0.3
+    outside[0] = 0.0
+    dep[0] = 0.0
+    full = pressure_terms(tie, affinity, dep, outside, 0.2)
+    expected = 0.5 * full.sum(axis=1)
+    for limit in (0, 10_000):  # the column path, then the one-block path
+        monkeypatch.setattr(bargaining, "DENSE_PRESSURE_MAX_N", limit)
+        got = conditionality_pressure(tie, affinity, dep, outside, threshold=0.2, weight=0.5)
+        np.testing.assert_array_equal(got, expected)
+    lev = third_party_leverage(tie, affinity, dep, outside, 1, 2, threshold=0.2)
+    np.testing.assert_array_equal(lev, full[1, :, 2] + full[2, :, 1])
+
+
+def test_the_array_collector_records_what_a_plain_datacollector_records() -> None:
+    """model.datacollector (one array) gives the table of mesa.DataCollector with one reporter per column."""
+    world, mechanisms, schedule = prepare(compose(["scenario=outreach", "horizon.end=2019-10"]))
+    model = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(5))
+    plain = mesa.DataCollector(model_reporters=model.datacollector.model_reporters)
+    for _ in schedule.dates:
+        model.step()
+        plain.collect(model)
+        assert model.metrics == step_metrics(
+            codes=world.codes, entente=world.roles.entente, outreach_actor=world.roles.outreach_actor,
+            outreach_targets=world.roles.outreach_targets, commit=model.commit, tie=model.tie,
+            affinity=model.affinity, dep=model.dependence, outside=model.outside_share, budget=model.budget,
+            hostility_threshold=mechanisms.conditionality.hostility_threshold)
+    pd.testing.assert_frame_equal(model.datacollector.get_model_vars_dataframe(), plain.get_model_vars_dataframe())
+    assert model.datacollector.model_vars == plain.model_vars
+
+
+def test_run_cell_table_is_the_collectors_tables_stacked() -> None:
+    cfg = compose(["scenario=outreach", "replications=2", "horizon.end=2019-06"])
+    result = run_cell(Cell("s", cfg))
+    world, mechanisms, schedule = prepare(cfg)
+    seeds = np.random.SeedSequence(int(cfg.seed)).spawn(2)
+    frames = []
+    for r, seed in enumerate(seeds):
+        df = run_replication(world, mechanisms, schedule, seed).datacollector.get_model_vars_dataframe()
+        df.insert(0, "replication", r)
+        frames.append(df)
+    expected = pd.concat(frames, ignore_index=True)
+    expected.insert(0, "scenario", "s")
+    expected["date"] = pd.to_datetime(expected["date"] + "-01")
+    pd.testing.assert_frame_equal(result.table, expected)
