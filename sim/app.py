@@ -131,7 +131,7 @@ def _figure_component(make: Callable[[AllianceModel], Figure], title: str) -> Ca
         fig = solara.use_memo(render, [model, model.steps])
         solara.FigureMatplotlib(fig, dependencies=[model, model.steps], format="png", dpi=80, bbox_inches="tight")
 
-    View.__name__ = title.replace(" ", "")
+    View.__name__ = "".join(ch for ch in title.title() if ch.isalnum())  # e.g. "EntenteStrength"
     return View
 
 
