@@ -1,12 +1,14 @@
 # `make run` sets up .venv and runs the headline experiment; `make test` sets up and runs the tests.
 # Setup finds a Python >= 3.12 by itself (PATH, then pyenv), or use `make PYTHON=/path/to/python3.12`.
+# `make app` adds the dashboard and notebook tools (the `app` extra); `make dashboard` serves sim/app.py;
+# `make test-notebooks` runs notebooks/ top to bottom; `make test-app` runs the dashboard and browser tests.
 VENV := .venv
 PYTHON ?= $(shell for p in python3.13 python3.12 python3 python \
 	$$HOME/.pyenv/versions/3.13*/bin/python $$HOME/.pyenv/versions/3.12*/bin/python; do \
 	command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& { command -v "$$p"; break; }; done)
 
-.PHONY: setup run test lint test-ray clean
+.PHONY: setup app run dashboard test test-notebooks test-app test-ray lint clean
 
 setup: $(VENV)/.installed
 
@@ -16,6 +18,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# the app extra, then Solara's page scripts from the npm registry into its local cache (for machines without its CDN)
+app: $(VENV)/.installed-app
+
+$(VENV)/.installed-app: $(VENV)/.installed pyproject.toml
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev,app]'
+	$(VENV)/bin/python -m sim.app_assets
 	@touch $@
 
 run: setup
@@ -34,6 +44,17 @@ test-ray: .venv-ray/.installed
 	.venv-ray/bin/python -m pip install --quiet --upgrade pip
 	.venv-ray/bin/python -m pip install --quiet -e '.[ray]' 'pytest>=8'
 	@touch $@
+
+# small settings so that CI runs every notebook quickly: SIM_NOTEBOOK_REPLICATIONS, default 6 here
+# (the fewest replications for which the sign-flip test can reach p < 0.05)
+test-notebooks: setup
+	SIM_NOTEBOOK_REPLICATIONS=$${SIM_NOTEBOOK_REPLICATIONS:-6} $(VENV)/bin/python -m pytest --nbmake notebooks $(ARGS)
+
+test-app: app
+	$(VENV)/bin/python -m pytest tests/test_app.py tests/browser $(ARGS)
+
+dashboard: app
+	$(VENV)/bin/solara run sim/app.py
 
 lint: setup
 	$(VENV)/bin/python -m ruff check .
