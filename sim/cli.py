@@ -181,6 +181,34 @@ def run_scenarios(overrides: list[str] | None = None, scenarios: tuple[str, ...]
     return table
 
 
+def run_experiment(overrides: list[str] | None, root: str | Path, *, workers: int | None = None,
+                   progress: bool = True) -> Path:
+    """Run an experiment preset (``experiment=NAME`` among the overrides) into ``root``; return it.
+
+    The Python twin of ``sim-run experiment=NAME hydra.run.dir=ROOT``: the same plan, cells,
+    store and report, so rerunning into ``root`` resumes. The control is ``scenario``, the
+    treatment ``compare``; overrides split between them as in ``sim-run``.
+    """
+    overrides = list(overrides or [])
+    root = Path(root)
+    cfg = compose(overrides)
+    names = (str(cfg.scenario.name), str(cfg.compare))
+    common = [o for o in overrides if not _key(o).startswith(("policy.", "scenario", "compare"))]
+    own = [compose([*common, f"scenario={name}"]).policy for name in names]
+    control_overrides, _ = split_lever_overrides(overrides, own[0], own[1], names[1])
+    control = compose([*control_overrides])
+    treatment = compose([*[o for o in overrides if not o.startswith("scenario=")], f"scenario={names[1]}"])
+    cells = []
+    for name, c in zip(names, (control, treatment), strict=True):
+        validate(c, {"scenario": str(CONFIG_DIR / "scenario" / f"{name}.yaml")})
+        cells.append(Cell(str(c.scenario.name), c))
+    p = plan(cells[0], cells[1], cfg.experiment, file=str(CONFIG_DIR / "experiment" / f"{cfg.experiment.name}.yaml"))
+    write_plan(root, p)
+    evaluate(p, root, int(workers if workers is not None else cfg.experiment.workers), progress=progress)
+    write_report(root, progress=progress)
+    return root
+
+
 def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
     """Sign of the treatment's outreach minus the control's (what H1 and H2 are about)."""
     return int(np.sign(float(treatment.policy.outreach) - float(control.policy.outreach)))

@@ -308,3 +308,14 @@ def test_report_of_a_single_run_directory(sim_run, tmp_path: Path) -> None:
     h1 = report.effects.set_index("hypothesis").loc["h1"]
     assert h1["effect"] == summary["h1"]["effect"] and h1["verdict"] == summary["h1"]["verdict"]
     assert len(report.table) == 2 * 5 * 86
+
+
+def test_run_experiment_from_python_equals_sim_run(tmp_path: Path) -> None:
+    from sim.cli import run_experiment
+
+    args = ["experiment=outreach_sweep", 'experiment.grid={policy.outreach:"0,1"}', *SHORT]
+    assert _sim(tmp_path, *args, f"hydra.run.dir={tmp_path / 'cli'}").returncode == 0
+    run_experiment(args, tmp_path / "py", workers=1, progress=False)
+    for name in ("results.parquet", "effects.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cli" / "report" / name),
+                                      pd.read_parquet(tmp_path / "py" / "report" / name), check_exact=True)
