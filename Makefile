@@ -46,9 +46,11 @@ test-ray: .venv-ray/.installed
 	@touch $@
 
 # small settings so that CI runs every notebook quickly: SIM_NOTEBOOK_REPLICATIONS, default 6 here
-# (the fewest replications for which the sign-flip test can reach p < 0.05)
+# (the fewest replications for which the sign-flip test can reach p < 0.05), and SIM_NOTEBOOK_LEVELS,
+# the outreach levels of 02's sweep, default 3 here (0, 0.5, 1)
 test-notebooks: setup
-	SIM_NOTEBOOK_REPLICATIONS=$${SIM_NOTEBOOK_REPLICATIONS:-6} $(VENV)/bin/python -m pytest --nbmake notebooks $(ARGS)
+	SIM_NOTEBOOK_REPLICATIONS=$${SIM_NOTEBOOK_REPLICATIONS:-6} SIM_NOTEBOOK_LEVELS=$${SIM_NOTEBOOK_LEVELS:-3} \
+		$(VENV)/bin/python -m pytest --nbmake notebooks $(ARGS)
 
 test-app: app
 	$(VENV)/bin/python -m pytest tests/test_app.py tests/browser $(ARGS)
