@@ -63,7 +63,7 @@ STACK_BYTES = 256 * 2**20
 INNOVATION_BYTES = 16 * 2**20
 # Beyond this many replications a stack gets no faster per replication (the per-call overhead is
 # already small) but its arrays outgrow the caches.
-MAX_BATCH = 64
+MAX_BATCH = 256
 # Working arrays per replication, in units of N^2 float64 (state, temporaries, the month's
 # values), and of N^3 for the pressure block of worlds up to DENSE_PRESSURE_MAX_N actors.
 _MATRICES_PER_REPLICATION = 40

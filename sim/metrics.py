@@ -39,7 +39,7 @@ def portfolio_shares(commit: np.ndarray, actor: int) -> np.ndarray:
     Shape (N,), or (R, N) for a stack of R replications' commitments (R, N, N).
     """
     row = commit[..., actor, :]
-    total = np.expand_dims(row.sum(axis=-1), -1)
+    total = row.sum(axis=-1, keepdims=True)
     return np.divide(row, total, out=np.zeros_like(row), where=total > 0)
 
 
@@ -104,17 +104,18 @@ def measure_into(
     shares = portfolio_shares(commit, actor)
     # the balance index reads the relations, not self-appraisals
     relations = zero_diagonal(affinity.copy())
-    out[..., 0] = entente_strength(tie, i, j)
-    out[..., 1] = dep[..., i, j]
-    out[..., 2] = dep[..., j, i]
-    out[..., 3] = power_advantage(dep)[..., i, j]
-    out[..., 4] = lev.sum(axis=-1)
-    out[..., 5] = _share_of(shares, targets)
-    out[..., 6] = _herfindahl(shares)
-    out[..., 7] = balance_index(relations)
-    out[..., 8] = affinity[..., i, j]
-    out[..., 9] = budget[..., actor]
-    out[..., 10] = commit[..., actor, :].sum(axis=-1)
+    columns = out.T  # columns[k]: column k (of every replication); out is 1-d or (R, columns)
+    columns[0] = entente_strength(tie, i, j)
+    columns[1] = dep[..., i, j]
+    columns[2] = dep[..., j, i]
+    columns[3] = power_advantage(dep)[..., i, j]
+    columns[4] = lev.sum(axis=-1)
+    columns[5] = _share_of(shares, targets)
+    columns[6] = _herfindahl(shares)
+    columns[7] = balance_index(relations)
+    columns[8] = affinity[..., i, j]
+    columns[9] = budget[..., actor]
+    columns[10] = commit[..., actor, :].sum(axis=-1)
     k = 11 + len(targets)
     out[..., 11:k] = lev
     out[..., k:k + actor] = shares[..., :actor]

@@ -66,6 +66,15 @@ def test_the_batched_cell_is_the_mesa_cell(overrides: list[str], replications: i
     pd.testing.assert_frame_equal(batched.network, mesa.network, check_exact=True)
 
 
+@pytest.mark.parametrize("overrides", [ALL_LEVERS, CONFIGS["synthetic_30"]], ids=["all_levers", "synthetic_30"])
+def test_a_cell_of_many_replications_is_the_mesa_cell(overrides: list[str]) -> None:
+    """20 replications: a stack large enough for the hostile-pairs pressure (STACKED_PRESSURE_MIN_R)."""
+    assert bargaining.STACKED_PRESSURE_MIN_R <= 20
+    batched, mesa = _both(overrides, 20, seed=3)
+    pd.testing.assert_frame_equal(batched.table, mesa.table, check_exact=True)
+    pd.testing.assert_frame_equal(batched.network, mesa.network, check_exact=True)
+
+
 def test_the_batch_is_each_models_record_and_final_network() -> None:
     """run_batch's slice r is AllianceModel r: its DataCollector rows, dates, final ties and affinities."""
     world, mechanisms, schedule = _prepared([*ALL_LEVERS, "model.mechanisms.noise.sigma=0.5"])
@@ -198,13 +207,18 @@ def test_every_mechanism_on_a_stack_is_the_mechanism_on_each_slice(n: int) -> No
                                        weight=0.5).any()
 
 
-def test_the_stacked_pressure_is_the_dense_block(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stacked path (hostile pairs only) equals the (N, N, N) block and the column path, slice by slice."""
-    x = _stack_inputs(13, 5, 3)
+@pytest.mark.parametrize("hostile_pairs_only", [True, False])
+def test_the_stacked_pressure_is_the_dense_block(monkeypatch: pytest.MonkeyPatch, hostile_pairs_only: bool) -> None:
+    """Both stacked layouts (hostile pairs only, one block) equal the (N, N, N) block and the column
+    path, slice by slice."""
+    x = _stack_inputs(13, 9, 3)
+    x["affinity"][4] = np.abs(x["affinity"][4])  # one replication without any demand
+    monkeypatch.setattr(bargaining, "STACKED_PRESSURE_MIN_R", 9 if hostile_pairs_only else 10)
     stacked = conditionality_pressure(x["tie"], x["affinity"], x["dep"], x["outside"], threshold=0.2, weight=0.5)
+    assert not stacked[4].any() and stacked[3].any()
     for limit in (0, 10_000):  # the column path, then the one-block path, for each slice alone
         monkeypatch.setattr(bargaining, "DENSE_PRESSURE_MAX_N", limit)
-        for r in range(5):
+        for r in range(9):
             alone = conditionality_pressure(x["tie"][r], x["affinity"][r], x["dep"][r], x["outside"][r],
                                             threshold=0.2, weight=0.5)
             np.testing.assert_array_equal(stacked[r], alone)

@@ -12,11 +12,14 @@ import numpy as np
 
 def transpose(x: np.ndarray) -> np.ndarray:
     """X^T of each matrix in a stack: out[..., i, j] = x[..., j, i] (a view; ``x.T`` for one matrix)."""
-    return np.swapaxes(x, -1, -2)
+    return x.swapaxes(-1, -2)
 
 
 def zero_diagonal(x: np.ndarray, value: float = 0.0) -> np.ndarray:
     """Set x[..., i, i] = value for every i, in place, for one matrix or a stack; returns ``x``."""
-    idx = np.arange(min(x.shape[-2:]))
-    x[..., idx, idx] = value
+    if x.ndim == 2:
+        np.fill_diagonal(x, value)
+    else:
+        idx = np.arange(min(x.shape[-2:]))
+        x[..., idx, idx] = value
     return x

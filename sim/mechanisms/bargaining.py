@@ -33,6 +33,9 @@ __all__ = [
 # Up to this many actors the pressure is one (N, N, N) block (N = 48: 0.9 MB); above it, a loop
 # over the columns with hostile demanders, whose memory grows as N^2.
 DENSE_PRESSURE_MAX_N = 48
+# Stacks of at least this many replications visit only the hostile pairs (_stacked_pressure);
+# smaller stacks use the one-block layout, which costs fewer numpy calls.
+STACKED_PRESSURE_MIN_R = 8
 
 
 def demand(affinity: np.ndarray, threshold: float) -> np.ndarray:
@@ -68,11 +71,13 @@ def conditionality_pressure(
     so the work is N^2 times the number of hostile demanders per state and the memory N^2.
 
     On stacks of R replications (``tie``, ``affinity``, ``dep``: (R, N, N), ``outside``: (R, N))
-    up to ``DENSE_PRESSURE_MAX_N`` actors, only the pairs (m, j) hostile in some replication
-    are visited (:func:`_stacked_pressure`); above, each replication is computed by itself.
+    up to ``DENSE_PRESSURE_MAX_N`` actors, the block is (R, N, N^2), or for R of at least
+    ``STACKED_PRESSURE_MIN_R`` only the pairs (m, j) hostile in some replication are visited
+    (:func:`_stacked_pressure`); above, each replication is computed by itself. All give the
+    numbers of each replication alone.
     """
     n = tie.shape[-1]
-    if tie.ndim > 2 and n <= DENSE_PRESSURE_MAX_N:
+    if tie.ndim > 2 and n <= DENSE_PRESSURE_MAX_N and int(np.prod(tie.shape[:-2])) >= STACKED_PRESSURE_MIN_R:
         return _stacked_pressure(tie, affinity, dep, outside, threshold=threshold, weight=weight)
     if n <= DENSE_PRESSURE_MAX_N:
         h = demand(affinity, threshold)

@@ -23,11 +23,17 @@ def balance_index(affinity: np.ndarray, *, weighted: bool = True) -> float | np.
     """
     x = np.sign(affinity) if not weighted else np.asarray(affinity, dtype=float)
     y = np.abs(x)
-    total = np.trace(y @ y @ y, axis1=-2, axis2=-1)
-    signed = np.trace(x @ x @ x, axis1=-2, axis2=-1)
+    total = (y @ y @ y).trace(axis1=-2, axis2=-1)
+    signed = (x @ x @ x).trace(axis1=-2, axis2=-1)
+    if np.ndim(total) == 0:  # one network
+        return 1.0 if total <= 0 else float(_balance_share(signed, total))
     closed = total > 0
-    index = np.where(closed, (1.0 + np.divide(signed, total, out=np.zeros_like(total), where=closed)) / 2.0, 1.0)
-    return float(index) if index.ndim == 0 else index
+    return np.where(closed, _balance_share(signed, np.where(closed, total, 1.0)), 1.0)
+
+
+def _balance_share(signed: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """(1 + tr(X^3) / tr(|X|^3)) / 2, for ``total`` > 0 (see :func:`balance_index`)."""
+    return (1.0 + signed / total) / 2.0
 
 
 def triad_counts(affinity: np.ndarray) -> tuple[int, int]:

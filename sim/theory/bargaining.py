@@ -90,7 +90,7 @@ def power_advantage(dep: np.ndarray) -> np.ndarray:
     The power of i over j is j's dependence on i (Emerson 1962: P_ij = D_ji); the advantage is
     the asymmetry. Antisymmetric; zero for balanced (mutual) dependence. Also on stacks (..., N, N).
     """
-    return np.swapaxes(dep, -1, -2) - dep
+    return dep.swapaxes(-1, -2) - dep
 
 
 def concession(d_im: np.ndarray, d_ij: np.ndarray, w_i: np.ndarray, eps: float = 1e-12) -> np.ndarray:
