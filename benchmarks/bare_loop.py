@@ -23,14 +23,21 @@ from sim.events import (
     sanctions_factor,
     sanctions_penalty,
 )
-from sim.mechanisms.affinity import affinity_step
+from sim.mechanisms.affinity import affinity_anchor, affinity_step
 from sim.mechanisms.allocation import allocate, calibrate_fixed_effect
+from sim.mechanisms.arrays import transpose, zero_diagonal
 from sim.mechanisms.bargaining import conditionality_pressure
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
 from sim.mechanisms.ties import commitment_shares, tie_strength
-from sim.mechanisms.value import dynamic_value, interest_alignment, static_value, third_party_cost
+from sim.mechanisms.value import (
+    dynamic_value,
+    interest_alignment,
+    static_value,
+    symmetric_alignment,
+    third_party_cost,
+)
 from sim.theory.bargaining import dependence_shares
 from sim.world import World
 
@@ -61,14 +68,11 @@ def run_bare(
     factor = cond.budget_factor.copy()
     cw, cc = p.value, p.conditionality
 
-    def symmetric(a: np.ndarray) -> np.ndarray:
-        return (a + a.T) / 2.0
-
     def refresh() -> tuple[np.ndarray, np.ndarray]:
         align = interest_alignment(cond.positions, world.salience)
         static = static_value(cond.complementarity, align, complementarity_weight=cw.complementarity_weight,
                               alignment_weight=cw.alignment_weight)
-        return static, np.clip(cond.anchor + (symmetric(align) - alignment0), -1.0, 1.0)
+        return static, affinity_anchor(cond.anchor, align, alignment0)
 
     def pressure(dep: np.ndarray, share: np.ndarray) -> np.ndarray:
         if not cc.enabled:
@@ -76,10 +80,10 @@ def run_bare(
         return conditionality_pressure(tie, affinity, dep, share, threshold=cc.hostility_threshold, weight=cc.weight)
 
     def value_of(press: np.ndarray) -> np.ndarray:
-        return dynamic_value(static, commitment_shares(commit, b0).T, third_party_cost(tie, affinity), press,
+        return dynamic_value(static, transpose(commitment_shares(commit, b0)), third_party_cost(tie, affinity), press,
                              reciprocity_weight=cw.reciprocity_weight, third_party_weight=cw.third_party_weight)
 
-    alignment0 = symmetric(interest_alignment(world.positions, world.salience))
+    alignment0 = symmetric_alignment(interest_alignment(world.positions, world.salience))
     static, anchor = refresh()
     value = value_of(np.zeros_like(tie))
     for _ in range(CALIBRATION_ITERATIONS):
@@ -131,7 +135,7 @@ def run_bare(
         if p.noise.enabled:
             shock = ar1_shock(shock, innovation, persistence=p.noise.persistence)
             value += p.noise.sigma * shock
-        np.fill_diagonal(value, 0.0)
+        zero_diagonal(value)
         # decisions, ties, affinities, dependence
         commit = allocate(commit, value, fixed, bud, enabled=a.enabled, rationality=a.rationality,
                           max_share=a.max_share, inertia=a.inertia)
@@ -141,7 +145,6 @@ def run_bare(
             affinity = affinity_step(affinity, anchor, tie, tie0, alignment_rate=f.alignment_rate,
                                      balance_rate=f.balance_rate, cooperation_rate=f.cooperation_rate)
         else:
-            affinity = anchor.copy()
-            np.fill_diagonal(affinity, 0.0)
+            affinity = zero_diagonal(anchor.copy())
         dep, share = dependence_shares(value, tie, outside)
     return {"commit": commit, "tie": tie, "affinity": affinity, "value": value, "budget": bud, "dependence": dep}

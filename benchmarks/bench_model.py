@@ -11,12 +11,17 @@ It reports, side by side:
    the median construction time alone, the median time of the bare numpy loop
    (``benchmarks/bare_loop.py``: the same mechanisms, no Mesa, no recording) and their ratio.
    Runs alternate between the model and the floor so that both see the same machine load.
-2. synthetic worlds (``world=synthetic world.n_states=N``, scenario ``outreach``) for 120 steps,
+2. the batched engine (``sim.batch``, the default engine of ``sim.experiment.run_prepared``):
+   one cell of R = 20, 50 and 100 replications of the same world through ``run_prepared`` (the
+   tidy table included), time per replication and replications per second, min and median of
+   several cells, alternating with the same cell through ``engine="mesa"`` (one Mesa model per
+   replication) at R = 20. Both engines give the same table, bit for bit (``tests/test_batch.py``).
+3. synthetic worlds (``world=synthetic world.n_states=N``, scenario ``outreach``) for 120 steps,
    each in a fresh process: construction time, time per step, and peak memory, the peak
    resident set size (``resource.getrusage``) minus the resident set after imports and
    world generation, with the growth exponents fitted by least squares on log-log scales
    (``numpy.polyfit``).
-3. ``sim-run`` with its defaults (2 scenarios x 20 replications, statistics, figures), wall time.
+4. ``sim-run`` with its defaults (2 scenarios x 20 replications, statistics, figures), wall time.
 
 Speed goals live here and in docs/PERFORMANCE.md, never in tests. Sweep throughput (the
 in-process evaluator and Hydra multirun) is measured by the sweep benchmark.
@@ -46,10 +51,11 @@ from bare_loop import run_bare
 
 from sim.cli import compose
 from sim.config import validate
-from sim.experiment import prepare, run_replication
+from sim.experiment import prepare, run_prepared, run_replication
 from sim.model import AllianceModel
 
 SIZES = (10, 30, 100, 300, 1000)
+CELL_SIZES = (20, 50, 100)
 QUICK_SIZES = (10, 30, 100)
 SYNTHETIC_STEPS = 120  # 2018-11 .. 2028-10
 
@@ -100,6 +106,34 @@ def bench_2018(runs: int) -> dict[str, Any]:
         "step_us_median": (med["run"] - med["build"]) / months * 1e3,
         "runs_per_second": 1e3 / med["run"],
     }
+
+
+def bench_batched(cells: int, sizes: tuple[int, ...] = CELL_SIZES) -> dict[str, Any]:
+    """Time per replication of one cell through run_prepared: batched at each R in ``sizes``, and
+    the Mesa engine at the smallest R, cells alternating so that all see the same load."""
+    cfg = compose(["scenario=sunni_outreach"])
+    validate(cfg)
+    world, mechanisms, schedule = prepare(cfg)
+    for r in sizes[:1]:  # warm up
+        run_prepared("w", world, mechanisms, schedule, 0, r)
+        run_prepared("w", world, mechanisms, schedule, 0, r, engine="mesa")
+    times: dict[str, list[float]] = {f"batch_{r}": [] for r in sizes} | {f"mesa_{sizes[0]}": []}
+    for k in range(cells):
+        for r in sizes:
+            t = time.perf_counter()
+            run_prepared("w", world, mechanisms, schedule, k, r)
+            times[f"batch_{r}"].append((time.perf_counter() - t) / r)
+        t = time.perf_counter()
+        run_prepared("w", world, mechanisms, schedule, k, sizes[0], engine="mesa")
+        times[f"mesa_{sizes[0]}"].append((time.perf_counter() - t) / sizes[0])
+    rows = {}
+    for name, v in times.items():
+        engine, r = name.split("_")
+        rows[name] = {"engine": engine, "replications": int(r), "cells": cells,
+                      "ms_per_replication_median": statistics.median(v) * 1e3, "ms_per_replication_min": min(v) * 1e3,
+                      "replications_per_second_median": 1 / statistics.median(v),
+                      "replications_per_second_max": 1 / min(v)}
+    return rows
 
 
 def bench_synthetic(n: int, steps: int = SYNTHETIC_STEPS) -> dict[str, Any]:
@@ -185,6 +219,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"  {'ratio model / bare loop':44s} {r['ratio_median']:8.2f}     [{r['ratio_min']:.2f}]")
     print(f"  {'per step (model, after construction)':44s} {r['step_us_median']:8.1f} us")
     print(f"  {'runs per second, one process':44s} {r['runs_per_second']:8.1f}")
+
+    cells = 3 if args.quick else 7
+    b = result["batched_2018"] = bench_batched(cells)
+    print(f"\none cell of the 2018 world through run_prepared (table included), one process; median of {cells} "
+          "cells (min in brackets)")
+    print(f"  {'engine':8s} {'R':>4} {'ms per replication':>22} {'replications per second':>27}")
+    for row in b.values():
+        print(f"  {row['engine']:8s} {row['replications']:>4} {row['ms_per_replication_median']:>11.2f} "
+              f"[{row['ms_per_replication_min']:>7.2f}] {row['replications_per_second_median']:>14.0f} "
+              f"[{row['replications_per_second_max']:>8.0f}]")
 
     rows = []
     print(f"\nsynthetic worlds, {SYNTHETIC_STEPS} steps, one fresh process each (memory: peak RSS from "

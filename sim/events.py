@@ -138,13 +138,13 @@ def sanctions_penalty(tie: np.ndarray, sender: int, target: int, intensity: floa
         P[k, target] = s * cost * (T[k, sender] + 1[k = sender])
 
     every state pays to deal with the target in proportion to its tie to the sender (the
-    sender itself pays fully); zero elsewhere.
+    sender itself pays fully); zero elsewhere. ``tie`` may be a stack (R, N, N) of replications.
     """
-    exposure = tie[:, sender].copy()
-    exposure[sender] += 1.0
+    exposure = tie[..., :, sender].copy()
+    exposure[..., sender] += 1.0
     out = np.zeros_like(tie)
-    out[:, target] = intensity * cost * exposure
-    out[target, target] = 0.0
+    out[..., :, target] = intensity * cost * exposure
+    out[..., target, target] = 0.0
     return out
 
 

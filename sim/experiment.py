@@ -3,6 +3,11 @@
 Seeds: the root ``seed`` expands through ``numpy.random.SeedSequence(seed).spawn(R)``;
 replication r of every scenario gets child r, so scenario differences are paired (common
 random numbers). The same config and seed give the same numbers in any process.
+
+Engines: a cell's replications run on the batched engine (:mod:`sim.batch`, all replications
+stepped together on stacked arrays) unless ``engine="mesa"`` asks for one
+:class:`sim.model.AllianceModel` per replication. Both give the same table, bit for bit
+(``tests/test_batch.py``); the Mesa model is the reference.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+from sim.batch import batch_size, run_batch
 from sim.config import MechanismsConfig
 from sim.events import build_schedule
 from sim.mechanisms.ties import tie_strength
@@ -31,6 +37,7 @@ from sim.model import AllianceModel
 from sim.world import World, world_from_config
 
 RESULT_FILES = ("results.parquet", "network.parquet", "summary.json", "summary.md", "provenance.json")
+ENGINES = ("batch", "mesa")
 
 
 @dataclass
@@ -133,31 +140,79 @@ def run_cell(cell: Cell, *, progress: bool = False) -> CellResult:
 
 
 def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, schedule: Any, seed: int,
-                 replications: int, *, progress: bool = False) -> CellResult:
-    """:func:`run_cell` on a prepared world, parameters and schedule."""
-    blocks, ties, affinities = [], [], []
+                 replications: int, *, progress: bool = False, engine: str = "batch") -> CellResult:
+    """:func:`run_cell` on a prepared world, parameters and schedule.
+
+    ``engine="batch"`` (the default) steps the replications together, in stacks of at most
+    :func:`sim.batch.batch_size` replications (so memory stays bounded for large worlds);
+    ``engine="mesa"`` runs one :class:`sim.model.AllianceModel` per replication. Same numbers.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     start = time.perf_counter()
     seeds = replication_seeds(seed, replications)
+    blocks: list[np.ndarray] = []
+    ties, affinities = _RunningSum(), _RunningSum()
     # disable=None: tqdm shows the bar only on a terminal, so logs stay clean
-    for seq in tqdm(seeds, desc=scenario, unit="run", disable=None if progress else True, leave=False):
-        model = run_replication(world, mechanisms, schedule, seq)
-        recorder = model.datacollector  # an ArrayDataCollector: the metrics as one array per run
-        blocks.append(recorder.array().copy())
-        ties.append(model.tie)
-        affinities.append(model.affinity)
+    with tqdm(total=replications, desc=scenario, unit="run", disable=None if progress else True,
+              leave=False) as bar:
+        if engine == "batch":
+            size = batch_size(world.n)
+            for lo in range(0, replications, size):
+                batch = run_batch(world, mechanisms, schedule, seeds[lo:lo + size])
+                blocks.extend(batch.metrics)
+                ties.add_all(batch.tie)
+                affinities.add_all(batch.affinity)
+                columns, dates = batch.columns, batch.dates
+                bar.update(len(batch.metrics))
+        else:
+            columns, dates = (), schedule.dates
+            for seq in seeds:
+                model = run_replication(world, mechanisms, schedule, seq)
+                recorder = model.datacollector  # an ArrayDataCollector: the metrics as one array per run
+                blocks.append(recorder.array().copy())
+                ties.add(model.tie)
+                affinities.add(model.affinity)
+                columns, dates = recorder.columns, tuple(recorder.dates)
+                bar.update(1)
     # The table get_model_vars_dataframe() would give for each run, stacked, built once.
     values = np.concatenate(blocks)
     if not np.isfinite(values).all():
-        bad = [c for c, ok in zip(recorder.columns, np.isfinite(values).all(axis=0), strict=True) if not ok]
+        bad = [c for c, ok in zip(columns, np.isfinite(values).all(axis=0), strict=True) if not ok]
         raise FloatingPointError(f"scenario {scenario}: non-finite values in {bad}; check the parameters")
-    months = len(recorder.dates)
-    dates = pd.to_datetime(pd.Series(recorder.dates) + "-01")
-    table = pd.DataFrame(values, columns=list(recorder.columns))
-    table.insert(0, "date", np.tile(dates.to_numpy(), len(blocks)))
+    months = len(dates)
+    when = pd.to_datetime(pd.Series(dates) + "-01")
+    table = pd.DataFrame(values, columns=list(columns))
+    table.insert(0, "date", np.tile(when.to_numpy(), len(blocks)))
     table.insert(0, "replication", np.repeat(np.arange(len(blocks), dtype=np.int64), months))
     table.insert(0, "scenario", scenario)
-    network = network_table(scenario, world, np.mean(ties, axis=0), np.mean(affinities, axis=0))
+    network = network_table(scenario, world, ties.mean(), affinities.mean())
     return CellResult(table, network, time.perf_counter() - start)
+
+
+class _RunningSum:
+    """The mean of arrays seen one at a time, in the order seen: ``numpy.mean(arrays, axis=0)``
+    (which adds the arrays in order, then divides by their count) without holding them all."""
+
+    def __init__(self) -> None:
+        self.total: np.ndarray | None = None
+        self.count = 0
+
+    def add(self, x: np.ndarray) -> None:
+        if self.total is None:
+            self.total = np.array(x, dtype=float)
+        else:
+            self.total += x
+        self.count += 1
+
+    def add_all(self, stack: np.ndarray) -> None:
+        for x in stack:
+            self.add(x)
+
+    def mean(self) -> np.ndarray:
+        if self.total is None:
+            raise ValueError("no arrays to average")
+        return self.total / self.count
 
 
 def network_table(scenario: str, world: World, tie_end: np.ndarray, affinity_end: np.ndarray) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.arrays import zero_diagonal
 from sim.mechanisms.bargaining import dependence, power_advantage, third_party_leverage
 from sim.theory.balance import balance_index
 
@@ -24,16 +25,22 @@ __all__ = [
 ]
 
 
-def entente_strength(tie: np.ndarray, i: int, j: int) -> float:
-    """Entente strength: the mutual tie T[i, j] = sqrt(a[i, j] a[j, i]), a = commitment share."""
-    return float(tie[i, j])
+def entente_strength(tie: np.ndarray, i: int, j: int) -> float | np.ndarray:
+    """Entente strength: the mutual tie T[i, j] = sqrt(a[i, j] a[j, i]), a = commitment share.
+
+    A float for one world; shape (R,) for a stack of R replications (R, N, N).
+    """
+    return tie[..., i, j]
 
 
 def portfolio_shares(commit: np.ndarray, actor: int) -> np.ndarray:
-    """Share of the actor's commitment that goes to each partner: s_j = A[a, j] / sum_k A[a, k] (0 if none)."""
-    row = commit[actor]
-    total = row.sum()
-    return row / total if total > 0 else np.zeros_like(row)
+    """Share of the actor's commitment that goes to each partner: s_j = A[a, j] / sum_k A[a, k] (0 if none).
+
+    Shape (N,), or (R, N) for a stack of R replications' commitments (R, N, N).
+    """
+    row = commit[..., actor, :]
+    total = row.sum(axis=-1, keepdims=True)
+    return np.divide(row, total, out=np.zeros_like(row), where=total > 0)
 
 
 def portfolio_share(commit: np.ndarray, actor: int, partners: tuple[int, ...]) -> float:
@@ -46,12 +53,12 @@ def portfolio_concentration(commit: np.ndarray, actor: int) -> float:
     return float(_herfindahl(portfolio_shares(commit, actor)))
 
 
-def _share_of(shares: np.ndarray, partners: list[int]) -> np.floating:
-    return shares[partners].sum()
+def _share_of(shares: np.ndarray, partners: list[int]) -> np.floating | np.ndarray:
+    return shares[..., partners].sum(axis=-1)
 
 
-def _herfindahl(shares: np.ndarray) -> np.floating:
-    return (shares**2).sum()
+def _herfindahl(shares: np.ndarray) -> np.floating | np.ndarray:
+    return (shares**2).sum(axis=-1)
 
 
 def metric_names(
@@ -87,30 +94,32 @@ def measure_into(
     """Write every metric of the month into ``out`` (length ``len(metric_names(...))``), in that order.
 
     The formulas are those of :func:`step_metrics`; this form fills one row of a preallocated
-    array without building a dict, which is what the model records every month.
+    array without building a dict, which is what the model records every month. For a stack of
+    R replications (arrays (R, N, N) and (R, N)) ``out`` is (R, columns): one row each.
     """
     i, j = entente
     actor = outreach_actor
     targets = list(outreach_targets)
-    lev = third_party_leverage(tie, affinity, dep, outside, i, j, threshold=hostility_threshold)[targets]
+    lev = third_party_leverage(tie, affinity, dep, outside, i, j, threshold=hostility_threshold)[..., targets]
     shares = portfolio_shares(commit, actor)
-    relations = affinity.copy()
-    np.fill_diagonal(relations, 0.0)  # the balance index reads the relations, not self-appraisals
-    out[0] = entente_strength(tie, i, j)
-    out[1] = dep[i, j]
-    out[2] = dep[j, i]
-    out[3] = power_advantage(dep)[i, j]
-    out[4] = lev.sum()
-    out[5] = _share_of(shares, targets)
-    out[6] = _herfindahl(shares)
-    out[7] = balance_index(relations)
-    out[8] = affinity[i, j]
-    out[9] = budget[actor]
-    out[10] = commit[actor].sum()
+    # the balance index reads the relations, not self-appraisals
+    relations = zero_diagonal(affinity.copy())
+    columns = out.T  # columns[k]: column k (of every replication); out is 1-d or (R, columns)
+    columns[0] = entente_strength(tie, i, j)
+    columns[1] = dep[..., i, j]
+    columns[2] = dep[..., j, i]
+    columns[3] = power_advantage(dep)[..., i, j]
+    columns[4] = lev.sum(axis=-1)
+    columns[5] = _share_of(shares, targets)
+    columns[6] = _herfindahl(shares)
+    columns[7] = balance_index(relations)
+    columns[8] = affinity[..., i, j]
+    columns[9] = budget[..., actor]
+    columns[10] = commit[..., actor, :].sum(axis=-1)
     k = 11 + len(targets)
-    out[11:k] = lev
-    out[k:k + actor] = shares[:actor]
-    out[k + actor:] = shares[actor + 1:]
+    out[..., 11:k] = lev
+    out[..., k:k + actor] = shares[..., :actor]
+    out[..., k + actor:] = shares[..., actor + 1:]
     return out
 
 

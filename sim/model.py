@@ -15,14 +15,21 @@ from sim.events import (
     sanctions_factor,
     sanctions_penalty,
 )
-from sim.mechanisms.affinity import affinity_step
+from sim.mechanisms.affinity import affinity_anchor, affinity_step
 from sim.mechanisms.allocation import calibrate_fixed_effect
+from sim.mechanisms.arrays import transpose, zero_diagonal
 from sim.mechanisms.bargaining import conditionality_pressure
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
 from sim.mechanisms.ties import commitment_shares, tie_strength
-from sim.mechanisms.value import dynamic_value, interest_alignment, static_value, third_party_cost
+from sim.mechanisms.value import (
+    dynamic_value,
+    interest_alignment,
+    static_value,
+    symmetric_alignment,
+    third_party_cost,
+)
 from sim.metrics import measure_into, metric_names
 from sim.recording import ArrayDataCollector
 from sim.theory.bargaining import dependence_shares
@@ -63,7 +70,7 @@ class AllianceModel(mesa.Model):
         self.shock = self.rng.standard_normal((world.n, world.n))
         self.tie0 = tie_strength(world.commitment, world.budget)
         self.tie = self.tie0.copy()
-        self.alignment0 = self._symmetric_alignment(interest_alignment(world.positions, world.salience))
+        self.alignment0 = symmetric_alignment(interest_alignment(world.positions, world.salience))
         self.budget_factor = self.conditions.budget_factor.copy()
         self.outside_option = self.conditions.outside_option.copy()
         self._levels: tuple[float, ...] | None = None  # sanctions levels the drivers were computed for
@@ -188,14 +195,12 @@ class AllianceModel(mesa.Model):
         if p.noise.enabled:
             self.shock = ar1_shock(self.shock, innovation, persistence=p.noise.persistence)
             value += p.noise.sigma * self.shock
-        np.fill_diagonal(value, 0.0)
-        return value
+        return zero_diagonal(value)
 
     def update_affinity(self) -> None:
         """Affinities move toward their anchor, toward balance and with cooperation."""
         if not self.params.affinity.enabled:
-            self.affinity = self._anchor.copy()
-            np.fill_diagonal(self.affinity, 0.0)
+            self.affinity = zero_diagonal(self._anchor.copy())
             return
         p = self.params.affinity
         self.affinity = affinity_step(self.affinity, self._anchor, self.tie, self.tie0,
@@ -212,13 +217,7 @@ class AllianceModel(mesa.Model):
                                          complementarity_weight=v.complementarity_weight,
                                          alignment_weight=v.alignment_weight)
         # The anchor: the calibrated affinity moved by events and by later changes in alignment.
-        moved = self._symmetric_alignment(self.alignment) - self.alignment0
-        self._anchor = np.clip(c.anchor + moved, -1.0, 1.0)
-
-    @staticmethod
-    def _symmetric_alignment(alignment: np.ndarray) -> np.ndarray:
-        """Symmetrised interest alignment (mean of both directions), the affinity anchor's mover."""
-        return (alignment + alignment.T) / 2.0
+        self._anchor = affinity_anchor(c.anchor, self.alignment, self.alignment0)
 
     def _pressure(self) -> np.ndarray:
         p = self.params.conditionality
@@ -231,7 +230,7 @@ class AllianceModel(mesa.Model):
         p = self.params.value
         return dynamic_value(
             self.static_value,
-            commitment_shares(self.commit, self.world.budget).T,
+            transpose(commitment_shares(self.commit, self.world.budget)),
             third_party_cost(self.tie, self.affinity),
             pressure,
             reciprocity_weight=p.reciprocity_weight,

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.value import symmetric_alignment
 from sim.theory.balance import marvel_drift
+
+
+def affinity_anchor(event_anchor: np.ndarray, alignment: np.ndarray, alignment0: np.ndarray) -> np.ndarray:
+    """The level affinities drift toward: the calibrated affinity moved by events and by later
+    changes in interest alignment,
+
+        S* = clip(A_e + sym(align) - sym0, -1, 1),   sym(a) = (a + a^T) / 2
+
+    ``A_e`` is the calibrated affinity as events left it, ``align`` today's interest alignment
+    and ``sym0`` the symmetrised alignment of the calibration year
+    (:func:`sim.mechanisms.value.symmetric_alignment`).
+    """
+    return np.clip(event_anchor + (symmetric_alignment(alignment) - alignment0), -1.0, 1.0)
 
 
 def affinity_step(
@@ -28,8 +42,9 @@ def affinity_step(
     back, so it stays in [0, 1] and never creates a hostility; the mechanisms read only the
     off-diagonal relations. With a = c = 0 and before any entry reaches +-1, this is the Euler
     scheme of dX/dt = (b / (N - 1)) X^2, whose generic outcome is two antagonistic factions.
+    Works on a stack (R, N, N) of replications with a shared (N, N) anchor and T0.
     """
-    n = affinity.shape[0]
+    n = affinity.shape[-1]
     drift = (
         alignment_rate * (anchor - affinity)
         + balance_rate * marvel_drift(affinity) / max(n - 1, 1)

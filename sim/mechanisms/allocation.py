@@ -18,14 +18,14 @@ def desired_commitment(
     :func:`fit_to_budget`). ``B`` is the calibrated fixed effect (:func:`calibrate_fixed_effect`);
     its diagonal is -inf, so no state commits to itself. Works on any block of rows.
     """
-    return budget[:, None] * max_share * expit(rationality * value + fixed_effect)
+    return budget[..., None] * max_share * expit(rationality * value + fixed_effect)
 
 
 def fit_to_budget(desired: np.ndarray, budget: np.ndarray) -> np.ndarray:
     """Scale each row down proportionally if it exceeds the budget: A*_i = D_i min(1, b_i / sum_j D_ij)."""
-    total = desired.sum(axis=1)
+    total = desired.sum(axis=-1)
     scale = np.minimum(1.0, budget / np.where(total > 0, total, 1.0))
-    return desired * scale[:, None]
+    return desired * scale[..., None]
 
 
 def adjust(commit: np.ndarray, target: np.ndarray, budget: np.ndarray, *, inertia: float) -> np.ndarray:
@@ -55,7 +55,8 @@ def allocate(
 
     With the allocation switched off commitments stay put, cut only to a shrunk budget:
     A' = fit(A). Each row uses only its own V, B, b and A, so one call on all rows gives the
-    same numbers as one call per row.
+    same numbers as one call per row; a stack (R, N, N) of replications likewise (``fixed_effect``
+    may be one (N, N) matrix shared by all).
     """
     if not enabled:
         return fit_to_budget(commit, budget)

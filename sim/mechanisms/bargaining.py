@@ -12,8 +12,11 @@ way and the terms are added in the same order, skipping only exact zeros).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
+from sim.mechanisms.arrays import transpose
 from sim.theory.bargaining import concession, concession_share, dependence, outside_share, power_advantage
 
 __all__ = [
@@ -30,6 +33,9 @@ __all__ = [
 # Up to this many actors the pressure is one (N, N, N) block (N = 48: 0.9 MB); above it, a loop
 # over the columns with hostile demanders, whose memory grows as N^2.
 DENSE_PRESSURE_MAX_N = 48
+# Stacks of at least this many replications visit only the hostile pairs (_stacked_pressure);
+# smaller stacks use the one-block layout, which costs fewer numpy calls.
+STACKED_PRESSURE_MIN_R = 8
 
 
 def demand(affinity: np.ndarray, threshold: float) -> np.ndarray:
@@ -63,15 +69,34 @@ def conditionality_pressure(
     ``DENSE_PRESSURE_MAX_N`` actors the terms are one block laid out [m, (i, j)]; above, for
     each column j only the demanders m with h[m, j] > 0 are visited (every other term is 0),
     so the work is N^2 times the number of hostile demanders per state and the memory N^2.
+
+    On stacks of R replications (``tie``, ``affinity``, ``dep``: (R, N, N), ``outside``: (R, N))
+    up to ``DENSE_PRESSURE_MAX_N`` actors, the block is (R, N, N^2), or for R of at least
+    ``STACKED_PRESSURE_MIN_R`` only the pairs (m, j) hostile in some replication are visited
+    (:func:`_stacked_pressure`); above, each replication is computed by itself. All give the
+    numbers of each replication alone.
     """
-    h = demand(affinity, threshold)
-    n = tie.shape[0]
+    n = tie.shape[-1]
+    if tie.ndim > 2 and n <= DENSE_PRESSURE_MAX_N and int(np.prod(tie.shape[:-2])) >= STACKED_PRESSURE_MIN_R:
+        return _stacked_pressure(tie, affinity, dep, outside, threshold=threshold, weight=weight)
     if n <= DENSE_PRESSURE_MAX_N:
-        # One block laid out [m, (i, j)]: the sum over m runs down the rows; the concession
-        # share is built on contiguous 2-d arrays (faster than broadcasting three small axes).
-        c = concession(np.repeat(dep.T, n, axis=1), dep.reshape(-1), np.repeat(outside, n))
-        terms = (tie.T[:, :, None] * h[:, None, :]).reshape(n, n * n) * c
-        return weight * terms.sum(axis=0).reshape(n, n)
+        h = demand(affinity, threshold)
+        # One block laid out [m, (i, j)] per replication: the sum over m runs down the rows; the
+        # concession share is built on contiguous arrays (faster than broadcasting three small axes).
+        c = concession(np.repeat(transpose(dep), n, axis=-1), dep.reshape(*dep.shape[:-2], 1, n * n),
+                       np.repeat(outside, n, axis=-1)[..., None, :])
+        block = transpose(tie)[..., :, :, None] * h[..., :, None, :]
+        terms = block.reshape(*block.shape[:-3], n, n * n) * c
+        return weight * terms.sum(axis=-2).reshape(*terms.shape[:-2], n, n)
+    lead = np.broadcast_shapes(tie.shape[:-2], affinity.shape[:-2], dep.shape[:-2], np.shape(outside)[:-1])
+    if lead:
+        out = np.empty((*lead, n, n))
+        args = [np.broadcast_to(a, (*lead, *a.shape[a.ndim - k:]))
+                for a, k in ((tie, 2), (affinity, 2), (dep, 2), (outside, 1))]
+        for r in np.ndindex(*lead):
+            out[r] = conditionality_pressure(*(a[r] for a in args), threshold=threshold, weight=weight)
+        return out
+    h = demand(affinity, threshold)
     tie_t = np.ascontiguousarray(tie.T)  # row m holds T[:, m]
     dep_t = np.ascontiguousarray(dep.T)  # row m holds D[:, m]; row j holds D[:, j]
     summed_t = np.zeros((n, n))  # row j holds sum_m P[:, m, j]
@@ -84,6 +109,34 @@ def conditionality_pressure(
     return weight * summed_t.T
 
 
+def _stacked_pressure(
+    tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray, *, threshold: float, weight: float
+) -> np.ndarray:
+    """:func:`conditionality_pressure` of a stack (R, N, N): the terms of the pairs (m, j) with
+    h[m, j] > 0 in any replication, added column by column in increasing m.
+
+    The terms are computed at once, shape (R, N, pairs), with the pairs ordered by their rank
+    among the demanders of their column; rank k is then added to every column in one step, so
+    each pressure[r, i, j] is 0 + P[r, i, m_0, j] + P[r, i, m_1, j] + ..., the sum of the dense
+    block with its exact zeros left out (adding 0 changes no float), in the dense block's order.
+    """
+    h = demand(affinity, threshold)
+    n = tie.shape[-1]
+    lead = np.broadcast_shapes(tie.shape[:-2], h.shape[:-2], dep.shape[:-2], np.shape(outside)[:-1])
+    hostile = (h > 0).reshape(-1, n, n).any(axis=0)  # [m, j]: a demand in some replication
+    cols, demanders = np.nonzero(hostile.T)  # sorted by j, then by m
+    rank = np.arange(len(cols)) - np.searchsorted(cols, cols)  # position of m among column j's demanders
+    order = np.lexsort((cols, rank))  # by rank, then by column
+    j, m, rank = cols[order], demanders[order], rank[order]
+    c = concession(dep[..., :, m], dep[..., :, j], outside[..., :, None])  # [r, i, pair]: c[r, i, m, j]
+    terms = (tie[..., :, m] * h[..., m, j][..., None, :]) * c
+    summed = np.zeros((*lead, n, n))
+    bounds = np.searchsorted(rank, np.arange(rank.max() + 2 if len(rank) else 1))
+    for lo, hi in itertools.pairwise(bounds.tolist()):  # each column appears once per rank
+        summed[..., j[lo:hi]] += terms[..., lo:hi]
+    return weight * summed
+
+
 def third_party_leverage(
     tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray, i: int, j: int, *, threshold: float
 ) -> np.ndarray:
@@ -94,8 +147,10 @@ def third_party_leverage(
     It is the conditional pressure before the mechanism's weight (the value actually removed
     is ``conditionality.weight * lev``), and it is recorded even with conditionality switched
     off, as the leverage m *would* have. Only the two needed slices of P are computed (O(N)).
-    Returns shape (N,).
+    Returns shape (N,), or (R, N) for stacks of R replications ((R, N, N) and (R, N) inputs).
     """
-    p_ij = (tie[i] * demand(affinity[:, j], threshold)) * concession(dep[i], dep[i, j], outside[i])
-    p_ji = (tie[j] * demand(affinity[:, i], threshold)) * concession(dep[j], dep[j, i], outside[j])
+    p_ij = (tie[..., i, :] * demand(affinity[..., :, j], threshold)) * concession(
+        dep[..., i, :], dep[..., i, j, None], outside[..., i, None])
+    p_ji = (tie[..., j, :] * demand(affinity[..., :, i], threshold)) * concession(
+        dep[..., j, :], dep[..., j, i, None], outside[..., j, None])
     return p_ij + p_ji

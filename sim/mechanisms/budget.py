@@ -24,6 +24,8 @@ def budget(
     budgets are fixed and the allocation is zero-sum once it binds. The cap bounds the feedback
     loop (ties -> budget -> commitments -> ties): partnerships can at most multiply a budget by
     ``cap``.
+
+    ``tie`` may be a stack (R, N, N) of replications' ties; the budgets are then (R, N).
     """
-    growth = 1.0 + gain * (returns * (tie - tie0)).sum(axis=1)
+    growth = 1.0 + gain * (returns * (tie - tie0)).sum(axis=-1)
     return factor * base_budget * np.clip(growth, floor, cap)

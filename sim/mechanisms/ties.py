@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.arrays import transpose
+
 
 def commitment_shares(commit: np.ndarray, base_budget: np.ndarray) -> np.ndarray:
     """Share of each origin's base budget committed to each partner: a[i, j] = A[i, j] / b0_i."""
-    return commit / base_budget[:, None]
+    return commit / base_budget[..., None]
 
 
 def tie_strength(commit: np.ndarray, base_budget: np.ndarray) -> np.ndarray:
@@ -15,6 +17,7 @@ def tie_strength(commit: np.ndarray, base_budget: np.ndarray) -> np.ndarray:
 
     The geometric mean needs reciprocity: a one-sided investment gives no tie. Using the
     *base* budget keeps T comparable over time when budgets grow. Symmetric, zero diagonal.
+    Works on a stack of commitments (..., N, N) with one base budget (N,) or a stack (..., N).
     """
     a = commitment_shares(commit, base_budget)
-    return np.sqrt(a * a.T)
+    return np.sqrt(a * transpose(a))

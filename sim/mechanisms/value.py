@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.arrays import transpose, zero_diagonal
+
 
 def interest_alignment(positions: np.ndarray, salience: np.ndarray) -> np.ndarray:
     """Salience-weighted alignment of i with j:
@@ -19,6 +21,11 @@ def interest_alignment(positions: np.ndarray, salience: np.ndarray) -> np.ndarra
     return 1.0 - np.einsum("ik,ijk->ij", w, gap)
 
 
+def symmetric_alignment(alignment: np.ndarray) -> np.ndarray:
+    """Symmetrised interest alignment, the mover of the affinity anchor: (align + align^T) / 2."""
+    return (alignment + transpose(alignment)) / 2.0
+
+
 def third_party_cost(tie: np.ndarray, affinity: np.ndarray) -> np.ndarray:
     """Cost to i of closeness to j, from i's partners hostile to j:
 
@@ -27,6 +34,7 @@ def third_party_cost(tie: np.ndarray, affinity: np.ndarray) -> np.ndarray:
     Being close to j costs i in proportion to how much i is tied to partners that are hostile
     to j (the heart of the dilution argument). T has a zero diagonal and S a non-negative one
     (self-appraisal), so the matrix product ``T @ max(0, -S)`` excludes m = i and m = j by itself.
+    On stacks (R, N, N) it is one product per replication (``numpy.matmul``).
     """
     return tie @ np.maximum(0.0, -affinity)
 
@@ -50,11 +58,10 @@ def dynamic_value(
     """V = static + w_r recip - w_t cost - pressure, zero on the diagonal (see :func:`relationship_value`).
 
     ``static`` is :func:`static_value`; the model keeps it between events, when C and the
-    positions do not change.
+    positions do not change. Any input may be a stack (R, N, N) of replications.
     """
     v = static + reciprocity_weight * reciprocity - third_party_weight * third_party - pressure
-    np.fill_diagonal(v, 0.0)
-    return v
+    return zero_diagonal(v)
 
 
 def relationship_value(

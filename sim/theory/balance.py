@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def balance_index(affinity: np.ndarray, *, weighted: bool = True) -> float:
+def balance_index(affinity: np.ndarray, *, weighted: bool = True) -> float | np.ndarray:
     """Share of balanced triads, in [0, 1]:
 
         B = (1 + tr(X^3) / tr(|X|^3)) / 2,   X = S (weighted) or X = sign(S) (unweighted)
@@ -18,14 +18,22 @@ def balance_index(affinity: np.ndarray, *, weighted: bool = True) -> float:
     tr(X^3) sums X_ij X_jk X_ki over closed walks of length three, i.e. six times the sum over
     triads of the sign of the triad times its weight |X_ij X_jk X_ki|; tr(|X|^3) is six times the
     total weight. Unweighted, B is the plain fraction of balanced triads among closed ones (all
-    three relations non-zero). 1 for a network with no closed triad.
+    three relations non-zero). 1 for a network with no closed triad. A float for one network; an
+    array of shape (R,) for a stack of R networks (R, N, N).
     """
     x = np.sign(affinity) if not weighted else np.asarray(affinity, dtype=float)
     y = np.abs(x)
-    total = (y @ y @ y).trace()
-    if total <= 0:
-        return 1.0
-    return float((1.0 + (x @ x @ x).trace() / total) / 2.0)
+    total = (y @ y @ y).trace(axis1=-2, axis2=-1)
+    signed = (x @ x @ x).trace(axis1=-2, axis2=-1)
+    if np.ndim(total) == 0:  # one network
+        return 1.0 if total <= 0 else float(_balance_share(signed, total))
+    closed = total > 0
+    return np.where(closed, _balance_share(signed, np.where(closed, total, 1.0)), 1.0)
+
+
+def _balance_share(signed: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """(1 + tr(X^3) / tr(|X|^3)) / 2, for ``total`` > 0 (see :func:`balance_index`)."""
+    return (1.0 + signed / total) / 2.0
 
 
 def triad_counts(affinity: np.ndarray) -> tuple[int, int]:

@@ -51,14 +51,16 @@ def dependence_shares(
 
     ``D`` is :func:`dependence` and ``w`` is :func:`outside_share`; the model needs both every
     month, so they share ``u`` and ``t``. For a state with any value at all, sum_j D[i, j] + w_i = 1.
+    ``value`` and ``tie`` may be stacks (R, N, N) (then D is (R, N, N) and w is (R, N)).
     """
     u = np.maximum(0.0, value) * tie
-    total = u.sum(axis=1) + outside_option
+    total = u.sum(axis=-1) + outside_option
     positive = total > 0
     if positive.all():  # the usual case: no 0/0 to guard (same numbers as the guarded division)
-        return u / total[:, None], outside_option / total
-    dep = np.divide(u, total[:, None], out=np.zeros_like(u), where=positive[:, None])
-    return dep, np.divide(outside_option, total, out=np.zeros_like(total), where=positive)
+        return u / total[..., None], outside_option / total
+    dep = np.divide(u, total[..., None], out=np.zeros_like(u), where=positive[..., None])
+    share = np.divide(np.broadcast_to(outside_option, total.shape), total, out=np.zeros_like(total), where=positive)
+    return dep, share
 
 
 def dependence(value: np.ndarray, tie: np.ndarray, outside_option: np.ndarray) -> np.ndarray:
@@ -86,9 +88,9 @@ def power_advantage(dep: np.ndarray) -> np.ndarray:
     """Emerson's power advantage of i over j: P[i, j] = D[j, i] - D[i, j] in (-1, 1).
 
     The power of i over j is j's dependence on i (Emerson 1962: P_ij = D_ji); the advantage is
-    the asymmetry. Antisymmetric; zero for balanced (mutual) dependence.
+    the asymmetry. Antisymmetric; zero for balanced (mutual) dependence. Also on stacks (..., N, N).
     """
-    return dep.T - dep
+    return dep.swapaxes(-1, -2) - dep
 
 
 def concession(d_im: np.ndarray, d_ij: np.ndarray, w_i: np.ndarray, eps: float = 1e-12) -> np.ndarray:

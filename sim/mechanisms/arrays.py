@@ -1,0 +1,25 @@
+"""Array helpers for matrices and stacks of matrices (shape (..., N, N)), used by the mechanisms.
+
+Every mechanism takes one world's arrays, (N, N) and (N,), or a stack of R replications'
+arrays, (R, N, N) and (R, N), with the parts every replication shares (calibration, events)
+as plain (N, N) and (N,) that broadcast. The last two axes are always the (i, j) of a matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def transpose(x: np.ndarray) -> np.ndarray:
+    """X^T of each matrix in a stack: out[..., i, j] = x[..., j, i] (a view; ``x.T`` for one matrix)."""
+    return x.swapaxes(-1, -2)
+
+
+def zero_diagonal(x: np.ndarray, value: float = 0.0) -> np.ndarray:
+    """Set x[..., i, i] = value for every i, in place, for one matrix or a stack; returns ``x``."""
+    if x.ndim == 2:
+        np.fill_diagonal(x, value)
+    else:
+        idx = np.arange(min(x.shape[-2:]))
+        x[..., idx, idx] = value
+    return x

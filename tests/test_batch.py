@@ -1,0 +1,226 @@
+"""The batched engine gives the Mesa model's numbers, bit for bit, and the mechanisms broadcast.
+
+``sim.batch`` steps R replications together on (R, N, N) stacks; the Mesa model
+(``sim.model.AllianceModel``, one per replication) is the reference. Equality here is exact
+(``check_exact=True``, ``assert_array_equal``), never approximate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import batch as batch_module
+from sim import experiment
+from sim.batch import MAX_BATCH, STACK_BYTES, batch_size, run_batch
+from sim.cli import compose
+from sim.config import validate
+from sim.events import sanctions_penalty
+from sim.experiment import prepare, replication_seeds, run_prepared, run_replication
+from sim.mechanisms import bargaining
+from sim.mechanisms.affinity import affinity_step
+from sim.mechanisms.allocation import allocate
+from sim.mechanisms.bargaining import conditionality_pressure, third_party_leverage
+from sim.mechanisms.budget import budget
+from sim.mechanisms.ties import tie_strength
+from sim.mechanisms.value import dynamic_value, third_party_cost
+from sim.metrics import measure_into, portfolio_shares
+from sim.theory.balance import balance_index
+from sim.theory.bargaining import dependence_shares, power_advantage
+
+ALL_LEVERS = ["scenario=western_sanctions_2022", "policy.outreach=1", "policy.us_sanctions_on_iran=1",
+              "policy.western_sanctions_on_russia=1"]
+MECHANISMS = ("value", "allocation", "budget", "conditionality", "affinity", "scarcity", "noise", "outreach",
+              "sanctions")
+CONFIGS = {
+    "default": [],
+    "sunni_outreach": ["scenario=sunni_outreach"],
+    "all_levers": ALL_LEVERS,
+    "us_sanctions": ["scenario=us_sanctions", "policy.outreach=0.5"],
+    **{f"no_{name}": [*ALL_LEVERS, f"model.mechanisms.{name}.enabled=false"] for name in MECHANISMS},
+    "synthetic_30": ["world=synthetic", "world.n_states=30", "scenario=outreach", "horizon.end=2020-06"],
+}
+
+
+def _prepared(overrides: list[str]):
+    cfg = compose(overrides)
+    validate(cfg)
+    return prepare(cfg)
+
+
+def _both(overrides: list[str], replications: int, seed: int = 2018):
+    world, mechanisms, schedule = _prepared(overrides)
+    batched = run_prepared("s", world, mechanisms, schedule, seed, replications)
+    mesa = run_prepared("s", world, mechanisms, schedule, seed, replications, engine="mesa")
+    return batched, mesa
+
+
+@pytest.mark.parametrize("replications", [1, 7])
+@pytest.mark.parametrize("overrides", CONFIGS.values(), ids=CONFIGS.keys())
+def test_the_batched_cell_is_the_mesa_cell(overrides: list[str], replications: int) -> None:
+    """run_prepared's tables (metrics and network) from both engines are equal to the bit."""
+    batched, mesa = _both(overrides, replications)
+    assert len(mesa.table) == replications * mesa.table["date"].nunique()
+    pd.testing.assert_frame_equal(batched.table, mesa.table, check_exact=True)
+    pd.testing.assert_frame_equal(batched.network, mesa.network, check_exact=True)
+
+
+@pytest.mark.parametrize("overrides", [ALL_LEVERS, CONFIGS["synthetic_30"]], ids=["all_levers", "synthetic_30"])
+def test_a_cell_of_many_replications_is_the_mesa_cell(overrides: list[str]) -> None:
+    """20 replications: a stack large enough for the hostile-pairs pressure (STACKED_PRESSURE_MIN_R)."""
+    assert bargaining.STACKED_PRESSURE_MIN_R <= 20
+    batched, mesa = _both(overrides, 20, seed=3)
+    pd.testing.assert_frame_equal(batched.table, mesa.table, check_exact=True)
+    pd.testing.assert_frame_equal(batched.network, mesa.network, check_exact=True)
+
+
+def test_the_batch_is_each_models_record_and_final_network() -> None:
+    """run_batch's slice r is AllianceModel r: its DataCollector rows, dates, final ties and affinities."""
+    world, mechanisms, schedule = _prepared([*ALL_LEVERS, "model.mechanisms.noise.sigma=0.5"])
+    seeds = replication_seeds(5, 4)
+    result = run_batch(world, mechanisms, schedule, seeds)
+    assert result.metrics.shape[:2] == (4, len(schedule.dates))
+    for r, seed in enumerate(seeds):
+        model = run_replication(world, mechanisms, schedule, seed)
+        recorder = model.datacollector
+        assert result.columns == recorder.columns
+        assert list(result.dates) == recorder.dates
+        np.testing.assert_array_equal(result.metrics[r], recorder.array())
+        np.testing.assert_array_equal(result.tie[r], model.tie)
+        np.testing.assert_array_equal(result.affinity[r], model.affinity)
+    # the replications differ (their own streams), so equality above is not one run copied
+    assert not np.array_equal(result.metrics[0], result.metrics[1])
+
+
+def test_a_large_world_runs_each_replication_by_itself_with_the_same_numbers() -> None:
+    """Above DENSE_PRESSURE_MAX_N the stacked pressure goes replication by replication (column path)."""
+    overrides = ["world=synthetic", "world.n_states=60", "scenario=outreach", "horizon.end=2019-04"]
+    batched, mesa = _both(overrides, 3)
+    pd.testing.assert_frame_equal(batched.table, mesa.table, check_exact=True)
+    pd.testing.assert_frame_equal(batched.network, mesa.network, check_exact=True)
+
+
+def test_stacks_of_a_few_replications_and_innovations_drawn_month_by_month_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cell in stacks of 3 (3 + 3 + 1) with innovations drawn 1, or 5 and 15, months at a time
+    (86 months: the last block is partly unused) equals the cell in one stack."""
+    world, mechanisms, schedule = _prepared(["scenario=sunni_outreach"])
+    whole = run_prepared("s", world, mechanisms, schedule, 9, 7)
+    assert batch_size(world.n) >= 7 and len(schedule.dates) == 86
+    monkeypatch.setattr(experiment, "batch_size", lambda n: 3)
+    for months_of_3_replications in (1, 5):
+        monkeypatch.setattr(batch_module, "INNOVATION_BYTES", months_of_3_replications * 8 * 13 * 13 * 3)
+        pieces = run_prepared("s", world, mechanisms, schedule, 9, 7)
+        pd.testing.assert_frame_equal(pieces.table, whole.table, check_exact=True)
+        pd.testing.assert_frame_equal(pieces.network, whole.network, check_exact=True)
+
+
+def test_batch_size_bounds_a_stacks_memory() -> None:
+    assert batch_size(13) == MAX_BATCH
+    assert batch_size(1000) == 1  # one replication at a time: 40 N^2 floats are already 305 MB
+    for n in (13, 48, 49, 100, 300):
+        k = batch_size(n)
+        assert 1 <= k <= MAX_BATCH
+        per = 8 * n * n * batch_module._MATRICES_PER_REPLICATION
+        if n <= bargaining.DENSE_PRESSURE_MAX_N:
+            per += 8 * n**3 * batch_module._CUBES_PER_REPLICATION
+        assert k == 1 or k * per <= STACK_BYTES
+
+
+def test_an_unknown_engine_is_refused() -> None:
+    world, mechanisms, schedule = _prepared([])
+    with pytest.raises(ValueError, match="engine"):
+        run_prepared("s", world, mechanisms, schedule, 1, 1, engine="ray")
+
+
+# ------------------------------------------------ the mechanisms on stacks
+
+
+def _stack_inputs(n: int, r: int, seed: int) -> dict[str, np.ndarray]:
+    """R random worlds' arrays of the shapes the model holds, with the edge cases the guards handle."""
+    rng = np.random.default_rng(seed)
+    tie = rng.random((r, n, n)) * (rng.random((r, n, n)) < 0.7)
+    tie = np.sqrt(tie * np.swapaxes(tie, -1, -2))
+    tie[:, np.arange(n), np.arange(n)] = 0.0
+    affinity = rng.uniform(-1, 1, (r, n, n))
+    affinity = (affinity + np.swapaxes(affinity, -1, -2)) / 2
+    affinity[:, np.arange(n), np.arange(n)] = 0.1
+    dep = rng.random((r, n, n)) * (tie > 0)
+    dep /= dep.sum(axis=-1, keepdims=True) + 0.3
+    outside = rng.random((r, n)) * 0.3
+    outside[0, 0] = 0.0  # a state with no outside option in one replication only
+    dep[0, 0] = 0.0
+    commit = rng.random((r, n, n)) * 2
+    commit[:, np.arange(n), np.arange(n)] = 0.0
+    commit[1, 2] = 0.0  # a state that commits nothing
+    value = rng.normal(size=(r, n, n))
+    value[2, 3] = -1.0  # a state with no positive value (no ties count)
+    return {"tie": tie, "affinity": affinity, "dep": dep, "outside": outside, "commit": commit, "value": value,
+            "budget": rng.random((r, n)) + 0.5}
+
+
+@pytest.mark.parametrize("n", [5, 13, 60])
+def test_every_mechanism_on_a_stack_is_the_mechanism_on_each_slice(n: int) -> None:
+    """Called on (R, N, N) stacks, each stacked function returns slice r = its value on replication r's arrays."""
+    x = _stack_inputs(n, 4, n)
+    base = np.random.default_rng(0).random(n) + 0.5
+    shared = np.random.default_rng(1).random((n, n))
+    hostile_free = np.abs(x["affinity"])  # no demands at all: the pressure is exactly 0
+    calls = {
+        "pressure": lambda s: conditionality_pressure(s["tie"], s["affinity"], s["dep"], s["outside"],
+                                                      threshold=0.2, weight=0.5),
+        "pressure_no_hostility": lambda s: conditionality_pressure(s["tie"], s["calm"], s["dep"], s["outside"],
+                                                                   threshold=0.2, weight=0.5),
+        "leverage": lambda s: third_party_leverage(s["tie"], s["affinity"], s["dep"], s["outside"], 1, 2,
+                                                   threshold=0.2),
+        "dependence": lambda s: dependence_shares(s["value"], s["tie"], s["outside"])[0],
+        "outside_share": lambda s: dependence_shares(s["value"], s["tie"], s["outside"])[1],
+        "power": lambda s: power_advantage(s["dep"]),
+        "balance": lambda s: np.asarray(balance_index(s["affinity"])),
+        "balance_empty": lambda s: np.asarray(balance_index(s["tie"] * 0.0)),
+        "tie": lambda s: tie_strength(s["commit"], base),
+        "third_party": lambda s: third_party_cost(s["tie"], s["affinity"]),
+        "value": lambda s: dynamic_value(shared, s["dep"], s["tie"], s["value"], reciprocity_weight=0.3,
+                                         third_party_weight=0.7),
+        "allocate": lambda s: allocate(s["commit"], s["value"], shared, s["budget"], enabled=True, rationality=2.0,
+                                       max_share=0.5, inertia=0.8),
+        "allocate_off": lambda s: allocate(s["commit"], s["value"], shared, s["budget"], enabled=False,
+                                           rationality=2.0, max_share=0.5, inertia=0.8),
+        "budget": lambda s: budget(base, shared, s["tie"], shared * 0.5, base * 0.9, gain=0.4, cap=1.5),
+        "affinity": lambda s: affinity_step(s["affinity"], shared, s["tie"], shared * 0.5, alignment_rate=0.1,
+                                            balance_rate=0.2, cooperation_rate=0.3),
+        "sanctions": lambda s: sanctions_penalty(s["tie"], 1, 3, 0.5, 0.2),
+        "shares": lambda s: portfolio_shares(s["commit"], 2),
+        "metrics": lambda s: measure_into(np.empty((*s["tie"].shape[:-2], 11 + 2 + n - 1)), entente=(0, 1),
+                                          outreach_actor=2, outreach_targets=(3, 4), commit=s["commit"],
+                                          tie=s["tie"], affinity=s["affinity"], dep=s["dep"], outside=s["outside"],
+                                          budget=s["budget"], hostility_threshold=0.2),
+    }
+    stack = {**x, "calm": hostile_free}
+    for name, call in calls.items():
+        whole = call(stack)
+        for r in range(4):
+            np.testing.assert_array_equal(whole[r], call({k: v[r] for k, v in stack.items()}), err_msg=name)
+    assert not conditionality_pressure(x["tie"], hostile_free, x["dep"], x["outside"], threshold=0.2,
+                                       weight=0.5).any()
+
+
+@pytest.mark.parametrize("hostile_pairs_only", [True, False])
+def test_the_stacked_pressure_is_the_dense_block(monkeypatch: pytest.MonkeyPatch, hostile_pairs_only: bool) -> None:
+    """Both stacked layouts (hostile pairs only, one block) equal the (N, N, N) block and the column
+    path, slice by slice."""
+    x = _stack_inputs(13, 9, 3)
+    x["affinity"][4] = np.abs(x["affinity"][4])  # one replication without any demand
+    monkeypatch.setattr(bargaining, "STACKED_PRESSURE_MIN_R", 9 if hostile_pairs_only else 10)
+    stacked = conditionality_pressure(x["tie"], x["affinity"], x["dep"], x["outside"], threshold=0.2, weight=0.5)
+    assert not stacked[4].any() and stacked[3].any()
+    for limit in (0, 10_000):  # the column path, then the one-block path, for each slice alone
+        monkeypatch.setattr(bargaining, "DENSE_PRESSURE_MAX_N", limit)
+        for r in range(9):
+            alone = conditionality_pressure(x["tie"][r], x["affinity"][r], x["dep"][r], x["outside"][r],
+                                            threshold=0.2, weight=0.5)
+            np.testing.assert_array_equal(stacked[r], alone)
+    full = bargaining.pressure_terms(x["tie"][2], x["affinity"][2], x["dep"][2], x["outside"][2], 0.2)
+    np.testing.assert_array_equal(stacked[2], 0.5 * full.sum(axis=1))
