@@ -7,7 +7,9 @@
 Paths, each on the outreach sweep of the 2018 world at its default horizon (11 levels, one
 shared baseline: 12 cells x R replications):
 
-- one model run in this process (``run_replication``), median: the cost every path pays;
+- the model's own cost, from ``bench_model.py``: one Mesa model run, the same mechanisms as a bare
+  numpy loop, and one cell of R replications through the batched engine (``run_prepared``),
+  which is what every sweep path runs;
 - the in-process evaluator (``sim-run experiment=outreach_sweep``) at 1 and 2 workers;
 - Hydra multirun (``sim-run -m experiment=outreach_sweep``) with the basic and joblib launchers.
 
@@ -23,28 +25,13 @@ import json
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sim.cli import compose
-from sim.experiment import prepare, replication_seeds, run_replication
-
-
-def time_per_run(runs: int) -> float:
-    """Median seconds of one run of the 2018 world (construction and every step, metrics recorded)."""
-    world, mechanisms, schedule = prepare(compose(["scenario=sunni_outreach"]))
-    seeds = replication_seeds(0, runs + 3)
-    times = []
-    for k, seed in enumerate(seeds):
-        start = time.perf_counter()
-        run_replication(world, mechanisms, schedule, seed)
-        if k >= 3:  # warm-up
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from bench_model import bench_2018, bench_batched  # beside this script
 
 
 def sim_run(args: list[str], cwd: Path) -> tuple[float, float | None]:
@@ -62,15 +49,20 @@ def sim_run(args: list[str], cwd: Path) -> tuple[float, float | None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller loads")
-    parser.add_argument("--replications", type=int, default=None, help="R per cell (default 50, quick 10)")
+    parser.add_argument("--replications", type=int, default=None, help="R per cell (default 300, quick 50)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = parser.parse_args()
-    reps = args.replications or (20 if args.quick else 100)
+    reps = args.replications or (50 if args.quick else 300)
     cells = 12
     rows: list[tuple[str, float, float]] = []  # (path, seconds, replications per second)
 
-    run = time_per_run(10 if args.quick else 50)
-    rows.append(("one model run (in process, median)", run, 1.0 / run))
+    single = bench_2018(10 if args.quick else 30)
+    rows.append(("one Mesa model run (median)", single["run_ms_median"] / 1e3, 1e3 / single["run_ms_median"]))
+    rows.append(("the same mechanisms, bare numpy loop (median)", single["bare_ms_median"] / 1e3,
+                 1e3 / single["bare_ms_median"]))
+    batch = bench_batched(3, (reps,))[f"batch_{reps}"]
+    per = batch["ms_per_replication_median"] / 1e3
+    rows.append((f"batched engine, one cell of {reps} (per replication)", per, 1 / per))
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         base = ["experiment=outreach_sweep", f"replications={reps}"]
