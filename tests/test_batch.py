@@ -94,8 +94,9 @@ def test_the_batch_is_each_models_record_and_final_network() -> None:
 
 
 def test_a_large_world_runs_each_replication_by_itself_with_the_same_numbers() -> None:
-    """Above DENSE_PRESSURE_MAX_N the stacked pressure goes replication by replication (column path)."""
-    overrides = ["world=synthetic", "world.n_states=60", "scenario=outreach", "horizon.end=2019-04"]
+    """Above DENSE_PRESSURE_MAX_N the stacked pressure goes replication by replication (column path);
+    from SYRK_MIN_N (64) states on the balance index squares the relations as S S^T."""
+    overrides = ["world=synthetic", "world.n_states=70", "scenario=outreach", "horizon.end=2019-04"]
     batched, mesa = _both(overrides, 3)
     pd.testing.assert_frame_equal(batched.table, mesa.table, check_exact=True)
     pd.testing.assert_frame_equal(batched.network, mesa.network, check_exact=True)

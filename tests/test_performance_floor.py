@@ -18,7 +18,7 @@ from sim.cli import compose
 from sim.config import validate
 from sim.experiment import Cell, prepare, run_cell, run_replication
 from sim.mechanisms import bargaining
-from sim.mechanisms.bargaining import conditionality_pressure, pressure_terms, third_party_leverage
+from sim.mechanisms.bargaining import conditionality_pressure, demand, pressure_terms, third_party_leverage
 from sim.metrics import step_metrics
 from sim.model import AllianceModel
 
@@ -66,9 +66,13 @@ def test_decide_all_is_every_agent_deciding() -> None:
 
 
 @pytest.mark.parametrize("n", [4, 13, 70])
-def test_pressure_without_the_cube_equals_the_sum_of_its_terms(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("no_outside", [True, False])
+def test_pressure_without_the_cube_equals_the_sum_of_its_terms(
+    n: int, no_outside: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """conditionality_pressure (block and column paths) and third_party_leverage equal the (N, N, N)
-    definition, bit for bit, including states with no outside option."""
+    definition, bit for bit, with a state with no outside option (the guarded column loop) and
+    without (the buffered column loop)."""
     rng = np.random.default_rng(n)
     tie = rng.random((n, n))
     tie = np.sqrt(tie * tie.T) * (rng.random((n, n)) < 0.7)
@@ -78,9 +82,11 @@ def test_pressure_without_the_cube_equals_the_sum_of_its_terms(n: int, monkeypat
     np.fill_diagonal(affinity, 0.1)
     dep = rng.random((n, n)) * (tie > 0)
     dep /= dep.sum(axis=1, keepdims=True) + 0.3
-    outside = rng.random(n) * 0.3
-    outside[0] = 0.0
-    dep[0] = 0.0
+    outside = rng.random(n) * 0.3 + (0.0 if no_outside else 0.01)
+    if no_outside:
+        outside[0] = 0.0
+        dep[0] = 0.0
+    assert (demand(affinity, 0.2) > 0).sum(axis=0).max() > 1  # columns with several demanders
     full = pressure_terms(tie, affinity, dep, outside, 0.2)
     expected = 0.5 * full.sum(axis=1)
     for limit in (0, 10_000):  # the column path, then the one-block path

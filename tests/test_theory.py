@@ -17,6 +17,7 @@ from sim.theory.balance import (
     marvel_drift,
     marvel_factions,
     marvel_solution,
+    trace_of_cube,
     triad_counts,
 )
 from sim.theory.bargaining import (
@@ -52,6 +53,23 @@ def test_the_1907_great_power_network_is_fully_balanced() -> None:
     s[0, 3] = s[3, 0] = 1.0  # an Anglo-German entente would unbalance the 4 triads through that link
     assert triad_counts(s) == (16, 4)
     assert balance_index(s, weighted=False) == pytest.approx(16 / 20)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_trace_of_cube_is_the_trace_of_the_third_power(symmetric: bool) -> None:
+    """One product (X X^T for a symmetric X, X X otherwise) gives tr(X^3) to rounding, for one
+    matrix and, bit for bit, for each matrix of a stack."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 70, 70))  # above SYRK_MIN_N: X X^T for the symmetric stack
+    if symmetric:
+        x = x + x.swapaxes(-1, -2)
+    expected = np.array([np.trace(np.linalg.matrix_power(m, 3)) for m in x])
+    np.testing.assert_allclose(trace_of_cube(x), expected, rtol=1e-12)
+    for r in range(len(x)):
+        assert trace_of_cube(x[r]) == trace_of_cube(x)[r]
+        assert trace_of_cube(x[r]) == pytest.approx(expected[r], rel=1e-12)
+    s = _camps(POWERS_1907, ENTENTE_1907)
+    assert trace_of_cube(s) == np.trace(s @ s @ s) == 6 * 20  # 20 balanced triads, each six closed walks
 
 
 def test_weighted_balance_index_hand_case() -> None:

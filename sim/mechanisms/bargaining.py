@@ -36,6 +36,8 @@ DENSE_PRESSURE_MAX_N = 48
 # Stacks of at least this many replications visit only the hostile pairs (_stacked_pressure);
 # smaller stacks use the one-block layout, which costs fewer numpy calls.
 STACKED_PRESSURE_MIN_R = 8
+# The guard of sim.theory.bargaining.concession: denominators at or below it give a share of 0.
+CONCESSION_EPS = 1e-12
 
 
 def demand(affinity: np.ndarray, threshold: float) -> np.ndarray:
@@ -102,11 +104,41 @@ def conditionality_pressure(
     summed_t = np.zeros((n, n))  # row j holds sum_m P[:, m, j]
     cols, demanders = np.nonzero(h.T)  # sorted by j, then by m
     bounds = np.searchsorted(cols, np.arange(n + 1))
-    for j in np.flatnonzero(np.diff(bounds)):
-        m = demanders[bounds[j]:bounds[j + 1]]
-        c = concession(dep_t[m], dep_t[j], outside)  # [m, i]: c[i, m, j]
-        summed_t[j] = ((tie_t[m] * h[m, j][:, None]) * c).sum(axis=0)
+    if not np.greater(outside, CONCESSION_EPS).all():  # some denominators may vanish: guarded path
+        for j in np.flatnonzero(np.diff(bounds)):
+            m = demanders[bounds[j]:bounds[j + 1]]
+            c = concession(dep_t[m], dep_t[j], outside)  # [m, i]: c[i, m, j]
+            summed_t[j] = ((tie_t[m] * h[m, j][:, None]) * c).sum(axis=0)
+        return weight * summed_t.T
+    # The same operations as above (concession's unguarded branch), in preallocated buffers: a
+    # fresh (k, N) temporary per column costs page faults that outweigh the arithmetic at large N.
+    _pressure_columns(np.flatnonzero(np.diff(bounds)), h, tie_t, dep_t, outside, demanders, bounds, summed_t)
     return weight * summed_t.T
+
+
+def _pressure_columns(
+    columns: np.ndarray, h: np.ndarray, tie_t: np.ndarray, dep_t: np.ndarray, outside: np.ndarray,
+    demanders: np.ndarray, bounds: np.ndarray, summed_t: np.ndarray,
+) -> None:
+    """Rows ``columns`` of summed_t: summed_t[j, i] = sum_m T[i, m] h[m, j] D[i, m] / (D[i, m] + D[i, j] + w_i)
+    over the demanders m of column j (``demanders[bounds[j]:bounds[j + 1]]``), each term computed as
+    ``(T[i, m] h[m, j]) c`` with c = D[i, m] / ((D[i, m] + D[i, j]) + w_i) and added in increasing m."""
+    if not len(columns):
+        return
+    n = summed_t.shape[1]
+    most = int((bounds[columns + 1] - bounds[columns]).max())
+    d_im, total, terms = np.empty((most, n)), np.empty((most, n)), np.empty((most, n))
+    for j in columns:
+        m = demanders[bounds[j]:bounds[j + 1]]
+        k = len(m)
+        np.take(dep_t, m, axis=0, out=d_im[:k], mode="clip")
+        np.add(d_im[:k], dep_t[j], out=total[:k])
+        np.add(total[:k], outside, out=total[:k])
+        np.divide(d_im[:k], total[:k], out=total[:k])  # c[i, m, j] as [m, i]
+        np.take(tie_t, m, axis=0, out=terms[:k], mode="clip")
+        np.multiply(terms[:k], h[m, j][:, None], out=terms[:k])
+        np.multiply(terms[:k], total[:k], out=terms[:k])
+        np.sum(terms[:k], axis=0, out=summed_t[j])
 
 
 def _stacked_pressure(
