@@ -39,6 +39,7 @@ from sim.store import CellStore
 from sim.sweep import DESIGN_FILE, POINTS, config_at
 
 REPORT = "report"
+VERDICT_MARKS = {"supported": "S", "refuted": "R", "inconclusive": "I"}
 LEVER_LABELS = {"policy.outreach": "outreach", "policy.us_sanctions_on_iran": "US sanctions on Iran",
                 "policy.western_sanctions_on_russia": "Western sanctions on Russia"}
 
@@ -209,7 +210,8 @@ def plot_effect_vs_outreach(effects: pd.DataFrame, keys: list[str]) -> Figure:
 def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str = "h1") -> Figure:
     """Heatmap of one effect over the two sanctions levers, a panel per outreach level.
 
-    A cell outlined in black has a 95% CI that excludes 0; its text is the effect.
+    A cell outlined in black has a 95% CI that excludes 0; its text is the effect and the verdict's
+    initial (S supported, R refuted, I inconclusive).
     """
     x_key, y_key = "policy.us_sanctions_on_iran", "policy.western_sanctions_on_russia"
     sub = effects[effects["hypothesis"] == hypothesis]
@@ -229,8 +231,9 @@ def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str =
                 row["ci_low"] > 0 or row["ci_high"] < 0)
             if excludes:
                 ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2))
-            ax.text(j, i, f"{row['effect']:+.3f}", ha="center", va="center", fontsize=7,
-                    fontweight="bold" if excludes else "normal")
+            dark = abs(row["effect"]) > 0.6 * limit
+            ax.text(j, i, f"{row['effect']:+.3f}\n{VERDICT_MARKS.get(row['verdict'], '')}", ha="center",
+                    va="center", fontsize=7, color="white" if dark else "black")
         ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
         ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
         ax.set_xlabel(LEVER_LABELS[x_key])
@@ -238,7 +241,8 @@ def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str =
         ax.set_title("all points" if level is None else f"outreach {level:g} vs 0")
     spec = HYPOTHESES[hypothesis]
     fig.colorbar(image, ax=axes[0].tolist(), label=f"{hypothesis.upper()} effect on {spec['metric']}")
-    fig.suptitle(f"{hypothesis.upper()} effect at the horizon by condition (outlined: 95% CI excludes 0)", fontsize=10)
+    fig.suptitle(f"{hypothesis.upper()} effect at the horizon by condition (outlined: 95% CI excludes 0; "
+                 "S supported, R refuted, I inconclusive)", fontsize=10)
     return fig
 
 
