@@ -46,12 +46,48 @@ def sim_run(args: list[str], cwd: Path) -> tuple[float, float | None]:
     return wall, float(found.group(1)) if found else None
 
 
+def sweep_memory(samples: tuple[int, ...] = (8, 32)) -> list[dict[str, float]]:
+    """Memory the evaluator's parent holds (tracemalloc) for Sobol' designs of growing size.
+
+    Workers write every result to disk, so the parent's peak during evaluation should not grow
+    with the number of cells; only the plan does (about a kB per cell).
+    """
+    import tracemalloc
+
+    from sim.cli import compose
+    from sim.experiment import Cell
+    from sim.sweep import evaluate, plan, write_plan
+
+    rows = []
+    for n in samples:
+        over = ["replications=2", "experiment=sensitivity", f"experiment.samples={n}"]
+        control, treatment = compose(over), compose([*over, "scenario=sunni_outreach"])
+        tracemalloc.start()
+        p = plan(Cell("baseline", control), Cell("sunni_outreach", treatment), treatment.experiment)
+        planned = tracemalloc.get_traced_memory()[0]
+        with tempfile.TemporaryDirectory() as tmp:
+            write_plan(Path(tmp), p)
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            evaluate(p, Path(tmp), workers=2, progress=False)
+            peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        rows.append({"cells": len(p.cells), "plan_mb": planned / 1e6, "evaluate_peak_mb": (peak - before) / 1e6})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller loads")
     parser.add_argument("--replications", type=int, default=None, help="R per cell (default 300, quick 50)")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    parser.add_argument("--memory", action="store_true", help="only the parent's memory against the number of cells")
     args = parser.parse_args()
+    if args.memory:
+        for row in sweep_memory():
+            print(f"{row['cells']:5d} cells: plan {row['plan_mb']:.1f} MB, parent's peak while evaluating "
+                  f"{row['evaluate_peak_mb']:.2f} MB above its start")
+        return
     reps = args.replications or (50 if args.quick else 300)
     cells = 12
     rows: list[tuple[str, float, float]] = []  # (path, seconds, replications per second)
