@@ -8,7 +8,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 python \
 	command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
 	&& { command -v "$$p"; break; }; done)
 
-.PHONY: setup app run dashboard test test-notebooks test-app test-ray lint clean
+.PHONY: setup app run dashboard test test-notebooks test-app test-ray bench lint clean
 
 setup: $(VENV)/.installed
 
@@ -57,6 +57,11 @@ test-app: app
 
 dashboard: app
 	$(VENV)/bin/solara run sim/app.py
+
+# The whole benchmark suite, side by side: a run against its bare-numpy floor and the batched engine,
+# scaling of synthetic worlds, then every sweep path. `make bench ARGS=--quick` for a subset.
+bench: setup
+	cd benchmarks && ../$(VENV)/bin/python bench_model.py $(ARGS) && ../$(VENV)/bin/python bench_sweep.py $(ARGS)
 
 lint: setup
 	$(VENV)/bin/python -m ruff check .
