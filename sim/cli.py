@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import shutil
 import sys
 import time
@@ -106,13 +107,14 @@ def split_lever_overrides(overrides: list[str], control_policy: Any, treatment_p
     return control, notes
 
 
-def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[str, str]]], list[str]]:
+def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[str, str]]], list[str], set[str]]:
     """The control cell and, unless a single scenario was asked for, the treatment cell.
 
     In a paired run, a ``policy.*`` override of a lever the two scenarios set differently
     (outreach, for the headline pair) sets the treatment's intensity only; an override of a
     lever they share is a condition and applies to both. Each cell is validated as it is made,
-    so the first problem is the one reported. Returns the cells and notes for the user.
+    so the first problem is the one reported. Returns the cells, notes for the user, and the
+    levers the two scenario files set differently (``policy.<lever>``: the treatment's own).
     """
     overrides = list(hc.overrides.task)
     chose_scenario = any(o.startswith("scenario=") for o in overrides)
@@ -122,7 +124,7 @@ def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[s
     validate(control[0].config, control[1])
     compare = cfg.compare
     if compare is None or (chose_scenario and not chose_compare):
-        return [control], []
+        return [control], [], set()
     where = "command line" if chose_compare else str(CONFIG_DIR / "config.yaml")
     allowed = f"null or one of {', '.join(_options('scenario'))}"
     if compare == control_choice:
@@ -148,7 +150,12 @@ def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[s
     if cell[0].scenario == control[0].scenario:
         raise ConfigError(cell[1]["scenario"], "scenario.name", cell[0].scenario,
                           f"a name other than the control's ({control[0].scenario}): results are keyed by it")
-    return [control, cell], notes
+    return [control, cell], notes, treatment_levers(own[0], own[1])
+
+
+def treatment_levers(control_policy: Any, treatment_policy: Any) -> set[str]:
+    """``policy.<lever>`` for every lever two scenario files set differently (the treatment's own)."""
+    return {f"policy.{lever}" for lever in LEVERS if control_policy[lever] != treatment_policy[lever]}
 
 
 def compose(overrides: list[str] | None = None) -> DictConfig:
@@ -202,7 +209,9 @@ def run_experiment(overrides: list[str] | None, root: str | Path, *, workers: in
     for name, c in zip(names, (control, treatment), strict=True):
         validate(c, {"scenario": str(CONFIG_DIR / "scenario" / f"{name}.yaml")})
         cells.append(Cell(str(c.scenario.name), c))
-    p = plan(cells[0], cells[1], cfg.experiment, file=str(CONFIG_DIR / "experiment" / f"{cfg.experiment.name}.yaml"))
+    where = str(CONFIG_DIR / "experiment" / f"{cfg.experiment.name}.yaml")
+    refuse_grid_overrides(overrides, cfg.experiment.grid, where)
+    p = plan(cells[0], cells[1], cfg.experiment, file=where, treatment_only=treatment_levers(own[0], own[1]))
     write_plan(root, p)
     evaluate(p, root, int(workers if workers is not None else cfg.experiment.workers), progress=progress)
     write_report(root, progress=progress)
@@ -245,7 +254,7 @@ def run(cfg: DictConfig) -> None:
     overrides = list(hc.overrides.task)
     multirun = hc.mode == RunMode.MULTIRUN
     try:
-        planned, notes = cells_for(cfg, hc)
+        planned, notes, levers = cells_for(cfg, hc)
         design = str(cfg.experiment.design)
         if multirun and design not in ("pair", "grid"):
             raise ConfigError("command line (-m)", "experiment.design", design,
@@ -265,7 +274,7 @@ def run(cfg: DictConfig) -> None:
     elif design == "pair":
         run_pair(cfg, cells, outdir)
     else:
-        run_sweep(cfg, cells, outdir, planned[0][1], overrides)
+        run_sweep(cfg, cells, outdir, planned[0][1], overrides, levers)
 
 
 def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
@@ -297,7 +306,8 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
     print(f"results: {outdir}")
 
 
-def run_sweep(cfg: DictConfig, cells: list[Cell], outdir: Path, files: dict[str, str], overrides: list[str]) -> None:
+def run_sweep(cfg: DictConfig, cells: list[Cell], outdir: Path, files: dict[str, str], overrides: list[str],
+              levers: set[str]) -> None:
     """A grid or sensitivity design through the in-process evaluator, then its report.
 
     Rerunning into the same directory (``hydra.run.dir=...``) resumes: finished cells are skipped.
@@ -305,7 +315,8 @@ def run_sweep(cfg: DictConfig, cells: list[Cell], outdir: Path, files: dict[str,
     e = cfg.experiment
     where = files.get("experiment", "experiment config")
     try:
-        p = plan(cells[0], cells[1], e, file=where)
+        refuse_grid_overrides(overrides, e.grid, where)
+        p = plan(cells[0], cells[1], e, file=where, treatment_only=levers)
         write_plan(outdir, p)
     except (ConfigError, FileExistsError) as err:
         if isinstance(err, ConfigError):
@@ -317,7 +328,7 @@ def run_sweep(cfg: DictConfig, cells: list[Cell], outdir: Path, files: dict[str,
     workers = int(e.workers)
     print(f"{e.name}: {len(p.points)} points, {len(p.cells)} cells x {cfg.replications} replications, "
           f"{workers if workers > 0 else 'all'} worker(s) -> {outdir}")
-    print(f"resume after an interruption with: sim-run {' '.join(overrides)} hydra.run.dir={outdir}".rstrip())
+    print(f"resume after an interruption with: sim-run {shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
     try:
         stats = evaluate(p, outdir, workers)
     except KeyboardInterrupt:
@@ -330,15 +341,25 @@ def run_sweep(cfg: DictConfig, cells: list[Cell], outdir: Path, files: dict[str,
         print(f"{name}: {path}")
 
 
+def refuse_grid_overrides(overrides: list[str], grid: Any, where: str) -> None:
+    """A key both swept by the grid and set on the command line is ambiguous: refuse it."""
+    for o in overrides:
+        if _key(o) in grid:
+            raise ConfigError(f"command line ({o})", _key(o), o.split("=", 1)[-1],
+                              f"no value: experiment.grid sweeps it ({where}); change the grid instead")
+
+
 def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list[str]) -> None:
     """One job of a Hydra multirun: its point's cells into the store under the sweep directory."""
     root = Path(str(hc.sweep.dir)).absolute()
     params = {}
     for o in OverridesParser.create().parse_overrides(overrides):
         key = o.key_or_group
-        if "." in key and not key.startswith("hydra."):
-            params[key] = o.value()
-    point = run_point(cells[0], cells[1] if len(cells) == 2 else None, root, str(cfg.experiment.record), params)
+        if key not in GROUPS and not key.startswith(("hydra.", "experiment.")):
+            params[key] = o.value()  # a value the job sets (a group choice is not a value)
+    settings = {"min_relative_effect": float(cfg.min_relative_effect), "seed": int(cfg.seed)}
+    point = run_point(cells[0], cells[1] if len(cells) == 2 else None, root, str(cfg.experiment.record), params,
+                      settings)
     print(f"job {hc.job.num}: point {point['id']} ({', '.join(overrides) or 'defaults'}) -> {root}; "
           f"sim-report {root} makes the tables and figures")
 

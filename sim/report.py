@@ -61,10 +61,22 @@ def load_points(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return design, list(design["points"])
     points = [json.loads(p.read_text()) for p in sorted((root / POINTS).glob("*.json"))]
     keys = swept_keys([p["params"] for p in points])
-    points.sort(key=lambda p: tuple(str(p["params"].get(k, "")) for k in keys))
+    points.sort(key=lambda p: tuple(_order(p["params"].get(k)) for k in keys))
     for p in points:  # a multirun's jobs may override different keys: fill the gaps from the cells
         p["params"] = {k: p["params"].get(k) for k in keys}
-    return {"design": "grid", "keys": keys}, points
+    thresholds = {p.get("settings", {}).get("min_relative_effect") for p in points} - {None}
+    if len(thresholds) > 1:
+        raise ValueError(f"{root}: the jobs used different min_relative_effect values {sorted(thresholds)}; "
+                         "report them from separate sweep directories")
+    settings = {"min_relative_effect": thresholds.pop()} if thresholds else {}
+    return {"design": "grid", "keys": keys, "settings": settings}, points
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    """Numbers in numeric order (2 before 10), then anything else as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    return (1, str(value))
 
 
 def swept_keys(params: list[dict[str, Any]]) -> list[str]:

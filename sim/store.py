@@ -20,6 +20,8 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,12 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def temporary_name(key: str) -> str:
+    """``.tmp-<hash>-<host>-<pid>-<random>``: unique across the hosts sharing a sweep directory."""
+    host = socket.gethostname().replace("-", "_")
+    return f".tmp-{key}-{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
 class CellStore:
     """Finished cells under ``root/cells/``; see the module docstring for the layout."""
 
@@ -66,15 +74,14 @@ class CellStore:
     def write(self, key: str, table: pd.DataFrame, config: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:
         """Write a finished cell atomically; False if an identical cell was already there.
 
-        The files go into ``cells/.tmp-<hash>-<pid>/`` and the directory is renamed to
+        The files go into ``cells/.tmp-<hash>-<host>-<pid>-<random>/`` and the directory is renamed to
         ``cells/<hash>``; ``cell.json`` is written last, so a cell counts as done only when whole.
         """
         final = self.path(key)
         if self.has(key):
             return False
         self.cells.mkdir(parents=True, exist_ok=True)
-        tmp = self.cells / f".tmp-{key}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
+        tmp = self.cells / temporary_name(key)
         tmp.mkdir()
         try:
             table.to_parquet(tmp / "results.parquet", index=False)
@@ -99,9 +106,3 @@ class CellStore:
 
     def config(self, key: str) -> dict[str, Any]:
         return json.loads((self.path(key) / "config.json").read_text())
-
-    def clean(self) -> None:
-        """Remove temporary directories left by writers that were killed."""
-        if self.cells.is_dir():
-            for p in self.cells.glob(".tmp-*"):
-                shutil.rmtree(p, ignore_errors=True)

@@ -9,7 +9,8 @@ sweep) runs once, and a rerun skips every finished cell.
 Two ways to run a plan, with identical numbers (each cell's seeds come from its own config):
 
 - :func:`evaluate`: one process evaluates every cell with a joblib process pool
-  (``experiment.workers``), because Hydra spends about 0.15 s per job, far more than a run;
+  (``experiment.workers``), because a Hydra job costs seconds (a process, Hydra's setup,
+  composing the configs), far more than a replication;
 - ``sim-run -m``: Hydra runs one job per point (any launcher: joblib, submitit, Ray); each job
   writes its cells into the same store under the sweep directory (:func:`run_point`).
 
@@ -22,8 +23,10 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
+import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,11 +131,14 @@ def _copy_for(container: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     return out
 
 
-def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experiment config") -> Plan:
+def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experiment config",
+         treatment_only: Collection[str] | None = None) -> Plan:
     """The points of ``experiment`` and their validated, hashed cells.
 
     ``control`` and ``treatment`` are the validated headline pair with the command line applied.
-    At each point a lever the two set differently goes to the treatment only.
+    At each point a lever in ``treatment_only`` (the levers the two scenario files set
+    differently, as ``policy.<lever>``) goes to the treatment only, anything else to both.
+    Without it, the levers on which the two configs differ are taken.
     """
     design = str(experiment.design)
     problem = sample = None
@@ -141,14 +147,17 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
     elif design == "pair":
         points = [{}]
     else:
-        problem = sensitivity_problem(list(experiment.parameters), float(experiment.span), file=file)
+        configured = {f"model.mechanisms.{g}.{k}": float(v) for g, params in control.config.model.mechanisms.items()
+                      for k, v in params.items() if not isinstance(v, bool)}
+        problem = sensitivity_problem(list(experiment.parameters), float(experiment.span), configured, file=file)
         x = sensitivity_sample(problem, design, int(experiment.samples), int(experiment.levels),
                                seed=int(control.config.seed))
         points, sample = sensitivity_points(problem, x), x.tolist()
     keys = list(points[0]) if points else []
     bases = [cell_config(c.config) for c in (control, treatment)]
-    treatment_only = {f"policy.{lever}" for lever in LEVERS
-                      if control.config.policy[lever] != treatment.config.policy[lever]}
+    if treatment_only is None:
+        treatment_only = {f"policy.{lever}" for lever in LEVERS
+                          if control.config.policy[lever] != treatment.config.policy[lever]}
     result = Plan(str(experiment.name), design, keys, [], problem=problem, sample=sample,
                   settings={"seed": int(control.config.seed), "replications": int(control.config.replications),
                             "record": str(experiment.record), "levels": int(experiment.levels),
@@ -253,7 +262,7 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) ->
 
 
 def run_point(control: Cell, treatment: Cell | None, root: Path, record: str = "series",
-              params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              params: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One Hydra multirun job: the point's cells into the shared store, then its point record."""
     cells = [control] + ([treatment] if treatment is not None else [])
     keys = []
@@ -263,21 +272,20 @@ def run_point(control: Cell, treatment: Cell | None, root: Path, record: str = "
         run_and_store(str(root), PlannedCell(key, cell.scenario, config), record)
         keys.append(key)
     point = {"id": point_id(keys[0], keys[-1]), "params": dict(params or {}), "control": keys[0],
-             "treatment": keys[-1] if treatment is not None else None}
+             "treatment": keys[-1] if treatment is not None else None, "settings": dict(settings or {})}
     write_point(root, point)
     return point
 
 
 def _clean_stale(store: CellStore) -> None:
-    """Remove temporary cell directories whose writer process is gone (killed sweeps)."""
+    """Remove temporary cell directories whose writer, on this host, is gone (killed sweeps)."""
     if not store.cells.is_dir():
         return
+    host = socket.gethostname().replace("-", "_")
     for tmp in store.cells.glob(".tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
+        parts = tmp.name.split("-")  # .tmp, hash, host, pid, random
+        if len(parts) == 5 and parts[2] == host and parts[3].isdigit() and not _alive(int(parts[3])):
+            shutil.rmtree(tmp, ignore_errors=True)  # only this host's dead writers: others may be at work
 
 
 def _alive(pid: int) -> bool:

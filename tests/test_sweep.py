@@ -169,7 +169,7 @@ def _launchers() -> list[str]:
 
 def test_multirun_launchers_and_the_evaluator_give_identical_tables(tmp_path: Path) -> None:
     """basic, joblib and submitit_local launchers, and the in-process evaluator: the same numbers."""
-    args = ["experiment=outreach_sweep", TWO_LEVELS, *SHORT]
+    args = ["experiment=outreach_sweep", TWO_LEVELS, *SHORT, "min_relative_effect=0.5"]
     p = _sim(tmp_path, *args, "experiment.workers=2", f"hydra.run.dir={tmp_path / 'evaluator'}")
     assert p.returncode == 0, p.stderr
     reference = _sorted(collect(tmp_path / "evaluator").table)
@@ -181,7 +181,8 @@ def test_multirun_launchers_and_the_evaluator_give_identical_tables(tmp_path: Pa
         assert len(list((sweep / "points").glob("*.json"))) == 2
         pd.testing.assert_frame_equal(_sorted(collect(sweep).table), reference, check_exact=True)
         paths = write_report(sweep)
-        assert (paths["effects"]).exists()
+        effects = pd.read_parquet(paths["effects"])
+        assert effects["threshold"].to_numpy() == pytest.approx(0.5 * effects["control_mean"].abs().to_numpy())
 
 
 # ------------------------------------------------------------------ resume
@@ -243,6 +244,7 @@ def test_another_sweep_into_a_finished_directory_is_refused_and_changes_nothing(
     (["experiment=sensitivity", "experiment.parameters=[model.mechanisms.value.bogus]"], "experiment.parameters[0]"),
     (["experiment=outreach_sweep", "compare=null"], "compare"),
     (["-m", "experiment=sensitivity"], "drop -m"),
+    (["experiment=outreach_sweep", "policy.outreach=0"], "experiment.grid sweeps it"),
 ])
 def test_bad_sweep_input_exits_before_simulating_and_leaves_nothing(tmp_path: Path, args: list[str],
                                                                      message: str) -> None:
@@ -319,3 +321,12 @@ def test_run_experiment_from_python_equals_sim_run(tmp_path: Path) -> None:
     for name in ("results.parquet", "effects.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cli" / "report" / name),
                                       pd.read_parquet(tmp_path / "py" / "report" / name), check_exact=True)
+
+
+def test_sensitivity_bounds_centre_on_the_configured_model_not_the_schema_defaults() -> None:
+    control = compose(["experiment=sensitivity", "model.mechanisms.outreach.premium=2.0"])
+    treatment = compose(["experiment=sensitivity", "model.mechanisms.outreach.premium=2.0", "scenario=sunni_outreach"])
+    p = plan(Cell("baseline", control), Cell("sunni_outreach", treatment), treatment.experiment)
+    bounds = dict(zip(p.problem["names"], p.problem["bounds"], strict=True))
+    assert bounds["model.mechanisms.outreach.premium"] == pytest.approx([1.0, 3.0])
+    assert bounds["model.mechanisms.noise.sigma"] == pytest.approx([0.025, 0.075])  # untouched: the default's span
