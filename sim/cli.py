@@ -22,6 +22,7 @@ from omegaconf import DictConfig
 
 from sim.analysis import summarise, summary_markdown
 from sim.config import LEVERS, ConfigError, register_configs, validate
+from sim.events import events_after
 from sim.experiment import (
     Cell,
     existing_results,
@@ -267,6 +268,10 @@ def run(cfg: DictConfig) -> None:
         print(f"error: {_blame(e, overrides)}", file=sys.stderr)
         sys.exit(2)
     cells = [cell for cell, _ in planned]
+    for cell in cells:
+        if late := events_after(cell.config.scenario, cell.config.horizon):
+            notes.append(f"{cell.scenario}: events after horizon.end={cfg.horizon.end} are not in this run: "
+                         + ", ".join(late))
     for note in notes:
         print(f"note: {note}")
     if multirun:

@@ -1,8 +1,8 @@
 """Structured configs (registered with Hydra's ConfigStore) and their validation.
 
 The dataclasses are the schema: Hydra refuses a misspelt key or a wrong type while composing.
-:func:`validate` then checks what a schema cannot express (ranges, NaN, unknown states, dates
-inside the horizon) and raises one :class:`ConfigError` naming the file, the key and what is
+:func:`validate` then checks what a schema cannot express (ranges, NaN, unknown states, month
+formats) and raises one :class:`ConfigError` naming the file, the key and what is
 allowed, before anything is simulated.
 """
 
@@ -372,7 +372,7 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
     if c.world.generator == "table":
         _validate_roles(c.world.roles, fw, codes)
     issues = list(c.world.issues) if c.world.generator == "table" else [f"issue_{k}" for k in range(SYNTHETIC_ISSUES)]
-    _validate_scenario(c.scenario, fs, codes, issues, start, end)
+    _validate_scenario(c.scenario, fs, codes, issues)
 
 
 def parameter_range(key: str) -> tuple[float, float, str]:
@@ -526,23 +526,15 @@ def _pair(file: str, key: str, states: Any, codes: list[str]) -> None:
         raise ConfigError(file, f"{key}.states", list(states), "two different states (no tie to itself)")
 
 
-def _validate_scenario(
-    s: Any, file: str, codes: list[str], issues: list[str], start: tuple[int, int], end: tuple[int, int]
-) -> None:
+def _validate_scenario(s: Any, file: str, codes: list[str], issues: list[str]) -> None:
     known = f"one of {', '.join(codes)}"
-    window = f"a month from {start[0]}-{start[1]:02d} to {end[0]}-{end[1]:02d} (the horizon)"
-
-    def in_horizon(text: str, key: str) -> int:
-        ym = parse_month(text, file, key)
-        if not month_index(start) <= month_index(ym) <= month_index(end):
-            raise ConfigError(file, key, text, window)
-        return month_index(ym)
-
     for lever in LEVERS:
         parse_month(s.drivers[lever], file, f"scenario.drivers.{lever}")
     for n, e in enumerate(s.events):
         key = f"scenario.events[{n}]"
-        in_horizon(e.date, f"{key}.date")
+        # Any month: an event before horizon.start is in force from the start, one after horizon.end
+        # falls outside the run (sim.events.build_schedule), so a shorter horizon needs no edited scenario.
+        parse_month(e.date, file, f"{key}.date")
         for i, code in enumerate(e.states):
             if code not in codes:
                 raise ConfigError(file, f"{key}.states[{i}]", code, known)

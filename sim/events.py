@@ -75,10 +75,17 @@ class Schedule:
 
 
 def _step_of(date: str, dates: list[str]) -> int:
-    """Step of a month; months before the horizon map to step 0 (already in force)."""
+    """Step of a month; months before the horizon map to step 0 (already in force), months after
+    it to ``len(dates)`` (never reached)."""
     if date in dates:
         return dates.index(date)
     return 0 if date < dates[0] else len(dates)
+
+
+def events_after(scenario: Any, horizon: Any) -> list[str]:
+    """``name (date)`` of each scenario event dated after ``horizon.end``: not part of a run."""
+    dates = month_range(horizon.start, horizon.end)
+    return [f"{e.name} ({e.date})" for e in scenario.events if _step_of(str(e.date), dates) == len(dates)]
 
 
 def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World) -> Schedule:
@@ -89,7 +96,9 @@ def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World) -> Sc
         scale = float(policy[e.scale_with]) if e.scale_with else 1.0
         if scale == 0.0:
             continue
-        step = dates.index(str(e.date))
+        step = _step_of(str(e.date), dates)
+        if step == len(dates):  # after the horizon: not part of this run
+            continue
         ev = Event(
             step=step,
             name=str(e.name),

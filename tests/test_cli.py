@@ -57,6 +57,14 @@ def test_one_scenario_alone(sim_run, tmp_path: Path) -> None:
         assert (out / name).stat().st_size > 10_000
 
 
+def test_a_shorter_horizon_runs_and_names_the_events_left_out(sim_run, tmp_path: Path) -> None:
+    p = sim_run("horizon.end=2020-12", "replications=2")
+    assert p.returncode == 0, p.stderr
+    assert "events after horizon.end=2020-12 are not in this run" in p.stdout and "(2021-01)" in p.stdout
+    table = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    assert table["date"].max() == pd.Timestamp("2020-12-01")
+
+
 def test_paired_lever_overrides_set_the_treatment_or_the_condition(sim_run, tmp_path: Path) -> None:
     p = sim_run("replications=2", "policy.outreach=0.5", "policy.us_sanctions_on_iran=1")
     assert p.returncode == 0, p.stderr

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.cli import compose
 from sim.config import ConfigError, validate
+from sim.experiment import prepare
 
 
 def _error(overrides: list[str], edit: Callable[[DictConfig], None] | None = None) -> ConfigError:
@@ -44,7 +45,6 @@ def test_defaults_are_valid() -> None:
         (["replications=0"], "replications", "integer >= 1"),
         (["model.mechanisms.allocation.inertia=1.5"], "model.mechanisms.allocation.inertia", "[0, 1]"),
         (["model.mechanisms.noise.sigma=-1"], "model.mechanisms.noise.sigma", ">= 0"),
-        (["scenario=sunni_outreach", "horizon.end=2019-03"], "scenario.events[0].date", "the horizon"),
         (["world=synthetic", "world.n_states=2"], "world.n_states", ">= 6"),
         (["world=synthetic", "world.seed=-1"], "world.seed", ">= 0"),
         (["seed=-1"], "seed", ">= 0"),
@@ -129,6 +129,30 @@ def test_event_errors() -> None:
 
     e = _error(["scenario=western_sanctions_2022"], unknown_issue)
     assert e.key == "scenario.events[6].positions.assad_survivl"
+
+    def misdated(cfg: DictConfig) -> None:
+        cfg.scenario.events[2].date = "2019-9"
+
+    e = _error(["scenario=sunni_outreach"], misdated)
+    assert e.key == "scenario.events[2].date" and "YYYY-MM" in e.allowed
+
+
+def test_a_horizon_shorter_than_the_scenario_keeps_the_events_inside_it() -> None:
+    """Events after horizon.end are not in the run; events before horizon.start are in force from the start."""
+    full = prepare(compose(["scenario=sunni_outreach"]))[2]
+    short = prepare(compose(["scenario=sunni_outreach", "horizon.end=2019-12"]))[2]
+    assert short.dates[-1] == "2019-12"
+    inside = {step: [e.name for e in evs] for step, evs in full.events.items() if step < len(short.dates)}
+    assert {step: [e.name for e in evs] for step, evs in short.events.items()} == inside
+    assert 0 < sum(map(len, short.events.values())) < sum(map(len, full.events.values()))
+
+    sanctions = prepare(compose(["scenario=western_sanctions_2022"]))[2]
+    late = prepare(compose(["scenario=western_sanctions_2022", "horizon.start=2023-01"]))[2]
+    offset = sanctions.dates.index("2023-01")
+    before = [e.name for step in sorted(sanctions.events) if step <= offset for e in sanctions.events[step]]
+    assert len(before) >= 2 and [e.name for e in late.events[0]] == before  # in force from the start
+    after = {step - offset: [e.name for e in evs] for step, evs in sanctions.events.items() if step > offset}
+    assert {step: [e.name for e in evs] for step, evs in late.events.items() if step > 0} == after
 
 
 def test_misspelt_or_unknown_names_fail_while_composing() -> None:
