@@ -53,6 +53,7 @@ from sim.mechanisms.value import (
 )
 from sim.metrics import measure_into, metric_names
 from sim.model import CALIBRATION_ITERATIONS
+from sim.recording import DeferredMeasure
 from sim.theory.bargaining import dependence_shares
 from sim.world import World
 
@@ -167,11 +168,14 @@ class ReplicationStack:
         roles = world.roles
         self.metric_names = metric_names(world.codes, roles.entente, roles.outreach_actor, roles.outreach_targets)
         self.metrics = np.empty((r, len(schedule.dates), len(self.metric_names)))
+        self._pending = DeferredMeasure(self.measure_stack, len(self.metric_names), capacity=len(schedule.dates),
+                                        batch=(r,))
 
     def run(self) -> BatchResult:
         """Every month of the schedule, as the model's ``run``; returns the record and final network."""
         for month in range(len(self.schedule.dates)):
             self.step(month)
+        self._store(len(self.schedule.dates) - 1, self._pending.flush())
         return BatchResult(self.metrics, self.metric_names, self.schedule.dates, self.tie, self.affinity)
 
     def step(self, month: int) -> None:
@@ -183,7 +187,8 @@ class ReplicationStack:
         self.tie = tie_strength(self.commit, self.world.budget)
         self.update_affinity()
         self.observe()
-        self.measure(month)
+        self._store(month, self._pending.push(commit=self.commit, tie=self.tie, affinity=self.affinity,
+                                              dep=self.dependence, outside=self.outside_share, budget=self.budget))
 
     # ------------------------------------------------------------ the mechanisms
 
@@ -261,15 +266,17 @@ class ReplicationStack:
     def observe(self) -> None:
         self.dependence, self.outside_share = dependence_shares(self.value, self.tie, self.outside_option)
 
-    def measure(self, month: int) -> None:
-        """This month's metrics of every replication into row ``month`` of ``metrics``."""
+    def measure_stack(self, out: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
+        """:meth:`sim.model.AllianceModel.measure_stack`: metrics of a stack of (month, replication) slices."""
         r = self.world.roles
-        measure_into(
-            self.metrics[:, month], entente=r.entente, outreach_actor=r.outreach_actor,
-            outreach_targets=r.outreach_targets, commit=self.commit, tie=self.tie, affinity=self.affinity,
-            dep=self.dependence, outside=self.outside_share, budget=self.budget,
-            hostility_threshold=self.params.conditionality.hostility_threshold,
-        )
+        return measure_into(out, entente=r.entente, outreach_actor=r.outreach_actor,
+                            outreach_targets=r.outreach_targets,
+                            hostility_threshold=self.params.conditionality.hostility_threshold, **inputs)
+
+    def _store(self, month: int, measured: np.ndarray | None) -> None:
+        """Metrics of the ``len(measured)`` months up to ``month``, shape (k, R, columns), into ``metrics``."""
+        if measured is not None and len(measured):
+            self.metrics[:, month + 1 - len(measured): month + 1] = measured.swapaxes(0, 1)
 
     # ---------------------------------------------------------------- helpers
 

@@ -43,8 +43,10 @@ class AllianceModel(mesa.Model):
 
     One step is one month: dated events -> budgets -> relationship values (with drivers,
     conditionality and noise) -> every state decides its commitments -> affinities move ->
-    metrics are recorded. Construction calibrates a fixed effect so that, with nothing
-    changing, the 2018 commitments are where the allocation wants to be.
+    metrics are recorded (the DataCollector keeps the arrays they are computed from and measures
+    the months together when read: the same numbers in fewer calls). Construction calibrates a
+    fixed effect so that, with nothing changing, the 2018 commitments are where the allocation
+    wants to be.
 
     What only events change (interest alignment, the static part of the value, the affinity
     anchor, budget factors, outside options and the alternatives lost) is recomputed when an
@@ -96,9 +98,8 @@ class AllianceModel(mesa.Model):
         self.date = schedule.dates[0]
         r = world.roles
         self.metric_names = metric_names(world.codes, r.entente, r.outreach_actor, r.outreach_targets)
-        self.metric_row = np.empty(len(self.metric_names))
-        self.measure()
-        self.datacollector = ArrayDataCollector(self.metric_names, capacity=len(schedule.dates))
+        self.datacollector = ArrayDataCollector(self.metric_names, capacity=len(schedule.dates),
+                                                measure=self.measure_stack)
 
     # ------------------------------------------------------------------ the step
 
@@ -113,8 +114,7 @@ class AllianceModel(mesa.Model):
         self.tie = tie_strength(self.commit, self.world.budget)
         self.update_affinity()
         self.observe()
-        self.measure()
-        self.datacollector.collect(self)
+        self.datacollector.collect(self)  # the arrays the metrics read; measured in one call per run
 
     def run(self) -> None:
         """Step through every remaining month of the schedule."""
@@ -125,15 +125,23 @@ class AllianceModel(mesa.Model):
         """Dependence on each partner and on outside options, from the current value and ties."""
         self.dependence, self.outside_share = dependence_shares(self.value, self.tie, self.outside_option)
 
-    def measure(self) -> np.ndarray:
-        """This month's metrics into ``metric_row`` (named by ``metric_names``); returns the row."""
+    def metric_inputs(self) -> dict[str, np.ndarray]:
+        """The arrays this month's metrics are computed from (:func:`sim.metrics.measure_into`)."""
+        return {"commit": self.commit, "tie": self.tie, "affinity": self.affinity, "dep": self.dependence,
+                "outside": self.outside_share, "budget": self.budget}
+
+    def measure_stack(self, out: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
+        """Metrics of a stack of K months into ``out`` (K, columns), from :meth:`metric_inputs` stacked
+        (K, ...); or of one month into ``out`` (columns,) from its inputs as they are."""
         r = self.world.roles
-        return measure_into(
-            self.metric_row, entente=r.entente, outreach_actor=r.outreach_actor,
-            outreach_targets=r.outreach_targets, commit=self.commit, tie=self.tie, affinity=self.affinity,
-            dep=self.dependence, outside=self.outside_share, budget=self.budget,
-            hostility_threshold=self.params.conditionality.hostility_threshold,
-        )
+        return measure_into(out, entente=r.entente, outreach_actor=r.outreach_actor,
+                            outreach_targets=r.outreach_targets,
+                            hostility_threshold=self.params.conditionality.hostility_threshold, **inputs)
+
+    @property
+    def metric_row(self) -> np.ndarray:
+        """This month's metrics, named by ``metric_names`` (computed when asked)."""
+        return self.measure_stack(np.empty(len(self.metric_names)), **self.metric_inputs())
 
     @property
     def metrics(self) -> dict[str, float]:

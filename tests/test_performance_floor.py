@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim import recording
 from sim.agents import StateAgent
 from sim.cli import compose
 from sim.config import validate
@@ -128,3 +129,23 @@ def test_run_cell_table_is_the_collectors_tables_stacked() -> None:
     expected.insert(0, "scenario", "s")
     expected["date"] = pd.to_datetime(expected["date"] + "-01")
     pd.testing.assert_frame_equal(result.table, expected)
+
+
+@pytest.mark.parametrize("chunk", [1, 5, None], ids=["month_by_month", "five_months", "whole_run"])
+def test_deferred_metrics_equal_the_months_measured_one_by_one(monkeypatch: pytest.MonkeyPatch,
+                                                              chunk: int | None) -> None:
+    """Measured in stacks of 1, 5 or all 12 months, and read part-way, the record is each month's metrics."""
+    world, mechanisms, schedule = prepare(compose(["scenario=outreach", "horizon.end=2019-10"]))
+    if chunk is not None:  # bytes for `chunk` months of the 2018 world's metric inputs
+        n = world.n
+        monkeypatch.setattr(recording, "DEFERRED_BYTES", chunk * 8 * (4 * n * n + 2 * n))
+    model = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(3))
+    expected = []
+    for month in range(len(schedule.dates)):
+        model.step()
+        expected.append(model.metric_row)  # this month alone, measured now
+        if month == 6:  # reading part-way measures what waits and leaves the rest to come
+            np.testing.assert_array_equal(model.datacollector.array(), np.array(expected))
+    assert model.datacollector._pending.chunk == (chunk or len(schedule.dates))
+    np.testing.assert_array_equal(model.datacollector.array(), np.array(expected))
+    assert np.isfinite(model.datacollector.array()).all()
