@@ -31,8 +31,10 @@ $(VENV)/.installed-app: $(VENV)/.installed pyproject.toml
 run: setup
 	$(VENV)/bin/sim-run $(ARGS)
 
+# pytest-xdist spreads the tests over the cores (TEST_WORKERS=0: all in this process)
+TEST_WORKERS ?= auto
 test: setup
-	$(VENV)/bin/python -m pytest $(ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) $(ARGS)
 
 # The Ray launcher pins cloudpickle<3: it gets its own environment and its own test.
 test-ray: .venv-ray/.installed
