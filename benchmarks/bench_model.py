@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_model.py                      # everything (several minutes)
     .venv/bin/python benchmarks/bench_model.py --quick              # a subset (about 20 s)
     .venv/bin/python benchmarks/bench_model.py --out bench.json     # also write the figures as JSON
+    .venv/bin/python benchmarks/bench_model.py --quick --instructions   # and instructions per run (valgrind)
 
 It reports, side by side:
 
@@ -182,6 +183,43 @@ def exponent(rows: list[dict[str, Any]], key: str, smallest: int = 0) -> float |
     return float(np.polyfit(n, y, 1)[0])
 
 
+def callgrind_child(mode: str, runs: int) -> None:
+    """What ``bench_instructions`` counts: set-up and one warm-up run of each, then ``runs`` of ``mode``."""
+    cfg = compose(["scenario=sunni_outreach"])
+    validate(cfg)
+    world, mechanisms, schedule = prepare(cfg)
+    seeds = np.random.SeedSequence(0).spawn(runs + 1)
+    run_replication(world, mechanisms, schedule, seeds[0]).datacollector.array()
+    run_bare(world, mechanisms, schedule, seeds[0])
+    for seed in seeds[1:]:
+        if mode == "model":
+            run_replication(world, mechanisms, schedule, seed).datacollector.array()
+        else:
+            run_bare(world, mechanisms, schedule, seed)
+
+
+def bench_instructions(runs: int) -> dict[str, Any]:
+    """Instructions per run of the model and of the bare loop, counted by ``valgrind --tool=callgrind``.
+
+    Unlike times, the counts do not depend on what else the machine is doing. Each count is
+    that of a child process doing ``runs`` runs, minus that of one doing none (the same
+    imports, set-up and warm-up), divided by ``runs``. Three children, a few minutes each, with
+    one BLAS thread (idle BLAS threads spinning under valgrind would add to the counts).
+    """
+    def count(mode: str, k: int) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={Path(tmp) / 'out'}",
+                                sys.executable, __file__, "--callgrind-child", mode, str(k)],
+                               capture_output=True, text=True, check=True,
+                               env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+        return int(next(line for line in p.stderr.splitlines() if "Collected :" in line).split(":")[-1])
+
+    base = count("model", 0)
+    model = (count("model", runs) - base) / runs
+    bare = (count("bare", runs) - base) / runs
+    return {"runs": runs, "model_instructions": model, "bare_instructions": bare, "ratio": model / bare}
+
+
 def bench_sim_run() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
@@ -197,8 +235,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="synthetic world sizes")
     parser.add_argument("--no-sim-run", action="store_true", help="skip timing sim-run")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per run with valgrind's callgrind (about 15 minutes)")
     parser.add_argument("--one-synthetic", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--callgrind-child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.callgrind_child:  # the child process of bench_instructions
+        callgrind_child(args.callgrind_child[0], int(args.callgrind_child[1]))
+        return {}
     if args.one_synthetic:  # the child process of bench_synthetic_fresh
         row = bench_synthetic(args.one_synthetic)
         print(json.dumps(row))
@@ -220,6 +264,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"  {'ratio model / bare loop':44s} {r['ratio_median']:8.2f}     [{r['ratio_min']:.2f}]")
     print(f"  {'per step (model, after construction)':44s} {r['step_us_median']:8.1f} us")
     print(f"  {'runs per second, one process':44s} {r['runs_per_second']:8.1f}")
+    if args.instructions:
+        c = result["instructions_2018"] = bench_instructions(10)
+        print(f"  {'instructions per run, model (callgrind)':44s} {c['model_instructions'] / 1e6:8.1f} M")
+        print(f"  {'instructions per run, bare loop':44s} {c['bare_instructions'] / 1e6:8.1f} M")
+        print(f"  {'ratio model / bare loop (instructions)':44s} {c['ratio']:8.2f}", flush=True)
 
     cells = 3 if args.quick else 7
     b = result["batched_2018"] = bench_batched(cells)
