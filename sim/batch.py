@@ -51,7 +51,7 @@ from sim.mechanisms.value import (
     symmetric_alignment,
     third_party_cost,
 )
-from sim.metrics import measure_into, metric_names
+from sim.metrics import measurer, metric_names
 from sim.model import CALIBRATION_ITERATIONS
 from sim.recording import DeferredMeasure
 from sim.theory.bargaining import dependence_shares
@@ -168,8 +168,8 @@ class ReplicationStack:
         roles = world.roles
         self.metric_names = metric_names(world.codes, roles.entente, roles.outreach_actor, roles.outreach_targets)
         self.metrics = np.empty((r, len(schedule.dates), len(self.metric_names)))
-        self._pending = DeferredMeasure(self.measure_stack, len(self.metric_names), capacity=len(schedule.dates),
-                                        batch=(r,))
+        measure = measurer(roles, mechanisms.conditionality.hostility_threshold)
+        self._pending = DeferredMeasure(measure, len(self.metric_names), capacity=len(schedule.dates), batch=(r,))
 
     def run(self) -> BatchResult:
         """Every month of the schedule, as the model's ``run``; returns the record and final network."""
@@ -265,13 +265,6 @@ class ReplicationStack:
 
     def observe(self) -> None:
         self.dependence, self.outside_share = dependence_shares(self.value, self.tie, self.outside_option)
-
-    def measure_stack(self, out: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
-        """:meth:`sim.model.AllianceModel.measure_stack`: metrics of a stack of (month, replication) slices."""
-        r = self.world.roles
-        return measure_into(out, entente=r.entente, outreach_actor=r.outreach_actor,
-                            outreach_targets=r.outreach_targets,
-                            hostility_threshold=self.params.conditionality.hostility_threshold, **inputs)
 
     def _store(self, month: int, measured: np.ndarray | None) -> None:
         """Metrics of the ``len(measured)`` months up to ``month``, shape (k, R, columns), into ``metrics``."""

@@ -7,6 +7,10 @@ imported here so that a metric and its mechanism cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 import numpy as np
 
 from sim.mechanisms.arrays import zero_diagonal
@@ -121,6 +125,13 @@ def measure_into(
     out[..., k:k + actor] = shares[..., :actor]
     out[..., k + actor:] = shares[..., actor + 1:]
     return out
+
+
+def measurer(roles: Any, hostility_threshold: float) -> Callable[..., np.ndarray]:
+    """:func:`measure_into` for one world's roles and threshold: ``measure(out, commit=..., tie=...,
+    affinity=..., dep=..., outside=..., budget=...)``, for one month or a stack of them."""
+    return partial(measure_into, entente=roles.entente, outreach_actor=roles.outreach_actor,
+                   outreach_targets=roles.outreach_targets, hostility_threshold=hostility_threshold)
 
 
 def step_metrics(

@@ -30,7 +30,7 @@ from sim.mechanisms.value import (
     symmetric_alignment,
     third_party_cost,
 )
-from sim.metrics import measure_into, metric_names
+from sim.metrics import measurer, metric_names
 from sim.recording import ArrayDataCollector
 from sim.theory.bargaining import dependence_shares
 from sim.world import World
@@ -98,8 +98,10 @@ class AllianceModel(mesa.Model):
         self.date = schedule.dates[0]
         r = world.roles
         self.metric_names = metric_names(world.codes, r.entente, r.outreach_actor, r.outreach_targets)
+        # measure(out, **inputs): the metrics of one month, or of a stack of months, from metric_inputs()
+        self.measure = measurer(r, mechanisms.conditionality.hostility_threshold)
         self.datacollector = ArrayDataCollector(self.metric_names, capacity=len(schedule.dates),
-                                                measure=self.measure_stack)
+                                                measure=self.measure)
 
     # ------------------------------------------------------------------ the step
 
@@ -130,18 +132,10 @@ class AllianceModel(mesa.Model):
         return {"commit": self.commit, "tie": self.tie, "affinity": self.affinity, "dep": self.dependence,
                 "outside": self.outside_share, "budget": self.budget}
 
-    def measure_stack(self, out: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
-        """Metrics of a stack of K months into ``out`` (K, columns), from :meth:`metric_inputs` stacked
-        (K, ...); or of one month into ``out`` (columns,) from its inputs as they are."""
-        r = self.world.roles
-        return measure_into(out, entente=r.entente, outreach_actor=r.outreach_actor,
-                            outreach_targets=r.outreach_targets,
-                            hostility_threshold=self.params.conditionality.hostility_threshold, **inputs)
-
     @property
     def metric_row(self) -> np.ndarray:
         """This month's metrics, named by ``metric_names`` (computed when asked)."""
-        return self.measure_stack(np.empty(len(self.metric_names)), **self.metric_inputs())
+        return self.measure(np.empty(len(self.metric_names)), **self.metric_inputs())
 
     @property
     def metrics(self) -> dict[str, float]:
