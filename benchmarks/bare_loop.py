@@ -1,10 +1,23 @@
-"""The model's mechanisms as a bare numpy loop: no Mesa, no agents, no recording.
+"""The model's month as a bare numpy loop: no Mesa, no agents, no recording, no stack.
 
-This is the floor a model run is measured against (``benchmarks/bench_model.py``). It calls
-the same functions as :class:`sim.model.AllianceModel` (``sim.mechanisms``, ``sim.events``,
+This is the floor a model run is measured against (``benchmarks/bench_model.py``), and it is
+kept, on purpose, as a **frozen specification** of the month rather than derived from
+:class:`sim.step.Month`:
+
+- as a floor it must be the least a run can do: local variables, no objects, no stack axis, no
+  injection points; deriving it from the step would measure the step against itself and hide
+  whatever overhead the step carries;
+- as a specification it is a second, independent transcription of the order of the month
+  (events, budgets, values, decisions, ties, affinities, dependence) in one page of plain code.
+  ``tests/test_performance_floor.py`` holds the step to it bit for bit, so a change to the order
+  of the month, or a mechanism added to the step and not here, fails that test until both say
+  the same thing. Adding a mechanism therefore touches ``sim/step.py`` and this file; the
+  mechanism's formula itself lives once, in ``sim/mechanisms/``, and both call it.
+
+It calls the same functions as :class:`sim.step.Month` (``sim.mechanisms``, ``sim.events``,
 ``sim.theory``) in the same order, with the same random draws, and skips the same zero terms,
-so it ends in the same state (``tests/test_performance_floor.py`` checks this bit for bit). It
-does what every run must do and nothing else: the calibration, then one step per month.
+so it ends in the same state. It does what every run must do and nothing else: the
+calibration, then one step per month.
 
     from benchmarks.bare_loop import run_bare
     state = run_bare(world, mechanisms, schedule, seed)   # the final arrays, as a dict
@@ -41,7 +54,7 @@ from sim.mechanisms.value import (
 from sim.theory.bargaining import dependence_shares
 from sim.world import World
 
-CALIBRATION_ITERATIONS = 5  # as sim.model
+CALIBRATION_ITERATIONS = 5  # as sim.step
 
 
 def run_bare(

@@ -1,4 +1,4 @@
-"""StateAgent: one state (or flagged non-state actor) that decides its own commitments."""
+"""StateAgent: one state (or flagged non-state actor) of the world, as a Mesa agent."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.mechanisms.allocation import allocate
-
 if TYPE_CHECKING:
     from sim.model import AllianceModel
 
 
 class StateAgent(mesa.Agent):
-    """A state. Its attributes live in the model's arrays; the agent owns row ``index``.
+    """A state: its identity, and its row of the model's arrays.
 
-    Each month it re-spreads its budget over its partners: it reads what each partner is worth
-    to it (its row of the value matrix) and moves its commitments part of the way toward the
-    allocation that value implies, within its budget (:func:`sim.mechanisms.allocation.allocate`).
+    Agents hold identity (code, name, camp, non-state flag) and read their own row of the
+    month's arrays; they do not each run a decision method. The decisions are made by the model
+    for every state in one call (:meth:`sim.step.Month.decide`): each state re-spreads its own
+    budget over its partners by :func:`sim.mechanisms.allocation.allocate`, which is row-wise
+    (state i reads only its row of values, fixed effects and commitments and its budget, and
+    writes only its row), so one call on all rows is every agent deciding, synchronously, and
+    the same call steps a stack of runs.
     """
 
     model: AllianceModel
@@ -31,26 +33,17 @@ class StateAgent(mesa.Agent):
         self.camp = camp
         self.non_state = non_state
 
-    def decide(self) -> None:
-        """Move my commitment row toward my budget-feasible desired allocation."""
-        m, i = self.model, slice(self.index, self.index + 1)
-        m.commit[i] = _allocate(m, i)
+    @property
+    def commitments(self) -> np.ndarray:
+        """What this state commits to each partner this month, A[i, :] (budget units)."""
+        return self.model.commit[self.index]
 
-    @classmethod
-    def decide_all(cls, model: AllianceModel) -> None:
-        """Every state decides at once: the same as ``model.agents.do("decide")``, in one call.
+    @property
+    def budget(self) -> float:
+        """This state's budget this month, b_i."""
+        return float(self.model.budget[self.index])
 
-        A state reads only V, B and b, which no state changes during this phase, and writes only
-        its own row, so the decisions are synchronous and their order does not matter. The
-        allocation is a row-wise pure function, so applying it to all rows in one call gives the
-        numbers of N single-row calls (``tests/test_model.py`` checks this) without N rounds of
-        small-array overhead, which dominated the cost of a month.
-        """
-        model.commit = _allocate(model, slice(None))
-
-
-def _allocate(m: AllianceModel, rows: slice) -> np.ndarray:
-    """The allocation of rows ``rows`` from the model's arrays and parameters."""
-    p = m.params.allocation
-    return allocate(m.commit[rows], m.value[rows], m.fixed_effect[rows], m.budget[rows], enabled=p.enabled,
-                    rationality=p.rationality, max_share=p.max_share, inertia=p.inertia)
+    @property
+    def ties(self) -> np.ndarray:
+        """This state's mutual tie with each partner, T[i, :]."""
+        return self.model.tie[self.index]

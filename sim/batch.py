@@ -1,23 +1,20 @@
-"""The batched engine: R replications of one cell stepped together on stacked arrays.
+"""The stacked runner: S runs stepped together by the one monthly step (:class:`sim.step.Month`).
 
 A replication of the 2018 world is ~100 numpy calls a month on 13 x 13 matrices, and at that
 size a call costs about the same whatever its size: the per-call overhead, not the arithmetic,
-sets the speed of one replication. This engine steps all R replications of a cell at once,
-with the state of replication r in slice r of (R, N, N) and (R, N) arrays, so the overhead is
-paid once per month for all R replications.
+sets the speed of one run. This runner steps S runs at once, run s in slice s of (S, N, N) and
+(S, N) arrays, so the overhead is paid once a month for all S.
 
-It runs the month of :class:`sim.model.AllianceModel` (the reference), calling the same pure
-functions (``sim.mechanisms``, ``sim.events``, ``sim.theory``, ``sim.metrics``), which work on
-one world's arrays or on stacks of them. Everything that does not depend on the random draws
-(the calibration, events, drivers and what follows from them) is the same for every
-replication, so it is computed once as (N, N) and (N,) arrays that broadcast. Replication r
-draws from its own ``numpy.random.default_rng(seeds[r])`` exactly what the model draws (the
+The slices may be the R replications of one cell, or runs with different mechanism parameters
+(one :class:`sim.config.MechanismsConfig` per slice: a Sobol' sample, a grid, a calibration
+population), each with its own seed. Slice s draws from its own
+``numpy.random.default_rng(seeds[s])`` exactly what :class:`sim.model.AllianceModel` draws (the
 integer ``mesa.Model`` takes for Python's ``random``, the stationary shock, then one (N, N)
-innovation a month), so its numbers are the model's, bit for bit
-(``tests/test_batch.py`` compares the tables of both).
+innovation a month), so its numbers are that model's, bit for bit (``tests/test_batch.py``).
 
-    result = run_batch(world, mechanisms, schedule, seeds)
-    result.metrics   # (R, months, columns): what each model's DataCollector records
+    result = run_batch(world, mechanisms, schedule, seeds)        # R replications of one cell
+    result = run_batch(world, [m0, m1, ...], schedule, seeds)     # one parameter set per slice
+    result.metrics   # (S, months, columns): what each model's DataCollector records
 """
 
 from __future__ import annotations
@@ -28,33 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import MechanismsConfig
-from sim.events import (
-    Conditions,
-    Schedule,
-    apply_event,
-    outreach_premium,
-    sanctions_factor,
-    sanctions_penalty,
-)
-from sim.mechanisms.affinity import affinity_anchor, affinity_step
-from sim.mechanisms.allocation import allocate, calibrate_fixed_effect
-from sim.mechanisms.arrays import transpose, zero_diagonal
-from sim.mechanisms.bargaining import DENSE_PRESSURE_MAX_N, conditionality_pressure
-from sim.mechanisms.budget import budget
-from sim.mechanisms.noise import ar1_shock
-from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
-from sim.mechanisms.ties import commitment_shares, tie_strength
-from sim.mechanisms.value import (
-    dynamic_value,
-    interest_alignment,
-    static_value,
-    symmetric_alignment,
-    third_party_cost,
-)
+from sim.events import Schedule
+from sim.mechanisms.bargaining import DENSE_PRESSURE_MAX_N
 from sim.metrics import measurer, metric_names
-from sim.model import CALIBRATION_ITERATIONS
 from sim.recording import DeferredMeasure
-from sim.theory.bargaining import dependence_shares
+from sim.step import Month, stack_parameters
 from sim.world import World
 
 # Memory a stack may take (bytes): run_prepared runs the replications of a cell in stacks of at
@@ -93,213 +68,71 @@ class BatchResult:
 
 def run_batch(
     world: World,
-    mechanisms: MechanismsConfig,
+    mechanisms: MechanismsConfig | Sequence[MechanismsConfig],
     schedule: Schedule,
     seeds: Sequence[np.random.SeedSequence | int],
 ) -> BatchResult:
-    """Run one replication per seed to the horizon, all together; the numbers of
-    ``sim.experiment.run_replication(world, mechanisms, schedule, seed)`` for each seed."""
-    return ReplicationStack(world, mechanisms, schedule, seeds).run()
+    """Run one slice per seed to the horizon, all together; slice s gives the numbers of
+    ``sim.experiment.run_replication(world, mechanisms_s, schedule, seeds[s])``.
+
+    ``mechanisms`` is one parameter set for every slice, or one per slice (as many as seeds;
+    their switches must agree, see :func:`sim.step.stack_parameters`).
+    """
+    s = len(seeds)
+    if isinstance(mechanisms, MechanismsConfig):
+        params = mechanisms
+    else:
+        if len(mechanisms) != s:
+            raise ValueError(f"{len(mechanisms)} parameter sets for {s} seeds: give one per slice")
+        params = stack_parameters(mechanisms)
+    months = len(schedule.dates)
+    draws = StackedDraws(seeds, world.n, months)
+    month = Month(world, params, schedule, shock=draws.shock, draw=draws, stack=s)
+    roles = world.roles
+    columns = metric_names(world.codes, roles.entente, roles.outreach_actor, roles.outreach_targets)
+    threshold = params.conditionality.hostility_threshold
+    measure = measurer(roles, threshold if np.ndim(threshold) == 0 else None)
+    slice_args = {} if np.ndim(threshold) == 0 else {"hostility_threshold": threshold}
+    pending = DeferredMeasure(measure, len(columns), capacity=months, batch=(s,), per_slice=slice_args)
+    metrics = np.empty((s, months, len(columns)))
+
+    def store(t: int, measured: np.ndarray | None) -> None:
+        """Metrics of the ``len(measured)`` months up to ``t``, shape (k, S, columns), into ``metrics``."""
+        if measured is not None and len(measured):
+            metrics[:, t + 1 - len(measured): t + 1] = measured.swapaxes(0, 1)
+
+    for t in range(months):
+        month.step(t)
+        store(t, pending.push(**month.metric_inputs()))
+    store(months - 1, pending.flush())
+    return BatchResult(metrics, columns, schedule.dates, month.tie, month.affinity)
 
 
-class ReplicationStack:
-    """R replications of :class:`sim.model.AllianceModel` as stacked arrays.
+class StackedDraws:
+    """Each slice's random numbers from its own generator, as :class:`sim.model.AllianceModel` draws them.
 
-    The attributes are the model's, with a leading replication axis on what the random draws
-    move (commitments, ties, affinities, budgets, values, dependence, shocks) and without one
-    on what they do not (conditions, drivers, calibration). The methods are the model's
-    methods of the same name.
+    ``shock``: the AR(1) shock's stationary start, (S, N, N). Called with a month, the month's
+    innovations (S, N, N). A generator fills an array element after element, so drawing a block
+    of (months, N, N) at once is the same stream as one (N, N) draw a month, in fewer calls; a
+    block takes at most ``INNOVATION_BYTES``.
     """
 
-    def __init__(
-        self,
-        world: World,
-        mechanisms: MechanismsConfig,
-        schedule: Schedule,
-        seeds: Sequence[np.random.SeedSequence | int],
-    ) -> None:
-        self.world = world
-        self.params = mechanisms
-        self.schedule = schedule
-        n, r = world.n, len(seeds)
-        self.r = r
-        # One generator per replication, drawn from as mesa.Model and AllianceModel draw: mesa
-        # seeds Python's random from the stream first, then the model draws the AR(1) shocks.
-        self.rngs = [np.random.default_rng(s) for s in seeds]
-        self.shock = np.empty((r, n, n))
+    def __init__(self, seeds: Sequence[np.random.SeedSequence | int], n: int, months: int) -> None:
+        s = len(seeds)
+        # mesa.Model seeds Python's random from the stream first, then the model draws the shock.
+        self.rngs = [np.random.default_rng(seed) for seed in seeds]
+        self.shock = np.empty((s, n, n))
         for k, g in enumerate(self.rngs):
             g.integers(np.iinfo(np.int32).max)
             g.standard_normal(out=self.shock[k])
-        # Each replication's monthly innovations, drawn a block of months at a time: a generator
-        # fills an array element after element, so (months, N, N) at once is the same stream as
-        # one (N, N) draw a month, in fewer calls.
-        self.months_per_draw = max(1, min(len(schedule.dates), INNOVATION_BYTES // (8 * n * n * r)))
-        self.innovations = np.empty((r, self.months_per_draw, n, n))
-        self.conditions = Conditions.from_world(world)
-        self.tie0 = tie_strength(world.commitment, world.budget)
-        self.alignment0 = symmetric_alignment(interest_alignment(world.positions, world.salience))
-        self.budget_factor = self.conditions.budget_factor.copy()
-        self.outside_option = self.conditions.outside_option.copy()
-        self._levels: tuple[float, ...] | None = None
-        self._lost = alternatives_lost(self.outside_option, world.outside_option)
-        self._outreach_level: float | None = None
-        self._refresh_conditions()
-        # Calibration: the same for every replication (no random draw), so done once on (N, N).
-        self.commit = world.commitment.copy()
-        self.affinity = world.affinity.copy()
-        self.tie = self.tie0.copy()
-        self.value = self._value(np.zeros_like(self.tie))
-        for _ in range(CALIBRATION_ITERATIONS):
-            self.observe()
-            self.value = self._value(self._pressure())
-        self.value0 = self.value.copy()
-        self.observe()
-        p = mechanisms.allocation
-        self.fixed_effect = calibrate_fixed_effect(
-            world.commitment, self.value0, world.budget, rationality=p.rationality, max_share=p.max_share
-        )
-        # From here on, one slice per replication.
-        self.commit = _stack(self.commit, r)
-        self.affinity = _stack(self.affinity, r)
-        self.tie = _stack(self.tie, r)
-        self.dependence = _stack(self.dependence, r)
-        self.outside_share = _stack(self.outside_share, r)
-        self.budget = _stack(world.budget, r)
-        roles = world.roles
-        self.metric_names = metric_names(world.codes, roles.entente, roles.outreach_actor, roles.outreach_targets)
-        self.metrics = np.empty((r, len(schedule.dates), len(self.metric_names)))
-        measure = measurer(roles, mechanisms.conditionality.hostility_threshold)
-        self._pending = DeferredMeasure(measure, len(self.metric_names), capacity=len(schedule.dates), batch=(r,))
+        self.months_per_draw = max(1, min(months, INNOVATION_BYTES // (8 * n * n * s)))
+        self.innovations = np.empty((s, self.months_per_draw, n, n))
 
-    def run(self) -> BatchResult:
-        """Every month of the schedule, as the model's ``run``; returns the record and final network."""
-        for month in range(len(self.schedule.dates)):
-            self.step(month)
-        self._store(len(self.schedule.dates) - 1, self._pending.flush())
-        return BatchResult(self.metrics, self.metric_names, self.schedule.dates, self.tie, self.affinity)
-
-    def step(self, month: int) -> None:
-        """One month of every replication: :meth:`sim.model.AllianceModel.step`."""
-        self.apply_events(month)
-        self.update_budgets(month)
-        self.value = self.appraise(month)
-        self.decide()
-        self.tie = tie_strength(self.commit, self.world.budget)
-        self.update_affinity()
-        self.observe()
-        self._store(month, self._pending.push(commit=self.commit, tie=self.tie, affinity=self.affinity,
-                                              dep=self.dependence, outside=self.outside_share, budget=self.budget))
-
-    # ------------------------------------------------------------ the mechanisms
-
-    def apply_events(self, month: int) -> None:
-        events = self.schedule.events.get(month, ())
-        for event in events:
-            apply_event(self.conditions, event)
-        sanctions = self.params.sanctions
-        levels = tuple(self.schedule.sanctions_intensity(s, month) for s in self.schedule.sanctions)
-        if events or levels != self._levels:
-            factor = self.conditions.budget_factor.copy()
-            outside = self.conditions.outside_option.copy()
-            if sanctions.enabled:
-                for s, level in zip(self.schedule.sanctions, levels, strict=True):
-                    factor *= sanctions_factor(self.world.n, s.target, level, sanctions.budget_cut)
-                    outside *= sanctions_factor(self.world.n, s.target, level, sanctions.outside_option_cut)
-            self.budget_factor = factor
-            self.outside_option = outside
-            self._levels = levels
-            self._lost = alternatives_lost(self.outside_option, self.world.outside_option)
-        if events:
-            self._refresh_conditions()
-
-    def update_budgets(self, month: int) -> None:
-        p = self.params.budget
-        self.budget = budget(self.world.budget, self.conditions.returns, self.tie, self.tie0, self.budget_factor,
-                             gain=p.gain if p.enabled else 0.0, cap=p.max_growth)
-
-    def appraise(self, month: int) -> np.ndarray:
-        """Every replication's values this month: :meth:`sim.model.AllianceModel.appraise`."""
-        p = self.params
-        value = self._value(self._pressure()) if p.value.enabled else _stack(self.value0, self.r)
-        n = self.world.n
-        if p.outreach.enabled:
-            o = self.schedule.outreach
-            level = self.schedule.outreach_intensity(month)
-            if level != self._outreach_level:
-                self._outreach = outreach_premium(n, o.actor, o.targets, level, p.outreach.premium)
-                self._outreach_level = level
-            if level:
-                value += self._outreach
-        if p.scarcity.enabled and self._lost.any():
-            value += scarcity_premium(value, self._lost, weight=p.scarcity.weight)
-        if p.sanctions.enabled:
-            for s in self.schedule.sanctions:
-                level = self.schedule.sanctions_intensity(s, month)
-                if level:
-                    value -= sanctions_penalty(self.tie, s.sender, s.target, level, p.sanctions.secondary_cost)
-        # Every replication draws every month, from its own stream, as the model does.
+    def __call__(self, month: int) -> np.ndarray:
         block = month % self.months_per_draw
         if block == 0:
             for k, g in enumerate(self.rngs):
                 g.standard_normal(out=self.innovations[k])
-        innovation = self.innovations[:, block]
-        if p.noise.enabled:
-            self.shock = ar1_shock(self.shock, innovation, persistence=p.noise.persistence)
-            value += p.noise.sigma * self.shock
-        return zero_diagonal(value)
-
-    def decide(self) -> None:
-        """Every state of every replication decides: :meth:`sim.agents.StateAgent.decide_all`."""
-        p = self.params.allocation
-        self.commit = allocate(self.commit, self.value, self.fixed_effect, self.budget, enabled=p.enabled,
-                               rationality=p.rationality, max_share=p.max_share, inertia=p.inertia)
-
-    def update_affinity(self) -> None:
-        if not self.params.affinity.enabled:
-            self.affinity = _stack(zero_diagonal(self._anchor.copy()), self.r)
-            return
-        p = self.params.affinity
-        self.affinity = affinity_step(self.affinity, self._anchor, self.tie, self.tie0,
-                                      alignment_rate=p.alignment_rate, balance_rate=p.balance_rate,
-                                      cooperation_rate=p.cooperation_rate)
-
-    def observe(self) -> None:
-        self.dependence, self.outside_share = dependence_shares(self.value, self.tie, self.outside_option)
-
-    def _store(self, month: int, measured: np.ndarray | None) -> None:
-        """Metrics of the ``len(measured)`` months up to ``month``, shape (k, R, columns), into ``metrics``."""
-        if measured is not None and len(measured):
-            self.metrics[:, month + 1 - len(measured): month + 1] = measured.swapaxes(0, 1)
-
-    # ---------------------------------------------------------------- helpers
-
-    def _refresh_conditions(self) -> None:
-        c, v = self.conditions, self.params.value
-        self.alignment = interest_alignment(c.positions, self.world.salience)
-        self.static_value = static_value(c.complementarity, self.alignment,
-                                         complementarity_weight=v.complementarity_weight,
-                                         alignment_weight=v.alignment_weight)
-        self._anchor = affinity_anchor(c.anchor, self.alignment, self.alignment0)
-
-    def _pressure(self) -> np.ndarray:
-        p = self.params.conditionality
-        if not p.enabled:
-            return np.zeros_like(self.tie)
-        return conditionality_pressure(self.tie, self.affinity, self.dependence, self.outside_share,
-                                       threshold=p.hostility_threshold, weight=p.weight)
-
-    def _value(self, pressure: np.ndarray) -> np.ndarray:
-        p = self.params.value
-        return dynamic_value(
-            self.static_value,
-            transpose(commitment_shares(self.commit, self.world.budget)),
-            third_party_cost(self.tie, self.affinity),
-            pressure,
-            reciprocity_weight=p.reciprocity_weight,
-            third_party_weight=p.third_party_weight,
-        )
+        return self.innovations[:, block]
 
 
-def _stack(x: np.ndarray, r: int) -> np.ndarray:
-    """R writable copies of ``x`` along a new leading axis."""
-    return np.repeat(x[None], r, axis=0)

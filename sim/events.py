@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from sim.config import month_index, parse_month
+from sim.mechanisms.arrays import per_slice
 from sim.world import World
 
 
@@ -130,14 +131,17 @@ def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World) -> Sc
 # ----------------------------------------------------------------- driver effects
 
 
-def outreach_premium(n: int, actor: int, targets: tuple[int, ...], intensity: float, premium: float) -> np.ndarray:
+def outreach_premium(n: int, actor: int, targets: tuple[int, ...], intensity: float | np.ndarray,
+                     premium: float | np.ndarray) -> np.ndarray:
     """Value the outreach driver adds: O[actor, j] = premium * intensity for each target j, else 0.
 
     This is Russia's strategic intent (its own valuation of the new partners); whether the
     targets reciprocate, and what it costs the old partner, is left to the other mechanisms.
+    (N, N), or (S, N, N) when the premium or the intensity is one per slice (shape (S,)).
     """
-    out = np.zeros((n, n))
-    out[actor, list(targets)] = premium * intensity
+    size = np.multiply(premium, intensity)
+    out = np.zeros((*np.shape(size), n, n))
+    out[..., actor, list(targets)] = per_slice(size, 1)
     return out
 
 
@@ -147,20 +151,25 @@ def sanctions_penalty(tie: np.ndarray, sender: int, target: int, intensity: floa
         P[k, target] = s * cost * (T[k, sender] + 1[k = sender])
 
     every state pays to deal with the target in proportion to its tie to the sender (the
-    sender itself pays fully); zero elsewhere. ``tie`` may be a stack (R, N, N) of replications.
+    sender itself pays fully); zero elsewhere. ``tie`` may be a stack (R, N, N) of replications,
+    and ``intensity`` and ``cost`` one per slice (shape (R,)).
     """
     exposure = tie[..., :, sender].copy()
     exposure[..., sender] += 1.0
     out = np.zeros_like(tie)
-    out[..., :, target] = intensity * cost * exposure
+    out[..., :, target] = per_slice(np.multiply(intensity, cost), 1) * exposure
     out[..., target, target] = 0.0
     return out
 
 
-def sanctions_factor(n: int, target: int, intensity: float, cut: float) -> np.ndarray:
-    """Multiplier on a per-state quantity: 1 - s * cut for the target, 1 elsewhere."""
-    f = np.ones(n)
-    f[target] = 1.0 - intensity * cut
+def sanctions_factor(n: int, target: int, intensity: float | np.ndarray, cut: float | np.ndarray) -> np.ndarray:
+    """Multiplier on a per-state quantity: 1 - s * cut for the target, 1 elsewhere.
+
+    Shape (N,), or (S, N) when the intensity or the cut is one per slice (shape (S,)).
+    """
+    size = np.multiply(intensity, cut)
+    f = np.ones((*np.shape(size), n))
+    f[..., target] = 1.0 - size
     return f
 
 

@@ -30,12 +30,15 @@ class DeferredMeasure:
     ``()`` for one model, ``(R,)`` for R replications); the buffer holds as many months as fit
     in ``max_bytes`` (default ``DEFERRED_BYTES``), at most ``capacity`` and at least one. When it
     is full, ``push`` returns the metrics of the buffered months, shape (k, *batch, columns);
-    :meth:`flush` returns those of the months still waiting (k may be 0).
+    :meth:`flush` returns those of the months still waiting (k may be 0). ``per_slice`` holds
+    arguments of ``measure`` with one value per slice (shape ``batch``), passed lined up with the
+    flattened months.
     """
 
     def __init__(self, measure: Callable[..., Any], columns: int, *, capacity: int, batch: tuple[int, ...] = (),
-                 max_bytes: int | None = None) -> None:
+                 max_bytes: int | None = None, per_slice: dict[str, np.ndarray] | None = None) -> None:
         self.measure = measure
+        self.per_slice = dict(per_slice or {})
         self.columns = columns
         self.capacity = max(capacity, 1)
         self.batch = batch
@@ -70,6 +73,8 @@ class DeferredMeasure:
         size = k * int(np.prod(self.batch, dtype=np.int64))
         flat = {name: a.reshape(size, *a.shape[lead:]) for name, a in stacked.items()}
         out = np.empty((size, self.columns))
+        for name, values in self.per_slice.items():
+            flat[name] = np.broadcast_to(values, (k, *self.batch)).reshape(size)
         self.measure(out, **flat)
         return out.reshape(k, *self.batch, self.columns)
 

@@ -7,25 +7,32 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import qmc
 
 from sim import batch as batch_module
 from sim import experiment
 from sim.batch import MAX_BATCH, STACK_BYTES, batch_size, run_batch
 from sim.cli import compose
 from sim.config import validate
-from sim.events import sanctions_penalty
+from sim.design import sensitivity_problem
+from sim.events import outreach_premium, sanctions_factor, sanctions_penalty
 from sim.experiment import prepare, replication_seeds, run_prepared, run_replication
 from sim.mechanisms import bargaining
 from sim.mechanisms.affinity import affinity_step
-from sim.mechanisms.allocation import allocate
+from sim.mechanisms.allocation import allocate, calibrate_fixed_effect
 from sim.mechanisms.bargaining import conditionality_pressure, third_party_leverage
 from sim.mechanisms.budget import budget
+from sim.mechanisms.noise import ar1_shock
+from sim.mechanisms.scarcity import scarcity_premium
 from sim.mechanisms.ties import tie_strength
-from sim.mechanisms.value import dynamic_value, third_party_cost
+from sim.mechanisms.value import dynamic_value, static_value, third_party_cost
 from sim.metrics import measure_into, portfolio_shares
+from sim.step import stack_parameters
 from sim.theory.balance import balance_index
 from sim.theory.bargaining import dependence_shares, power_advantage
 
@@ -225,3 +232,105 @@ def test_the_stacked_pressure_is_the_dense_block(monkeypatch: pytest.MonkeyPatch
             np.testing.assert_array_equal(stacked[r], alone)
     full = bargaining.pressure_terms(x["tie"][2], x["affinity"][2], x["dep"][2], x["outside"][2], 0.2)
     np.testing.assert_array_equal(stacked[2], 0.5 * full.sum(axis=1))
+
+
+@pytest.mark.parametrize("n", [5, 13, 60])
+def test_a_parameter_given_per_slice_is_each_slice_with_its_own_parameter(n: int) -> None:
+    """With a mechanism parameter of shape (S,), slice s of the result is the mechanism called with
+    the float parameter[s] on slice s's arrays, bit for bit (shared (N, N) inputs broadcast)."""
+    x = _stack_inputs(n, 4, n)
+    q = np.array([0.1, 0.35, 0.6, 0.85])
+    shared = np.random.default_rng(1).random((n, n))
+    base = np.random.default_rng(0).random(n) + 0.5
+    lost = np.random.default_rng(2).random(n) * (np.arange(n) % 2)
+    calls = {
+        "pressure": lambda s, p: conditionality_pressure(s["tie"], s["affinity"], s["dep"], s["outside"],
+                                                         threshold=p / 2, weight=1 - p),
+        "pressure_shared_tie": lambda s, p: conditionality_pressure(shared, s["affinity"], s["dep"], s["outside"],
+                                                                    threshold=p / 2, weight=0.5),
+        "leverage": lambda s, p: third_party_leverage(s["tie"], s["affinity"], s["dep"], s["outside"], 1, 2,
+                                                      threshold=p / 2),
+        "static_value": lambda s, p: static_value(shared, s["value"], complementarity_weight=p,
+                                                  alignment_weight=1 - p),
+        "value": lambda s, p: dynamic_value(shared, s["dep"], s["tie"], s["value"], reciprocity_weight=p,
+                                            third_party_weight=2 * p),
+        "allocate": lambda s, p: allocate(s["commit"], s["value"], shared, s["budget"], enabled=True,
+                                          rationality=1 + 4 * p, max_share=p, inertia=1 - p),
+        "fixed_effect": lambda s, p: calibrate_fixed_effect(shared, s["value"], base, rationality=1 + 4 * p,
+                                                            max_share=0.2 + p / 2),
+        "budget": lambda s, p: budget(base, shared, s["tie"], shared * 0.5, base * 0.9, gain=p, cap=1 + p),
+        "affinity": lambda s, p: affinity_step(s["affinity"], shared, s["tie"], shared * 0.5, alignment_rate=p,
+                                               balance_rate=p / 3, cooperation_rate=1 - p),
+        "noise": lambda s, p: ar1_shock(s["value"], s["dep"], persistence=p),
+        "scarcity": lambda s, p: scarcity_premium(s["value"], lost, weight=p),
+        "sanctions": lambda s, p: sanctions_penalty(s["tie"], 1, 3, p, 0.6),
+        "sanctions_factor": lambda s, p: sanctions_factor(n, 2, 0.5, p) * np.ones_like(s["budget"]),
+        "outreach": lambda s, p: outreach_premium(n, 0, (2, 3), 1.0, p) + np.zeros_like(s["tie"]),
+        "metrics": lambda s, p: measure_into(np.empty((*s["tie"].shape[:-2], 11 + 2 + n - 1)), entente=(0, 1),
+                                             outreach_actor=2, outreach_targets=(3, 4), commit=s["commit"],
+                                             tie=s["tie"], affinity=s["affinity"], dep=s["dep"],
+                                             outside=s["outside"], budget=s["budget"], hostility_threshold=p / 2),
+    }
+    for name, call in calls.items():
+        whole = call(x, q)
+        assert whole.shape[0] == 4, name
+        for r in range(4):
+            np.testing.assert_array_equal(whole[r], call({k: v[r] for k, v in x.items()}, float(q[r])), err_msg=name)
+    assert not np.array_equal(calls["value"](x, q)[0], calls["value"](x, q[::-1])[0])  # the parameter matters
+
+
+def _parameter_sets(mechanisms, count: int, seed: int) -> list:
+    """``count`` copies of ``mechanisms`` with every numeric parameter from a Sobol' sample (+-50%)."""
+    problem = sensitivity_problem([], 0.5)
+    low, high = np.array(problem["bounds"]).T
+    x = qmc.scale(qmc.Sobol(problem["num_vars"], seed=seed).random_base2(max(count - 1, 1).bit_length())[:count],
+                  low, high)
+    sets = []
+    for row in x:
+        groups = {g: copy.copy(getattr(mechanisms, g)) for g in MECHANISMS}
+        for name, v in zip(problem["names"], row, strict=True):
+            _, _, group, key = name.split(".")
+            setattr(groups[group], key, float(v))
+        sets.append(type(mechanisms)(**groups))
+    return sets
+
+
+def test_a_stack_of_64_parameter_sets_is_64_separate_runs() -> None:
+    """64 different parameter sets (a Sobol' sample of every numeric mechanism parameter, +-50%),
+    each with its own seed, stepped as one stack: slice s equals parameter set s run alone
+    (Mesa model for some, a stack of one for all), bit for bit: metrics and final network."""
+    world, mechanisms, schedule = _prepared(ALL_LEVERS)
+    sets = _parameter_sets(mechanisms, 64, seed=1)
+    assert len({s.allocation.rationality for s in sets}) == 64
+    seeds = replication_seeds(5, 64)
+    stacked = run_batch(world, sets, schedule, seeds)
+    for s, (params, seed) in enumerate(zip(sets, seeds, strict=True)):
+        alone = run_batch(world, params, schedule, [seed])
+        np.testing.assert_array_equal(stacked.metrics[s], alone.metrics[0], err_msg=f"slice {s}")
+        np.testing.assert_array_equal(stacked.tie[s], alone.tie[0])
+        np.testing.assert_array_equal(stacked.affinity[s], alone.affinity[0])
+        if s % 16 == 0:  # and the Mesa model, the reference, for a few of them
+            model = run_replication(world, params, schedule, seed)
+            np.testing.assert_array_equal(stacked.metrics[s], model.datacollector.array())
+    assert not np.array_equal(stacked.metrics[0], stacked.metrics[1])
+
+
+def test_parameter_sets_stack_on_a_large_world_slice_by_slice() -> None:
+    """Above DENSE_PRESSURE_MAX_N the pressure of each slice is computed alone with its own parameters."""
+    world, mechanisms, schedule = _prepared(["world=synthetic", "world.n_states=60", "scenario=outreach",
+                                             "horizon.end=2019-04"])
+    sets = _parameter_sets(mechanisms, 3, seed=2)
+    seeds = replication_seeds(1, 3)
+    stacked = run_batch(world, sets, schedule, seeds)
+    for s in range(3):
+        np.testing.assert_array_equal(stacked.metrics[s], run_batch(world, sets[s], schedule, [seeds[s]]).metrics[0])
+
+
+def test_switches_must_agree_within_a_stack() -> None:
+    _, mechanisms, _ = _prepared([])
+    off = copy.deepcopy(mechanisms)
+    off.noise.enabled = False
+    with pytest.raises(ValueError, match=r"model\.mechanisms\.noise\.enabled differs within a stack"):
+        stack_parameters([mechanisms, off])
+    same = stack_parameters([mechanisms, copy.deepcopy(mechanisms)])
+    assert same.allocation.rationality == mechanisms.allocation.rationality  # shared: a float, not an array

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from sim import recording
-from sim.agents import StateAgent
 from sim.cli import compose
 from sim.config import validate
 from sim.experiment import Cell, prepare, run_cell, run_replication
 from sim.mechanisms import bargaining
+from sim.mechanisms.allocation import allocate
 from sim.mechanisms.bargaining import conditionality_pressure, demand, pressure_terms, third_party_leverage
 from sim.metrics import step_metrics
 from sim.model import AllianceModel
@@ -51,19 +51,22 @@ def test_the_bare_loop_ends_where_the_model_ends(overrides: list[str]) -> None:
         np.testing.assert_array_equal(bare[name], getattr(model, name), err_msg=name)
 
 
-def test_decide_all_is_every_agent_deciding() -> None:
-    """StateAgent.decide_all gives the rows each agent's decide() gives, bit for bit."""
+def test_deciding_for_all_states_in_one_call_is_each_state_deciding_its_row() -> None:
+    """The allocation is row-wise (sim.step.Month.decide): all rows in one call give, bit for bit,
+    the rows each state would choose alone from its own row of values, fixed effects, commitments
+    and its budget, so the model may decide for every agent at once."""
     world, mechanisms, schedule = prepare(compose(["scenario=sunni_outreach"]))
-    one = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(3))
-    every = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(3))
-    for month in range(3):
-        for m in (one, every):
-            m.apply_events(month)
-            m.update_budgets(month)
-            m.value = m.appraise(month)
-        one.agents.do("decide")
-        StateAgent.decide_all(every)
-        np.testing.assert_array_equal(one.commit, every.commit)
+    model = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(3))
+    for _ in range(3):
+        model.step()
+    m, p = model.month, mechanisms.allocation
+    kwargs = {"enabled": True, "rationality": p.rationality, "max_share": p.max_share, "inertia": p.inertia}
+    every = allocate(m.commit, m.value, m.fixed_effect, m.budget, **kwargs)
+    for agent in model.agents:
+        i = slice(agent.index, agent.index + 1)
+        own = allocate(m.commit[i], m.value[i], m.fixed_effect[i], m.budget[i], **kwargs)
+        np.testing.assert_array_equal(own[0], every[agent.index])
+    assert not np.array_equal(every, m.commit)  # the decision moves the commitments
 
 
 @pytest.mark.parametrize("n", [4, 13, 70])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.arrays import per_slice
 from sim.mechanisms.value import symmetric_alignment
 from sim.theory.balance import marvel_drift
 
@@ -42,12 +43,13 @@ def affinity_step(
     back, so it stays in [0, 1] and never creates a hostility; the mechanisms read only the
     off-diagonal relations. With a = c = 0 and before any entry reaches +-1, this is the Euler
     scheme of dX/dt = (b / (N - 1)) X^2, whose generic outcome is two antagonistic factions.
-    Works on a stack (R, N, N) of replications with a shared (N, N) anchor and T0.
+    Works on a stack (R, N, N) of replications with a shared (N, N) anchor and T0, and with the
+    rates one per slice (shape (R,)).
     """
     n = affinity.shape[-1]
     drift = (
-        alignment_rate * (anchor - affinity)
-        + balance_rate * marvel_drift(affinity) / max(n - 1, 1)
-        + cooperation_rate * (tie - tie0)
+        per_slice(alignment_rate, 2) * (anchor - affinity)
+        + per_slice(balance_rate, 2) * marvel_drift(affinity) / max(n - 1, 1)
+        + per_slice(cooperation_rate, 2) * (tie - tie0)
     )
     return np.clip(affinity + dt * drift, -1.0, 1.0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit
 
+from sim.mechanisms.arrays import per_slice, zero_diagonal
+
 
 def desired_commitment(
     value: np.ndarray, fixed_effect: np.ndarray, budget: np.ndarray, *, rationality: float, max_share: float
@@ -16,9 +18,10 @@ def desired_commitment(
     Each partner is judged on its own value (bounded rationality: a logistic, not an argmax),
     so a new partner does not crowd out an old one unless the budget binds (see
     :func:`fit_to_budget`). ``B`` is the calibrated fixed effect (:func:`calibrate_fixed_effect`);
-    its diagonal is -inf, so no state commits to itself. Works on any block of rows.
+    its diagonal is -inf, so no state commits to itself. Works on any block of rows, and on stacks
+    with beta and s_max one per slice (shape (S,)).
     """
-    return budget[..., None] * max_share * expit(rationality * value + fixed_effect)
+    return budget[..., None] * per_slice(max_share, 2) * expit(per_slice(rationality, 2) * value + fixed_effect)
 
 
 def fit_to_budget(desired: np.ndarray, budget: np.ndarray) -> np.ndarray:
@@ -34,6 +37,7 @@ def adjust(commit: np.ndarray, target: np.ndarray, budget: np.ndarray, *, inerti
     The current row is first fitted to the (possibly smaller) new budget, so that with A* within
     budget every row of A' is within budget too (a convex combination of two feasible rows).
     """
+    inertia = per_slice(inertia, 2)
     return inertia * fit_to_budget(commit, budget) + (1.0 - inertia) * target
 
 
@@ -79,8 +83,8 @@ def calibrate_fixed_effect(
 
     so that D(V0) = A0 (up to the clip). B carries what the mechanisms do not explain of the
     2018 ties (history, institutions); outcomes then move only through changes in value.
+    With beta and s_max one per slice (shape (S,)), or V0 a stack, B is (S, N, N).
     """
-    share = np.clip(commit0 / (budget0[:, None] * max_share), floor, 1.0 - floor)
-    b = logit(share) - rationality * value0
-    np.fill_diagonal(b, -np.inf)
-    return b
+    share = np.clip(commit0 / (budget0[..., None] * per_slice(max_share, 2)), floor, 1.0 - floor)
+    b = logit(share) - per_slice(rationality, 2) * value0
+    return zero_diagonal(b, -np.inf)

@@ -16,7 +16,7 @@ import itertools
 
 import numpy as np
 
-from sim.mechanisms.arrays import transpose
+from sim.mechanisms.arrays import per_slice, transpose
 from sim.theory.bargaining import concession, concession_share, dependence, outside_share, power_advantage
 
 __all__ = [
@@ -76,9 +76,15 @@ def conditionality_pressure(
     up to ``DENSE_PRESSURE_MAX_N`` actors, the block is (R, N, N^2), or for R of at least
     ``STACKED_PRESSURE_MIN_R`` only the pairs (m, j) hostile in some replication are visited
     (:func:`_stacked_pressure`); above, each replication is computed by itself. All give the
-    numbers of each replication alone.
+    numbers of each replication alone. ``threshold`` and ``weight`` are floats or one per slice
+    (shape (R,)).
     """
     n = tie.shape[-1]
+    if np.ndim(threshold) or np.ndim(weight):  # one per slice: line them up with the matrices
+        lead = np.broadcast_shapes(np.shape(threshold), np.shape(weight))
+        if n > DENSE_PRESSURE_MAX_N:  # each slice by itself, with its own parameters
+            return _per_slice_pressure(tie, affinity, dep, outside, lead, threshold, weight)
+        threshold, weight = per_slice(threshold, 2), per_slice(weight, 2)
     if tie.ndim > 2 and n <= DENSE_PRESSURE_MAX_N and int(np.prod(tie.shape[:-2])) >= STACKED_PRESSURE_MIN_R:
         return _stacked_pressure(tie, affinity, dep, outside, threshold=threshold, weight=weight)
     if n <= DENSE_PRESSURE_MAX_N:
@@ -92,12 +98,7 @@ def conditionality_pressure(
         return weight * terms.sum(axis=-2).reshape(*terms.shape[:-2], n, n)
     lead = np.broadcast_shapes(tie.shape[:-2], affinity.shape[:-2], dep.shape[:-2], np.shape(outside)[:-1])
     if lead:
-        out = np.empty((*lead, n, n))
-        args = [np.broadcast_to(a, (*lead, *a.shape[a.ndim - k:]))
-                for a, k in ((tie, 2), (affinity, 2), (dep, 2), (outside, 1))]
-        for r in np.ndindex(*lead):
-            out[r] = conditionality_pressure(*(a[r] for a in args), threshold=threshold, weight=weight)
-        return out
+        return _per_slice_pressure(tie, affinity, dep, outside, lead, threshold, weight)
     h = demand(affinity, threshold)
     tie_t = np.ascontiguousarray(tie.T)  # row m holds T[:, m]
     dep_t = np.ascontiguousarray(dep.T)  # row m holds D[:, m]; row j holds D[:, j]
@@ -114,6 +115,22 @@ def conditionality_pressure(
     # fresh (k, N) temporary per column costs page faults that outweigh the arithmetic at large N.
     _pressure_columns(np.flatnonzero(np.diff(bounds)), h, tie_t, dep_t, outside, demanders, bounds, summed_t)
     return weight * summed_t.T
+
+
+def _per_slice_pressure(
+    tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray, lead: tuple[int, ...],
+    threshold: float | np.ndarray, weight: float | np.ndarray,
+) -> np.ndarray:
+    """:func:`conditionality_pressure` of each slice by itself (worlds above ``DENSE_PRESSURE_MAX_N``)."""
+    n = tie.shape[-1]
+    lead = np.broadcast_shapes(lead, tie.shape[:-2], affinity.shape[:-2], dep.shape[:-2], np.shape(outside)[:-1])
+    out = np.empty((*lead, n, n))
+    args = [np.broadcast_to(a, (*lead, *a.shape[a.ndim - k:]))
+            for a, k in ((tie, 2), (affinity, 2), (dep, 2), (outside, 1))]
+    th, w = np.broadcast_to(threshold, lead), np.broadcast_to(weight, lead)
+    for r in np.ndindex(*lead):
+        out[r] = conditionality_pressure(*(a[r] for a in args), threshold=float(th[r]), weight=float(w[r]))
+    return out
 
 
 def _pressure_columns(
@@ -179,8 +196,10 @@ def third_party_leverage(
     It is the conditional pressure before the mechanism's weight (the value actually removed
     is ``conditionality.weight * lev``), and it is recorded even with conditionality switched
     off, as the leverage m *would* have. Only the two needed slices of P are computed (O(N)).
-    Returns shape (N,), or (R, N) for stacks of R replications ((R, N, N) and (R, N) inputs).
+    Returns shape (N,), or (R, N) for stacks of R replications ((R, N, N) and (R, N) inputs);
+    ``threshold`` may be one per slice (shape (R,)).
     """
+    threshold = per_slice(threshold, 1)
     p_ij = (tie[..., i, :] * demand(affinity[..., :, j], threshold)) * concession(
         dep[..., i, :], dep[..., i, j, None], outside[..., i, None])
     p_ji = (tie[..., j, :] * demand(affinity[..., :, i], threshold)) * concession(

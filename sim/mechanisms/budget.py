@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.arrays import per_slice
+
 
 def budget(
     base_budget: np.ndarray,
@@ -25,7 +27,8 @@ def budget(
     loop (ties -> budget -> commitments -> ties): partnerships can at most multiply a budget by
     ``cap``.
 
-    ``tie`` may be a stack (R, N, N) of replications' ties; the budgets are then (R, N).
+    ``tie`` may be a stack (R, N, N) of replications' ties, and ``gain`` and ``cap`` one per slice
+    (shape (R,)); the budgets are then (R, N).
     """
-    growth = 1.0 + gain * (returns * (tie - tie0)).sum(axis=-1)
-    return factor * base_budget * np.clip(growth, floor, cap)
+    growth = 1.0 + per_slice(gain, 1) * (returns * (tie - tie0)).sum(axis=-1)
+    return factor * base_budget * np.clip(growth, floor, per_slice(cap, 1))

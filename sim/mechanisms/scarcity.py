@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.arrays import per_slice
+
 
 def alternatives_lost(outside_option: np.ndarray, base_outside_option: np.ndarray) -> np.ndarray:
     """Share of its calibrated outside options each state has lost: l_i = max(0, 1 - o_i / o0_i), 0 if o0_i = 0."""
@@ -21,4 +23,4 @@ def scarcity_premium(value: np.ndarray, lost: np.ndarray, *, weight: float) -> n
     from its outside options (sanctions) holds on to, and invests in, the partners still worth
     something to it. Partners of no positive value gain nothing. Zero when nothing was lost.
     """
-    return weight * lost[:, None] * np.maximum(0.0, value)
+    return per_slice(weight, 2) * lost[..., :, None] * np.maximum(0.0, value)

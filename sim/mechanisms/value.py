@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanisms.arrays import transpose, zero_diagonal
+from sim.mechanisms.arrays import per_slice, transpose, zero_diagonal
 
 
 def interest_alignment(positions: np.ndarray, salience: np.ndarray) -> np.ndarray:
@@ -42,8 +42,11 @@ def third_party_cost(tie: np.ndarray, affinity: np.ndarray) -> np.ndarray:
 def static_value(
     complementarity: np.ndarray, alignment: np.ndarray, *, complementarity_weight: float, alignment_weight: float
 ) -> np.ndarray:
-    """The part of the value that only events move: w_c C + w_a align (see :func:`relationship_value`)."""
-    return complementarity_weight * complementarity + alignment_weight * alignment
+    """The part of the value that only events move: w_c C + w_a align (see :func:`relationship_value`).
+
+    Weights are floats or one per slice of a stack (shape (S,)); the result is then (S, N, N).
+    """
+    return per_slice(complementarity_weight, 2) * complementarity + per_slice(alignment_weight, 2) * alignment
 
 
 def dynamic_value(
@@ -58,9 +61,11 @@ def dynamic_value(
     """V = static + w_r recip - w_t cost - pressure, zero on the diagonal (see :func:`relationship_value`).
 
     ``static`` is :func:`static_value`; the model keeps it between events, when C and the
-    positions do not change. Any input may be a stack (R, N, N) of replications.
+    positions do not change. Any input may be a stack (R, N, N) of replications, and the weights
+    one per slice (shape (R,)).
     """
-    v = static + reciprocity_weight * reciprocity - third_party_weight * third_party - pressure
+    v = (static + per_slice(reciprocity_weight, 2) * reciprocity
+         - per_slice(third_party_weight, 2) * third_party - pressure)
     return zero_diagonal(v)
 
 

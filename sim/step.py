@@ -1,0 +1,304 @@
+"""The month: the one implementation of the model's monthly step, for one run or a stack of runs.
+
+A :class:`Month` holds the state of one run as (N, N) and (N,) arrays, or of a *stack* of S
+runs as (S, N, N) and (S, N) arrays (slice s is run s), and steps it one month at a time:
+
+    dated events -> budgets -> relationship values (drivers, conditionality, scarcity,
+    sanctions, noise) -> every state re-spreads its commitments -> ties -> affinities ->
+    dependence
+
+The Mesa model (:class:`sim.model.AllianceModel`) runs one; the stacked runner
+(:mod:`sim.batch`) runs S at once, so a numpy call's overhead is paid once a month for all S.
+The slices of a stack may be replications of one cell (different random streams) or different
+parameter sets (a Sobol' sample, a grid of mechanism weights, a calibration population), or
+both: every numeric mechanism parameter may be a float shared by every slice or an array of
+shape (S,), one value per slice (:func:`stack_parameters`). The mechanisms take such
+parameters as they are (:func:`sim.mechanisms.arrays.per_slice`). Switches (``enabled``) are
+structural and shared by the whole stack.
+
+Two things are injected, and nothing else differs between the engines:
+
+- ``draw(month)``: the month's standard-normal innovations, shaped like the state
+  ((N, N) or (S, N, N)); the Mesa model draws them from its own generator, the stacked runner
+  from one generator per slice;
+- recording: the caller reads :meth:`Month.metric_inputs` after each :meth:`Month.step` (the
+  model's DataCollector, the stacked runner's deferred measurement).
+
+What does not depend on the random draws or the slice (conditions moved by events, drivers) is
+computed once and broadcast; what depends on a parameter that differs by slice gets the stack
+axis by broadcasting, as the formulas meet the (S,) parameters. Slice s of a stack gives the
+numbers of a run alone with slice s's parameters and innovations, bit for bit
+(``tests/test_batch.py``): every elementwise operation is the same operation on the same
+operands, stacked products call the same BLAS kernel per slice, and sums run in the same order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from sim.config import MechanismsConfig
+from sim.events import (
+    Conditions,
+    Schedule,
+    apply_event,
+    outreach_premium,
+    sanctions_factor,
+    sanctions_penalty,
+)
+from sim.mechanisms.affinity import affinity_anchor, affinity_step
+from sim.mechanisms.allocation import allocate, calibrate_fixed_effect
+from sim.mechanisms.arrays import per_slice, transpose, zero_diagonal
+from sim.mechanisms.bargaining import conditionality_pressure
+from sim.mechanisms.budget import budget
+from sim.mechanisms.noise import ar1_shock
+from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
+from sim.mechanisms.ties import commitment_shares, tie_strength
+from sim.mechanisms.value import (
+    dynamic_value,
+    interest_alignment,
+    static_value,
+    symmetric_alignment,
+    third_party_cost,
+)
+from sim.theory.bargaining import dependence_shares
+from sim.world import World
+
+# Fixed-point iterations of the calibration (value needs dependence through conditionality,
+# dependence needs value).
+CALIBRATION_ITERATIONS = 5
+
+Draw = Callable[[int], np.ndarray]
+
+
+class Month:
+    """The state of one run, or of a stack of ``stack`` runs, and its monthly :meth:`step`.
+
+    Construction calibrates: it solves value and dependence of the start year jointly, then a
+    fixed effect that makes the start year's commitments a fixed point of the allocation (with
+    nothing changing, nothing moves). ``shock`` is the AR(1) value shock's starting state, drawn
+    from its stationary distribution by the caller, shaped like the state.
+
+    Attributes a step moves, per slice: ``commit``, ``tie``, ``affinity``, ``budget``,
+    ``value``, ``dependence``, ``outside_share``, ``shock``. Calibrated once: ``value0``,
+    ``fixed_effect`` (per slice only where a parameter differs by slice). What only events and
+    levers move (``conditions``, ``static_value``, the affinity anchor, budget factors, outside
+    options, the alternatives lost) is recomputed when an event or a lever level changes it.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        params: MechanismsConfig,
+        schedule: Schedule,
+        *,
+        shock: np.ndarray,
+        draw: Draw,
+        stack: int | None = None,
+    ) -> None:
+        self.world = world
+        self.params = params
+        self.schedule = schedule
+        self.draw = draw
+        self.lead: tuple[int, ...] = () if stack is None else (stack,)
+        self.shock = shock
+        self.conditions = Conditions.from_world(world)
+        self.tie0 = tie_strength(world.commitment, world.budget)
+        self.alignment0 = symmetric_alignment(interest_alignment(world.positions, world.salience))
+        # The calibration year has no sanctions: the drivers' factors start at the world's own.
+        self.budget_factor = self.conditions.budget_factor.copy()
+        self.outside_option = self.conditions.outside_option.copy()
+        self._lost = alternatives_lost(self.outside_option, world.outside_option)
+        self._levels: tuple[float, ...] | None = None  # sanctions levels the drivers were computed for
+        self._outreach_level: float | None = None
+        self._refresh_conditions()
+        # Calibration, on the start year's arrays: per slice only where a parameter differs.
+        self.commit = world.commitment.copy()
+        self.affinity = world.affinity.copy()
+        self.tie = self.tie0.copy()
+        self.value = self._value(np.zeros_like(self.tie))
+        for _ in range(CALIBRATION_ITERATIONS):
+            self.observe()
+            self.value = self._value(self._pressure())
+        self.value0 = self.value.copy()
+        self.observe()
+        a = params.allocation
+        self.fixed_effect = calibrate_fixed_effect(world.commitment, self.value0, world.budget,
+                                                   rationality=a.rationality, max_share=a.max_share)
+        # From here on, one slice per run.
+        self.commit = self.stacked(self.commit)
+        self.affinity = self.stacked(self.affinity)
+        self.tie = self.stacked(self.tie)
+        self.dependence = self.stacked(self.dependence)
+        self.outside_share = self.stacked(self.outside_share, core=1)
+        self.budget = self.stacked(world.budget, core=1)
+
+    # ------------------------------------------------------------------ the month
+
+    def step(self, month: int) -> None:
+        """One month of every slice; ``month`` indexes ``schedule.dates``."""
+        self.apply_events(month)
+        self.update_budgets()
+        self.value = self.appraise(month)
+        self.decide()
+        self.tie = tie_strength(self.commit, self.world.budget)
+        self.update_affinity()
+        self.observe()
+
+    def apply_events(self, month: int) -> None:
+        """The month's dated events, then the drivers' factors if an event or a lever level changed."""
+        events = self.schedule.events.get(month, ())
+        for event in events:
+            apply_event(self.conditions, event)
+        self._update_drivers(month, force=bool(events))
+        if events:
+            self._refresh_conditions()
+
+    def update_budgets(self) -> None:
+        p = self.params.budget
+        self.budget = budget(self.world.budget, self.conditions.returns, self.tie, self.tie0, self.budget_factor,
+                             gain=p.gain if p.enabled else 0.0, cap=p.max_growth)
+
+    def appraise(self, month: int) -> np.ndarray:
+        """Relationship values this month: mechanisms, outreach, scarcity, sanctions, then noise.
+
+        A driver whose level is 0 adds exactly 0 and is skipped. The innovation is drawn every
+        month whatever is switched on, so paired scenarios share the random stream.
+        """
+        p = self.params
+        value = self._value(self._pressure()) if p.value.enabled else self.stacked(self.value0)
+        if p.outreach.enabled:
+            o = self.schedule.outreach
+            level = self.schedule.outreach_intensity(month)
+            if level != self._outreach_level:
+                self._outreach = outreach_premium(self.world.n, o.actor, o.targets, level, p.outreach.premium)
+                self._outreach_level = level
+            if level:
+                value += self._outreach
+        if p.scarcity.enabled and self._lost.any():
+            value += scarcity_premium(value, self._lost, weight=p.scarcity.weight)
+        if p.sanctions.enabled:
+            for s in self.schedule.sanctions:
+                level = self.schedule.sanctions_intensity(s, month)
+                if level:
+                    value -= sanctions_penalty(self.tie, s.sender, s.target, level, p.sanctions.secondary_cost)
+        innovation = self.draw(month)
+        if p.noise.enabled:
+            self.shock = ar1_shock(self.shock, innovation, persistence=p.noise.persistence)
+            value += per_slice(p.noise.sigma, 2) * self.shock
+        return zero_diagonal(value)
+
+    def decide(self) -> None:
+        """Every state of every slice re-spreads its budget (:func:`sim.mechanisms.allocation.allocate`).
+
+        The allocation is row-wise: state i reads only its own row of V, B and A and its budget,
+        and no state's decision changes what another reads this month, so the decisions are
+        synchronous and one call on all rows is every agent deciding.
+        """
+        p = self.params.allocation
+        self.commit = allocate(self.commit, self.value, self.fixed_effect, self.budget, enabled=p.enabled,
+                               rationality=p.rationality, max_share=p.max_share, inertia=p.inertia)
+
+    def update_affinity(self) -> None:
+        """Affinities move toward their anchor, toward balance and with cooperation."""
+        if not self.params.affinity.enabled:
+            self.affinity = self.stacked(zero_diagonal(self._anchor.copy()))
+            return
+        p = self.params.affinity
+        self.affinity = affinity_step(self.affinity, self._anchor, self.tie, self.tie0,
+                                      alignment_rate=p.alignment_rate, balance_rate=p.balance_rate,
+                                      cooperation_rate=p.cooperation_rate)
+
+    def observe(self) -> None:
+        """Dependence on each partner and on outside options, from the current value and ties."""
+        self.dependence, self.outside_share = dependence_shares(self.value, self.tie, self.outside_option)
+
+    def metric_inputs(self) -> dict[str, np.ndarray]:
+        """The arrays this month's metrics are computed from (:func:`sim.metrics.measure_into`)."""
+        return {"commit": self.commit, "tie": self.tie, "affinity": self.affinity, "dep": self.dependence,
+                "outside": self.outside_share, "budget": self.budget}
+
+    # ---------------------------------------------------------------- helpers
+
+    def stacked(self, x: np.ndarray, core: int = 2) -> np.ndarray:
+        """A writable copy of ``x`` (core shape: its last ``core`` axes) with the stack's leading axis."""
+        return np.broadcast_to(x, (*self.lead, *x.shape[x.ndim - core:])).copy()
+
+    def _update_drivers(self, month: int, *, force: bool) -> None:
+        """Budget factors, outside options and alternatives lost under this month's sanctions levels."""
+        s = self.params.sanctions
+        levels = tuple(self.schedule.sanctions_intensity(x, month) for x in self.schedule.sanctions)
+        if not force and levels == self._levels:
+            return
+        factor = self.conditions.budget_factor.copy()
+        outside = self.conditions.outside_option.copy()
+        if s.enabled:
+            for x, level in zip(self.schedule.sanctions, levels, strict=True):
+                factor = factor * sanctions_factor(self.world.n, x.target, level, s.budget_cut)
+                outside = outside * sanctions_factor(self.world.n, x.target, level, s.outside_option_cut)
+        self.budget_factor = factor
+        self.outside_option = outside
+        self._levels = levels
+        self._lost = alternatives_lost(self.outside_option, self.world.outside_option)
+
+    def _refresh_conditions(self) -> None:
+        """What follows from the event-driven conditions alone: alignment, static value, anchor."""
+        c, v = self.conditions, self.params.value
+        self.alignment = interest_alignment(c.positions, self.world.salience)
+        self.static_value = static_value(c.complementarity, self.alignment,
+                                         complementarity_weight=v.complementarity_weight,
+                                         alignment_weight=v.alignment_weight)
+        # The anchor: the calibrated affinity moved by events and by later changes in alignment.
+        self._anchor = affinity_anchor(c.anchor, self.alignment, self.alignment0)
+
+    def _pressure(self) -> np.ndarray:
+        p = self.params.conditionality
+        if not p.enabled:
+            return np.zeros_like(self.tie)
+        return conditionality_pressure(self.tie, self.affinity, self.dependence, self.outside_share,
+                                       threshold=p.hostility_threshold, weight=p.weight)
+
+    def _value(self, pressure: np.ndarray) -> np.ndarray:
+        p = self.params.value
+        return dynamic_value(
+            self.static_value,
+            transpose(commitment_shares(self.commit, self.world.budget)),
+            third_party_cost(self.tie, self.affinity),
+            pressure,
+            reciprocity_weight=p.reciprocity_weight,
+            third_party_weight=p.third_party_weight,
+        )
+
+
+# ------------------------------------------------------------ stacked parameters
+
+
+def stack_parameters(sets: Sequence[MechanismsConfig]) -> MechanismsConfig:
+    """One :class:`MechanismsConfig` for a stack whose slice s has the parameters ``sets[s]``.
+
+    Each numeric parameter is a float where every slice has the same value, else an array of
+    shape (S,). Switches must agree across the stack: a ValueError names the first that does
+    not (stacks are grouped by their switches).
+    """
+    if not sets:
+        raise ValueError("no parameter sets to stack")
+    first = sets[0]
+    groups = {}
+    for group in dataclasses.fields(first):
+        values = [getattr(m, group.name) for m in sets]
+        fields = {}
+        for f in dataclasses.fields(values[0]):
+            column = [getattr(v, f.name) for v in values]
+            if isinstance(column[0], bool):
+                if any(x != column[0] for x in column):
+                    raise ValueError(f"model.mechanisms.{group.name}.{f.name} differs within a stack; "
+                                     "switches must be shared by every slice")
+                fields[f.name] = column[0]
+            elif all(x == column[0] for x in column):
+                fields[f.name] = column[0]
+            else:
+                fields[f.name] = np.array(column, dtype=float)
+        groups[group.name] = type(values[0])(**fields)
+    return type(first)(**groups)
