@@ -19,6 +19,7 @@ import platform
 import subprocess
 import time
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -149,45 +150,74 @@ def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, sche
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    if engine == "batch":
+        return run_stacked([(scenario, mechanisms)], world, schedule, seed, replications, progress=progress)[0]
     start = time.perf_counter()
-    seeds = replication_seeds(seed, replications)
     blocks: list[np.ndarray] = []
     ties, affinities = _RunningSum(), _RunningSum()
-    # disable=None: tqdm shows the bar only on a terminal, so logs stay clean
-    with tqdm(total=replications, desc=scenario, unit="run", disable=None if progress else True,
-              leave=False) as bar:
-        if engine == "batch":
-            size = batch_size(world.n)
-            for lo in range(0, replications, size):
-                batch = run_batch(world, mechanisms, schedule, seeds[lo:lo + size])
-                blocks.extend(batch.metrics)
-                ties.add_all(batch.tie)
-                affinities.add_all(batch.affinity)
-                columns, dates = batch.columns, batch.dates
-                bar.update(len(batch.metrics))
-        else:
-            columns, dates = (), schedule.dates
-            for seq in seeds:
-                model = run_replication(world, mechanisms, schedule, seq)
-                recorder = model.datacollector  # an ArrayDataCollector: the metrics as one array per run
-                blocks.append(recorder.array().copy())
-                ties.add(model.tie)
-                affinities.add(model.affinity)
-                columns, dates = recorder.columns, tuple(recorder.dates)
-                bar.update(1)
-    # The table get_model_vars_dataframe() would give for each run, stacked, built once.
+    columns: tuple[str, ...] = ()
+    for seq in tqdm(replication_seeds(seed, replications), desc=scenario, unit="run", leave=False,
+                    disable=None if progress else True):  # disable=None: a bar only on a terminal
+        model = run_replication(world, mechanisms, schedule, seq)
+        recorder = model.datacollector  # an ArrayDataCollector: the metrics as one array per run
+        blocks.append(recorder.array().copy())
+        ties.add(model.tie)
+        affinities.add(model.affinity)
+        columns = recorder.columns
+    return _cell_result(scenario, world, blocks, columns, schedule.dates, ties, affinities,
+                        time.perf_counter() - start)
+
+
+def run_stacked(cells: Sequence[tuple[str, MechanismsConfig]], world: World, schedule: Any, seed: int,
+                replications: int, *, progress: bool = False) -> list[CellResult]:
+    """Cells that differ only in their mechanism parameters, stepped together: one result per cell.
+
+    Each cell ``(scenario, mechanisms)`` gets ``replications`` slices seeded as :func:`run_cell`
+    seeds them (``replication_seeds(seed, replications)``), so its result is the one
+    :func:`run_prepared` gives it alone, bit for bit; the K x R slices run in stacks of at most
+    :func:`sim.batch.batch_size` slices (:func:`sim.batch.run_batch`, one parameter set per slice).
+    Their switches must agree. Each result's ``seconds`` is its share of the wall time.
+    """
+    start = time.perf_counter()
+    seeds = replication_seeds(seed, replications)
+    slices = [(k, m, s) for k, (_, m) in enumerate(cells) for s in seeds]
+    size = batch_size(world.n)
+    blocks: list[list[np.ndarray]] = [[] for _ in cells]
+    ties = [_RunningSum() for _ in cells]
+    affinities = [_RunningSum() for _ in cells]
+    columns: tuple[str, ...] = ()
+    label = cells[0][0] if len(cells) == 1 else f"{len(cells)} cells"
+    with tqdm(total=len(slices), desc=label, unit="run", disable=None if progress else True, leave=False) as bar:
+        for lo in range(0, len(slices), size):
+            part = slices[lo:lo + size]
+            params = [m for _, m, _ in part]
+            batch = run_batch(world, params[0] if len(cells) == 1 else params, schedule, [s for _, _, s in part])
+            for (k, _, _), metrics, tie, affinity in zip(part, batch.metrics, batch.tie, batch.affinity, strict=True):
+                blocks[k].append(metrics)
+                ties[k].add(tie)
+                affinities[k].add(affinity)
+            columns = batch.columns
+            bar.update(len(part))
+    seconds = (time.perf_counter() - start) / len(cells)
+    return [_cell_result(scenario, world, blocks[k], columns, schedule.dates, ties[k], affinities[k], seconds)
+            for k, (scenario, _) in enumerate(cells)]
+
+
+def _cell_result(scenario: str, world: World, blocks: list[np.ndarray], columns: tuple[str, ...],
+                 dates: Sequence[str], ties: _RunningSum, affinities: _RunningSum, seconds: float) -> CellResult:
+    """The tidy table ``get_model_vars_dataframe()`` would give for each run, stacked, and the network."""
     values = np.concatenate(blocks)
     if not np.isfinite(values).all():
         bad = [c for c, ok in zip(columns, np.isfinite(values).all(axis=0), strict=True) if not ok]
         raise FloatingPointError(f"scenario {scenario}: non-finite values in {bad}; check the parameters")
     months = len(dates)
-    when = pd.to_datetime(pd.Series(dates) + "-01")
+    when = pd.to_datetime(pd.Series(list(dates)) + "-01")
     table = pd.DataFrame(values, columns=list(columns))
     table.insert(0, "date", np.tile(when.to_numpy(), len(blocks)))
     table.insert(0, "replication", np.repeat(np.arange(len(blocks), dtype=np.int64), months))
     table.insert(0, "scenario", scenario)
     network = network_table(scenario, world, ties.mean(), affinities.mean())
-    return CellResult(table, network, time.perf_counter() - start)
+    return CellResult(table, network, seconds)
 
 
 class _RunningSum:

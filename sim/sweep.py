@@ -26,7 +26,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+from sim.batch import MAX_BATCH
 from sim.config import LEVERS, ConfigError, _number, parameter_range, validate
 from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
-from sim.experiment import Cell, atomic_write, prepare_plain, run_prepared
+from sim.experiment import Cell, atomic_write, prepare_plain, run_stacked
 from sim.store import CellStore, cell_config, config_hash
 
 POINTS = "points"
@@ -196,18 +197,53 @@ def config_at(config: Mapping[str, Any], key: str) -> Any:
 
 def run_and_store(root: str, cell: PlannedCell, record: str) -> tuple[str, float, bool]:
     """Run one cell and write it to the store (in a worker process); (hash, seconds, written)."""
+    return run_and_store_stack(root, [cell], record)[0]
+
+
+def run_and_store_stack(root: str, cells: Sequence[PlannedCell], record: str) -> list[tuple[str, float, bool]]:
+    """Run cells of one :func:`stack_key` together (:func:`sim.experiment.run_stacked`) and write each
+    to the store as it would be written alone; (hash, seconds, written) per cell. Finished cells
+    are skipped."""
     store = CellStore(root)
-    if store.has(cell.key):
-        return cell.key, 0.0, False
-    c = cell.config
-    result = run_prepared(cell.scenario, *prepare_plain(c), int(c["seed"]), int(c["replications"]))
-    table = result.table
-    if record == "horizon":
-        table = table[table["date"] == table["date"].max()].reset_index(drop=True)
-    written = store.write(cell.key, table, cell.config,
-                          {"scenario": cell.scenario, "seconds": round(result.seconds, 4), "record": record,
-                           "replications": int(cell.config["replications"]), "seed": int(cell.config["seed"])})
-    return cell.key, result.seconds, written
+    todo = [c for c in cells if not store.has(c.key)]
+    out = [(c.key, 0.0, False) for c in cells if store.has(c.key)]
+    if not todo:
+        return out
+    prepared = [prepare_plain(c.config) for c in todo]
+    world, _, schedule = prepared[0]
+    first = todo[0].config
+    results = run_stacked([(c.scenario, m) for c, (_, m, _) in zip(todo, prepared, strict=True)], world, schedule,
+                          int(first["seed"]), int(first["replications"]))
+    for cell, result in zip(todo, results, strict=True):
+        table = result.table
+        if record == "horizon":
+            table = table[table["date"] == table["date"].max()].reset_index(drop=True)
+        written = store.write(cell.key, table, cell.config,
+                              {"scenario": cell.scenario, "seconds": round(result.seconds, 4), "record": record,
+                               "replications": int(cell.config["replications"]), "seed": int(cell.config["seed"])})
+        out.append((cell.key, result.seconds, written))
+    return out
+
+
+def stack_key(config: Mapping[str, Any]) -> str:
+    """What cells must share to be stepped in one stack: everything but the numeric mechanism
+    parameters (world, scenario, policy, horizon, seed, replications, the switches)."""
+    mechanisms = config["model"]["mechanisms"]
+    switches = {g: {k: v for k, v in params.items() if isinstance(v, bool)} for g, params in mechanisms.items()}
+    return config_hash({**config, "model": {**config["model"], "mechanisms": switches}})
+
+
+def stacks(cells: Sequence[PlannedCell], slices: int = MAX_BATCH) -> list[list[PlannedCell]]:
+    """``cells`` in groups that share a :func:`stack_key`, each of at most ``slices`` replications
+    (at least one cell), in plan order."""
+    groups: dict[str, list[PlannedCell]] = {}
+    for c in cells:
+        groups.setdefault(stack_key(c.config), []).append(c)
+    out = []
+    for group in groups.values():
+        per = max(1, slices // max(1, int(group[0].config["replications"])))
+        out += [group[i:i + per] for i in range(0, len(group), per)]
+    return out
 
 
 def write_plan(root: Path, p: Plan) -> None:
@@ -235,7 +271,9 @@ def write_point(root: Path, point: Mapping[str, Any]) -> None:
 def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) -> dict[str, Any]:
     """Run every cell of ``p`` not yet in the store under ``root``, ``workers`` processes at a time.
 
-    Each cell is written by the worker that ran it, as soon as it finishes, so the parent holds
+    Cells that differ only in numeric mechanism parameters (a sensitivity sample, a grid of
+    weights) run together as one stack (:func:`stacks`), with the numbers each gives alone. Each
+    cell is written by the worker that ran it, as soon as its stack finishes, so the parent holds
     no results and an interrupted sweep keeps every finished cell. Returns counts and timings.
     """
     from joblib import Parallel, delayed
@@ -249,12 +287,13 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) ->
     start = time.perf_counter()
     simulated = 0.0
     if todo:
-        jobs: Iterator[tuple[str, float, bool]] = Parallel(n_jobs=workers, return_as="generator_unordered")(
-            delayed(run_and_store)(str(root), c, record) for c in todo)
-        bar = tqdm(jobs, total=len(todo), desc=f"{p.experiment}: cells", unit="cell", disable=not progress,
-                   smoothing=0.05)
-        for _, seconds, _ in bar:
-            simulated += seconds
+        jobs: Iterator[list[tuple[str, float, bool]]] = Parallel(n_jobs=workers, return_as="generator_unordered")(
+            delayed(run_and_store_stack)(str(root), group, record) for group in stacks(todo))
+        with tqdm(total=len(todo), desc=f"{p.experiment}: cells", unit="cell", disable=not progress,
+                  smoothing=0.05) as bar:
+            for finished in jobs:
+                simulated += sum(seconds for _, seconds, _ in finished)
+                bar.update(len(finished))
     wall = time.perf_counter() - start
     return {"cells": len(p.cells), "skipped": len(p.cells) - len(todo), "ran": len(todo), "workers": workers,
             "seconds": wall, "replications_per_second": len(todo) * reps / wall if todo and wall > 0 else None,

@@ -18,10 +18,10 @@ import pytest
 from sim.cli import compose
 from sim.config import ConfigError, numeric_parameters
 from sim.design import grid_points, sensitivity_problem, sensitivity_sample
-from sim.experiment import Cell, run_cell
+from sim.experiment import Cell, prepare_plain, run_cell, run_prepared
 from sim.report import collect, write_report
 from sim.store import CellStore, cell_config, config_hash
-from sim.sweep import evaluate, plan, write_plan
+from sim.sweep import evaluate, plan, stack_key, stacks, write_plan
 
 SHORT = ["replications=2", "horizon.end=2021-08"]  # the last outreach event is in 2021-08
 TWO_LEVELS = 'experiment.grid={policy.outreach:"0,1"}'
@@ -148,6 +148,25 @@ def test_evaluator_gives_identical_tables_at_one_and_two_workers(tmp_path: Path)
         tables.append(_sorted(collect(root).table))
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
     assert len(tables[0]) == 4 * 2  # 4 cells x 2 replications at the horizon
+
+
+def test_a_sensitivity_sample_runs_in_stacks_with_each_cells_numbers_alone(tmp_path: Path) -> None:
+    """A Sobol' sample's cells differ only in mechanism parameters: the evaluator steps them in
+    stacks (at most 5 cells of 2 replications here), and each stored cell equals that cell run
+    by itself, bit for bit (every month recorded)."""
+    p = _plan("sensitivity", *SHORT, "experiment.samples=2", "experiment.record=series",
+              "experiment.parameters=[model.mechanisms.allocation.rationality,model.mechanisms.value.third_party_weight]")
+    cells = list(p.cells.values())
+    groups = stacks(cells, slices=10)
+    assert len(cells) == 16 and sorted(len(g) for g in groups) == [3, 3, 5, 5]  # 8 controls, 8 treatments
+    assert all(len({stack_key(c.config) for c in g}) == 1 for g in groups)
+    write_plan(tmp_path, p)
+    evaluate(p, tmp_path, workers=1, progress=False)
+    store = CellStore(tmp_path)
+    for cell in cells[::3]:
+        c = cell.config
+        alone = run_prepared(cell.scenario, *prepare_plain(c), int(c["seed"]), int(c["replications"]))
+        pd.testing.assert_frame_equal(store.table(cell.key), alone.table, check_exact=True)
 
 
 def _sim(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
