@@ -7,7 +7,9 @@ imported here so that a metric and its mechanism cannot disagree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -18,6 +20,8 @@ from sim.mechanisms.bargaining import dependence, power_advantage, third_party_l
 from sim.theory.balance import balance_index
 
 __all__ = [
+    "METRICS",
+    "Metric",
     "balance_index",
     "dependence",
     "entente_strength",
@@ -65,71 +69,123 @@ def _herfindahl(shares: np.ndarray) -> np.floating | np.ndarray:
     return (shares**2).sum(axis=-1)
 
 
+class MonthArrays:
+    """One month's arrays (or a stack of months or runs: leading axes) and the roles that name the
+    metrics; what several metrics share (the leverage over the dyad, the portfolio shares) is
+    computed once, when first read."""
+
+    def __init__(self, *, entente: tuple[int, int], outreach_actor: int, outreach_targets: tuple[int, ...],
+                 commit: np.ndarray, tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray,
+                 budget: np.ndarray, hostility_threshold: float | np.ndarray) -> None:
+        self.i, self.j = entente
+        self.actor, self.targets = outreach_actor, list(outreach_targets)
+        self.commit, self.tie, self.affinity, self.dep, self.outside, self.budget = (
+            commit, tie, affinity, dep, outside, budget)
+        self.threshold = hostility_threshold
+
+    @functools.cached_property
+    def leverage(self) -> np.ndarray:
+        """lev[..., t]: :func:`third_party_leverage` of each outreach target over the entente dyad."""
+        return third_party_leverage(self.tie, self.affinity, self.dep, self.outside, self.i, self.j,
+                                    threshold=self.threshold)[..., self.targets]
+
+    @functools.cached_property
+    def shares(self) -> np.ndarray:
+        """The outreach actor's :func:`portfolio_shares`."""
+        return portfolio_shares(self.commit, self.actor)
+
+    def partner_shares(self) -> np.ndarray:
+        """The actor's shares to every partner but itself, in the order of the world's states."""
+        return np.delete(self.shares, self.actor, axis=-1)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One entry of :data:`METRICS`: a column name (or, with ``per``, one column per target or
+    partner) and the formula that computes it from a :class:`MonthArrays`.
+
+    ``name`` may use ``{a}`` and ``{b}`` (the entente's codes), ``{actor}`` (the outreach actor's)
+    and, with ``per="target"`` or ``per="partner"``, ``{code}`` (each outreach target's, or each of
+    the actor's partners', in the world's order); codes are written in lower case.
+    """
+
+    name: str
+    compute: Callable[[MonthArrays], np.ndarray | float]
+    description: str
+    per: str | None = None
+
+
+# The metrics recorded every month, in column order. Adding a metric is one entry here.
+METRICS: tuple[Metric, ...] = (
+    Metric("entente_strength", lambda m: entente_strength(m.tie, m.i, m.j),
+           "mutual tie of the entente T[a, b] (:func:`entente_strength`)"),
+    Metric("dependence_{a}_on_{b}", lambda m: m.dep[..., m.i, m.j], "D[a, b] (:func:`dependence`)"),
+    Metric("dependence_{b}_on_{a}", lambda m: m.dep[..., m.j, m.i], "D[b, a] (:func:`dependence`)"),
+    Metric("leverage_{a}_over_{b}", lambda m: power_advantage(m.dep)[..., m.i, m.j],
+           "bilateral leverage D[b, a] - D[a, b] (:func:`power_advantage`)"),
+    Metric("sunni_leverage", lambda m: m.leverage.sum(axis=-1),
+           "sum over the outreach targets of leverage_<t> (:func:`third_party_leverage` over the entente dyad)"),
+    Metric("sunni_share", lambda m: _share_of(m.shares, m.targets),
+           "share of the actor's commitment that goes to the outreach targets (:func:`portfolio_share`)"),
+    Metric("portfolio_concentration", lambda m: _herfindahl(m.shares),
+           "Herfindahl index of the actor's commitments (:func:`portfolio_concentration`)"),
+    # the balance index reads the relations, not self-appraisals
+    Metric("balance_index", lambda m: balance_index(zero_diagonal(m.affinity.copy())),
+           "weighted structural balance of the affinities without self-appraisals (:func:`balance_index`)"),
+    Metric("affinity_{a}_{b}", lambda m: m.affinity[..., m.i, m.j], "S[a, b]"),
+    Metric("budget_{actor}", lambda m: m.budget[..., m.actor], "the outreach actor's budget b_actor"),
+    Metric("commitment_{actor}", lambda m: m.commit[..., m.actor, :].sum(axis=-1),
+           "the outreach actor's total commitment sum_j A[actor, j]"),
+    Metric("leverage_{code}", lambda m: m.leverage, "third-party leverage of each outreach target over the dyad",
+           per="target"),
+    Metric("share_{code}", lambda m: m.partner_shares(), "the actor's commitment share to each partner",
+           per="partner"),
+)
+
+
 def metric_names(
     codes: tuple[str, ...], entente: tuple[int, int], outreach_actor: int, outreach_targets: tuple[int, ...]
 ) -> tuple[str, ...]:
-    """Column names of :func:`step_metrics`, in its order (state codes in lower case)."""
-    i, j = entente
-    a, b = codes[i].lower(), codes[j].lower()
-    actor = codes[outreach_actor].lower()
-    return (
-        "entente_strength", f"dependence_{a}_on_{b}", f"dependence_{b}_on_{a}", f"leverage_{a}_over_{b}",
-        "sunni_leverage", "sunni_share", "portfolio_concentration", "balance_index", f"affinity_{a}_{b}",
-        f"budget_{actor}", f"commitment_{actor}",
-        *(f"leverage_{codes[t].lower()}" for t in outreach_targets),
-        *(f"share_{code.lower()}" for k, code in enumerate(codes) if k != outreach_actor),
-    )
+    """Column names of :data:`METRICS` for a world's codes and roles, in column order (codes in lower case)."""
+    lower = [c.lower() for c in codes]
+    names = {"a": lower[entente[0]], "b": lower[entente[1]], "actor": lower[outreach_actor]}
+    each = {"target": [lower[t] for t in outreach_targets],
+            "partner": [c for k, c in enumerate(lower) if k != outreach_actor]}
+    out: list[str] = []
+    for metric in METRICS:
+        if metric.per is None:
+            out.append(metric.name.format(**names))
+        else:
+            out += [metric.name.format(**names, code=code) for code in each[metric.per]]
+    return tuple(out)
 
 
-def measure_into(
-    out: np.ndarray,
-    *,
-    entente: tuple[int, int],
-    outreach_actor: int,
-    outreach_targets: tuple[int, ...],
-    commit: np.ndarray,
-    tie: np.ndarray,
-    affinity: np.ndarray,
-    dep: np.ndarray,
-    outside: np.ndarray,
-    budget: np.ndarray,
-    hostility_threshold: float,
-) -> np.ndarray:
-    """Write every metric of the month into ``out`` (length ``len(metric_names(...))``), in that order.
+def measure_into(out: np.ndarray, **arrays: Any) -> np.ndarray:
+    """Write every metric of :data:`METRICS` into ``out`` in column order and return it.
 
-    The formulas are those of :func:`step_metrics`; this form fills one row of a preallocated
-    array without building a dict, which is what the model records every month. For a stack of
-    R replications (arrays (R, N, N) and (R, N)) ``out`` is (R, columns): one row each.
+    ``arrays`` are the keywords of :class:`MonthArrays` (the roles, the month's ``commit``,
+    ``tie``, ``affinity``, ``dep``, ``outside``, ``budget`` and the ``hostility_threshold``). For
+    one month ``out`` is 1-d; for a stack of K months or runs (arrays (K, N, N) and (K, N), the
+    threshold a float or one per slice, shape (K,)) ``out`` is (K, columns): one row each.
     """
-    i, j = entente
-    actor = outreach_actor
-    targets = list(outreach_targets)
-    lev = third_party_leverage(tie, affinity, dep, outside, i, j, threshold=hostility_threshold)[..., targets]
-    shares = portfolio_shares(commit, actor)
-    # the balance index reads the relations, not self-appraisals
-    relations = zero_diagonal(affinity.copy())
-    columns = out.T  # columns[k]: column k (of every replication); out is 1-d or (R, columns)
-    columns[0] = entente_strength(tie, i, j)
-    columns[1] = dep[..., i, j]
-    columns[2] = dep[..., j, i]
-    columns[3] = power_advantage(dep)[..., i, j]
-    columns[4] = lev.sum(axis=-1)
-    columns[5] = _share_of(shares, targets)
-    columns[6] = _herfindahl(shares)
-    columns[7] = balance_index(relations)
-    columns[8] = affinity[..., i, j]
-    columns[9] = budget[..., actor]
-    columns[10] = commit[..., actor, :].sum(axis=-1)
-    k = 11 + len(targets)
-    out[..., 11:k] = lev
-    out[..., k:k + actor] = shares[..., :actor]
-    out[..., k + actor:] = shares[..., actor + 1:]
+    m = MonthArrays(**arrays)
+    k = 0
+    for metric in METRICS:
+        value = np.asarray(metric.compute(m))
+        if metric.per is None:
+            out[..., k] = value
+            k += 1
+        else:
+            width = value.shape[-1]
+            out[..., k:k + width] = value
+            k += width
     return out
 
 
-def measurer(roles: Any, hostility_threshold: float) -> Callable[..., np.ndarray]:
+def measurer(roles: Any, hostility_threshold: float | None) -> Callable[..., np.ndarray]:
     """:func:`measure_into` for one world's roles and threshold: ``measure(out, commit=..., tie=...,
-    affinity=..., dep=..., outside=..., budget=...)``, for one month or a stack of them."""
+    affinity=..., dep=..., outside=..., budget=...)``, for one month or a stack of them. With
+    ``hostility_threshold=None`` each call passes its own (one per slice, for stacks of parameter sets)."""
     return partial(measure_into, entente=roles.entente, outreach_actor=roles.outreach_actor,
                    outreach_targets=roles.outreach_targets, hostility_threshold=hostility_threshold)
 
@@ -148,17 +204,7 @@ def step_metrics(
     budget: np.ndarray,
     hostility_threshold: float,
 ) -> dict[str, float]:
-    """Every metric recorded each month, by column name (state codes in lower case).
-
-    entente_strength, dependence_<a>_on_<b> and _<b>_on_<a>, leverage_<a>_over_<b> (bilateral,
-    asymmetric dependence: :func:`power_advantage`), sunni_leverage (the sum over the outreach
-    targets t of leverage_<t>, :func:`third_party_leverage` over the entente dyad), sunni_share
-    and portfolio_concentration of the outreach actor (:func:`portfolio_share`,
-    :func:`portfolio_concentration`), balance_index (:func:`balance_index` of the affinities
-    without self-appraisals), affinity_<a>_<b>, budget_<actor> and commitment_<actor> (its
-    total commitment), leverage_<t> for each target, and share_<j> of the actor's commitment to
-    each partner j (:func:`portfolio_shares`).
-    """
+    """Every metric recorded each month (:data:`METRICS`), by column name (state codes in lower case)."""
     names = metric_names(codes, entente, outreach_actor, outreach_targets)
     row = measure_into(np.empty(len(names)), entente=entente, outreach_actor=outreach_actor,
                        outreach_targets=outreach_targets, commit=commit, tie=tie, affinity=affinity, dep=dep,

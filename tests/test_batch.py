@@ -334,3 +334,21 @@ def test_switches_must_agree_within_a_stack() -> None:
         stack_parameters([mechanisms, off])
     same = stack_parameters([mechanisms, copy.deepcopy(mechanisms)])
     assert same.allocation.rationality == mechanisms.allocation.rationality  # shared: a float, not an array
+
+
+def test_a_metric_is_one_entry_of_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Appending one Metric to sim.metrics.METRICS gives a named column in both engines' tables,
+    computed by its formula from each month's arrays (here the strongest tie, checked at the
+    horizon against each Mesa model's final ties)."""
+    from sim import metrics
+
+    extra = metrics.Metric("strongest_tie", lambda m: m.tie.max(axis=(-2, -1)), "the largest T[i, j]")
+    monkeypatch.setattr(metrics, "METRICS", (*metrics.METRICS, extra))
+    world, mechanisms, schedule = _prepared(["scenario=sunni_outreach"])
+    batched = run_prepared("s", world, mechanisms, schedule, 4, 3)
+    assert batched.table.columns[-1] == "strongest_tie"
+    last = batched.table[batched.table["date"] == batched.table["date"].max()]
+    for r, seed in enumerate(replication_seeds(4, 3)):
+        model = run_replication(world, mechanisms, schedule, seed)
+        assert last["strongest_tie"].iloc[r] == model.tie.max()
+        assert model.metrics["strongest_tie"] == model.tie.max()
