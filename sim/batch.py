@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import MechanismsConfig
-from sim.events import Schedule
+from sim.events import Schedule, stack_schedules
 from sim.mechanisms.bargaining import DENSE_PRESSURE_MAX_N
 from sim.metrics import measurer, metric_names
 from sim.recording import DeferredMeasure
@@ -69,14 +69,16 @@ class BatchResult:
 def run_batch(
     world: World,
     mechanisms: MechanismsConfig | Sequence[MechanismsConfig],
-    schedule: Schedule,
+    schedule: Schedule | Sequence[Schedule],
     seeds: Sequence[np.random.SeedSequence | int],
 ) -> BatchResult:
     """Run one slice per seed to the horizon, all together; slice s gives the numbers of
-    ``sim.experiment.run_replication(world, mechanisms_s, schedule, seeds[s])``.
+    ``sim.experiment.run_replication(world, mechanisms_s, schedule_s, seeds[s])``.
 
     ``mechanisms`` is one parameter set for every slice, or one per slice (as many as seeds;
-    their switches must agree, see :func:`sim.step.stack_parameters`).
+    their switches must agree, see :func:`sim.step.stack_parameters`); ``schedule`` likewise
+    (one per slice: the same scenario under lever levels that may differ,
+    :func:`sim.events.stack_schedules`).
     """
     s = len(seeds)
     if isinstance(mechanisms, MechanismsConfig):
@@ -85,6 +87,10 @@ def run_batch(
         if len(mechanisms) != s:
             raise ValueError(f"{len(mechanisms)} parameter sets for {s} seeds: give one per slice")
         params = stack_parameters(mechanisms)
+    if not isinstance(schedule, Schedule):
+        if len(schedule) != s:
+            raise ValueError(f"{len(schedule)} schedules for {s} seeds: give one per slice")
+        schedule = stack_schedules(schedule)
     months = len(schedule.dates)
     draws = StackedDraws(seeds, world.n, months)
     month = Month(world, params, schedule, shock=draws.shock, draw=draws, stack=s)

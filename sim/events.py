@@ -2,10 +2,18 @@
 
 A scenario compiles into a :class:`Schedule`: one date per monthly step, the events of each
 step, and the drivers with their start step and intensity. Driver effects are pure functions.
+
+Schedules of the same scenario under different lever levels combine into one schedule for a
+stack (:func:`stack_schedules`): a lever level, and every change an event scales by it, is then
+one value per slice (shape (S,)), and the conditions events change get the stack axis when an
+event first gives them different values by slice. An event scaled by a lever at 0 changes
+nothing in that slice (it adds 0, multiplies by 1, moves 0 of the way).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,12 +43,12 @@ class Event:
     step: int
     name: str
     states: tuple[int, ...]
-    scale: float = 1.0
+    scale: float | np.ndarray = 1.0  # numeric fields: floats, or one per slice (shape (S,)) in a stack
     affinity: float | None = None
-    complementarity: float = 0.0
-    returns: float = 0.0
-    budget: float = 1.0
-    outside_option: float = 1.0
+    complementarity: float | np.ndarray = 0.0
+    returns: float | np.ndarray = 0.0
+    budget: float | np.ndarray = 1.0
+    outside_option: float | np.ndarray = 1.0
     positions: dict[int, float] = field(default_factory=dict)
 
 
@@ -50,7 +58,7 @@ class Sanctions:
     sender: int
     target: int
     start: int  # first step at which the lever applies
-    intensity: float
+    intensity: float | np.ndarray  # or one per slice (shape (S,)) in a stack
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class Outreach:
     actor: int
     targets: tuple[int, ...]
     start: int
-    intensity: float
+    intensity: float | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -68,11 +76,57 @@ class Schedule:
     outreach: Outreach
     sanctions: tuple[Sanctions, ...]
 
-    def outreach_intensity(self, step: int) -> float:
+    def outreach_intensity(self, step: int) -> float | np.ndarray:
         return self.outreach.intensity if step >= self.outreach.start else 0.0
 
-    def sanctions_intensity(self, s: Sanctions, step: int) -> float:
+    def sanctions_intensity(self, s: Sanctions, step: int) -> float | np.ndarray:
         return s.intensity if step >= s.start else 0.0
+
+
+def stack_schedules(schedules: Sequence[Schedule]) -> Schedule:
+    """One schedule for a stack whose slice s runs ``schedules[s]``: the same scenario, horizon and
+    roles under lever levels that may differ by slice.
+
+    Each number that differs by slice (a lever's intensity, an event's scale and the changes it
+    scales) becomes an array of shape (S,); equal numbers stay floats. Schedules must agree in
+    everything else (dates, which events fall in which month and what they set, driver starts and
+    roles): a ValueError names the first difference. Compile them with ``keep_unscaled=True`` so
+    that an event scaled by a lever at 0 is kept (as a no-op) in every slice.
+    """
+    first = schedules[0]
+
+    def merge(values: list[Any], where: str) -> Any:
+        if all(_equal(v, values[0]) for v in values):
+            return values[0]
+        if all(isinstance(v, float) for v in values):
+            return np.array(values)
+        other = next(v for v in values if not _equal(v, values[0]))
+        raise ValueError(f"schedules differ in {where}: {values[0]!r} against {other!r}; "
+                         "only lever levels may differ within a stack")
+
+    def merge_record(records: list[Any], where: str) -> Any:
+        return dataclasses.replace(records[0], **{
+            f.name: merge([getattr(r, f.name) for r in records], f"{where}.{f.name}")
+            for f in dataclasses.fields(records[0])})
+
+    merge([s.dates for s in schedules], "dates")
+    merge([sorted(s.events) for s in schedules], "the months with events")
+    events = {}
+    for step, evs in first.events.items():
+        columns = [s.events[step] for s in schedules]
+        merge([len(c) for c in columns], f"the number of events in month {step}")
+        events[step] = tuple(merge_record([c[k] for c in columns], f"event {evs[k].name!r}") for k in range(len(evs)))
+    outreach = merge_record([s.outreach for s in schedules], "outreach")
+    merge([len(s.sanctions) for s in schedules], "the number of sanctions levers")
+    sanctions = tuple(merge_record([s.sanctions[k] for s in schedules], f"sanctions {x.lever}")
+                      for k, x in enumerate(first.sanctions))
+    return Schedule(first.dates, events, outreach, sanctions)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
 
 
 def _step_of(date: str, dates: list[str]) -> int:
@@ -89,13 +143,18 @@ def events_after(scenario: Any, horizon: Any) -> list[str]:
     return [f"{e.name} ({e.date})" for e in scenario.events if _step_of(str(e.date), dates) == len(dates)]
 
 
-def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World) -> Schedule:
-    """Compile a validated scenario and policy into a :class:`Schedule` for ``world``."""
+def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World, *, keep_unscaled: bool = False
+                   ) -> Schedule:
+    """Compile a validated scenario and policy into a :class:`Schedule` for ``world``.
+
+    An event scaled by a lever at 0 changes nothing and is left out, unless ``keep_unscaled``
+    (schedules meant for :func:`stack_schedules`, whose slices must list the same events).
+    """
     dates = month_range(horizon.start, horizon.end)
     events: dict[int, list[Event]] = {}
     for e in scenario.events:
         scale = float(policy[e.scale_with]) if e.scale_with else 1.0
-        if scale == 0.0:
+        if scale == 0.0 and not keep_unscaled:
             continue
         step = _step_of(str(e.date), dates)
         if step == len(dates):  # after the horizon: not part of this run
@@ -204,17 +263,36 @@ def apply_event(c: Conditions, e: Event) -> None:
 
     affinity moves the anchor (affinities then drift toward it) and positions move, each by
     ``scale`` of the way to the new level; complementarity and returns are added and floored at
-    0; budget and outside_option multiply.
+    0; budget and outside_option multiply. With the event's numbers one per slice (shape (S,)),
+    a condition it changes gets the stack axis (S, ...) and each slice its own change.
     """
     if len(e.states) == 2:
         i, j = e.states
         if e.affinity is not None:
-            c.anchor[i, j] = c.anchor[j, i] = c.anchor[i, j] + e.scale * (e.affinity - c.anchor[i, j])
-        for arr, delta in ((c.complementarity, e.complementarity), (c.returns, e.returns)):
-            arr[i, j] = arr[j, i] = max(0.0, arr[i, j] + delta)
+            new = c.anchor[..., i, j] + e.scale * (e.affinity - c.anchor[..., i, j])
+            c.anchor = _set_pair(c.anchor, i, j, new)
+        for name, delta in (("complementarity", e.complementarity), ("returns", e.returns)):
+            arr = getattr(c, name)
+            setattr(c, name, _set_pair(arr, i, j, np.maximum(0.0, arr[..., i, j] + delta)))
     else:
         (i,) = e.states
-        c.budget_factor[i] *= e.budget
-        c.outside_option[i] *= e.outside_option
+        c.budget_factor = _set(c.budget_factor, (i,), c.budget_factor[..., i] * e.budget, core=1)
+        c.outside_option = _set(c.outside_option, (i,), c.outside_option[..., i] * e.outside_option, core=1)
         for k, v in e.positions.items():
-            c.positions[i, k] += e.scale * (v - c.positions[i, k])
+            c.positions = _set(c.positions, (i, k), c.positions[..., i, k] + e.scale * (v - c.positions[..., i, k]),
+                               core=2)
+
+
+def _set(arr: np.ndarray, index: tuple[int, ...], value: Any, *, core: int) -> np.ndarray:
+    """``arr[..., index] = value``, first giving ``arr`` the stack axis if ``value`` is one per slice."""
+    if np.ndim(value) > arr.ndim - core:
+        arr = np.broadcast_to(arr, (*np.shape(value), *arr.shape[arr.ndim - core:])).copy()
+    arr[(..., *index)] = value
+    return arr
+
+
+def _set_pair(arr: np.ndarray, i: int, j: int, value: Any) -> np.ndarray:
+    """Both directions of a symmetric pair: ``arr[..., i, j] = arr[..., j, i] = value``."""
+    arr = _set(arr, (i, j), value, core=2)
+    arr[..., j, i] = value
+    return arr

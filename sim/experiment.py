@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from sim.batch import batch_size, run_batch
 from sim.config import MechanismsConfig
-from sim.events import build_schedule
+from sim.events import Schedule, build_schedule
 from sim.mechanisms.ties import tie_strength
 from sim.model import AllianceModel
 from sim.world import World, world_from_config
@@ -103,8 +103,12 @@ def _plain(value: Any) -> Any:
 _WORLDS: dict[str, World] = {}
 
 
-def prepare_plain(config: dict[str, Any]) -> tuple[World, MechanismsConfig, Any]:
-    """:func:`prepare` of a resolved plain-dict config; worlds are built once per process."""
+def prepare_plain(config: dict[str, Any], *, keep_unscaled: bool = False) -> tuple[World, MechanismsConfig, Any]:
+    """:func:`prepare` of a resolved plain-dict config; worlds are built once per process.
+
+    ``keep_unscaled``: keep events scaled by a lever at 0 (as no-ops), for schedules that will be
+    stacked (:func:`sim.events.stack_schedules`).
+    """
     from sim.store import config_hash
 
     key = config_hash(config["world"])
@@ -114,7 +118,8 @@ def prepare_plain(config: dict[str, Any]) -> tuple[World, MechanismsConfig, Any]
     world = _WORLDS[key]
     given = config["model"]["mechanisms"]
     mechanisms = MechanismsConfig(**{name: cls(**given[name]) for name, cls in _mechanism_groups().items()})
-    schedule = build_schedule(Plain(config["scenario"]), Plain(config["policy"]), Plain(config["horizon"]), world)
+    schedule = build_schedule(Plain(config["scenario"]), Plain(config["policy"]), Plain(config["horizon"]), world,
+                              keep_unscaled=keep_unscaled)
     return world, mechanisms, schedule
 
 
@@ -151,7 +156,7 @@ def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, sche
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     if engine == "batch":
-        return run_stacked([(scenario, mechanisms)], world, schedule, seed, replications, progress=progress)[0]
+        return run_stacked([(scenario, mechanisms, schedule)], world, seed, replications, progress=progress)[0]
     start = time.perf_counter()
     blocks: list[np.ndarray] = []
     ties, affinities = _RunningSum(), _RunningSum()
@@ -168,30 +173,35 @@ def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, sche
                         time.perf_counter() - start)
 
 
-def run_stacked(cells: Sequence[tuple[str, MechanismsConfig]], world: World, schedule: Any, seed: int,
+def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: World, seed: int,
                 replications: int, *, progress: bool = False) -> list[CellResult]:
-    """Cells that differ only in their mechanism parameters, stepped together: one result per cell.
+    """Cells that differ only in mechanism parameters and lever levels, stepped together: one
+    result per cell.
 
-    Each cell ``(scenario, mechanisms)`` gets ``replications`` slices seeded as :func:`run_cell`
-    seeds them (``replication_seeds(seed, replications)``), so its result is the one
-    :func:`run_prepared` gives it alone, bit for bit; the K x R slices run in stacks of at most
-    :func:`sim.batch.batch_size` slices (:func:`sim.batch.run_batch`, one parameter set per slice).
-    Their switches must agree. Each result's ``seconds`` is its share of the wall time.
+    Each cell ``(scenario, mechanisms, schedule)`` gets ``replications`` slices seeded as
+    :func:`run_cell` seeds them (``replication_seeds(seed, replications)``), so its result is the
+    one :func:`run_prepared` gives it alone, bit for bit; the K x R slices run in stacks of at most
+    :func:`sim.batch.batch_size` slices (:func:`sim.batch.run_batch`, one parameter set and one
+    schedule per slice). Their switches must agree, and their schedules all but the lever levels
+    (compiled with ``keep_unscaled=True``). Each result's ``seconds`` is its share of the wall time.
     """
     start = time.perf_counter()
     seeds = replication_seeds(seed, replications)
-    slices = [(k, m, s) for k, (_, m) in enumerate(cells) for s in seeds]
+    slices = [(k, m, s) for k, (_, m, _) in enumerate(cells) for s in seeds]
     size = batch_size(world.n)
     blocks: list[list[np.ndarray]] = [[] for _ in cells]
     ties = [_RunningSum() for _ in cells]
     affinities = [_RunningSum() for _ in cells]
     columns: tuple[str, ...] = ()
     label = cells[0][0] if len(cells) == 1 else f"{len(cells)} cells"
+    dates = cells[0][2].dates
     with tqdm(total=len(slices), desc=label, unit="run", disable=None if progress else True, leave=False) as bar:
         for lo in range(0, len(slices), size):
             part = slices[lo:lo + size]
             params = [m for _, m, _ in part]
-            batch = run_batch(world, params[0] if len(cells) == 1 else params, schedule, [s for _, _, s in part])
+            schedules = [cells[k][2] for k, _, _ in part]
+            batch = run_batch(world, params[0] if len(cells) == 1 else params,
+                              schedules[0] if len(cells) == 1 else schedules, [s for _, _, s in part])
             for (k, _, _), metrics, tie, affinity in zip(part, batch.metrics, batch.tie, batch.affinity, strict=True):
                 blocks[k].append(metrics)
                 ties[k].add(tie)
@@ -199,8 +209,8 @@ def run_stacked(cells: Sequence[tuple[str, MechanismsConfig]], world: World, sch
             columns = batch.columns
             bar.update(len(part))
     seconds = (time.perf_counter() - start) / len(cells)
-    return [_cell_result(scenario, world, blocks[k], columns, schedule.dates, ties[k], affinities[k], seconds)
-            for k, (scenario, _) in enumerate(cells)]
+    return [_cell_result(scenario, world, blocks[k], columns, dates, ties[k], affinities[k], seconds)
+            for k, (scenario, _, _) in enumerate(cells)]
 
 
 def _cell_result(scenario: str, world: World, blocks: list[np.ndarray], columns: tuple[str, ...],

@@ -111,8 +111,8 @@ class Month:
         self.budget_factor = self.conditions.budget_factor.copy()
         self.outside_option = self.conditions.outside_option.copy()
         self._lost = alternatives_lost(self.outside_option, world.outside_option)
-        self._levels: tuple[float, ...] | None = None  # sanctions levels the drivers were computed for
-        self._outreach_level: float | None = None
+        self._levels: tuple[float | np.ndarray, ...] | None = None  # sanctions levels of the drivers
+        self._outreach_level: float | np.ndarray | None = None
         self._refresh_conditions()
         # Calibration, on the start year's arrays: per slice only where a parameter differs.
         self.commit = world.commitment.copy()
@@ -172,17 +172,17 @@ class Month:
         if p.outreach.enabled:
             o = self.schedule.outreach
             level = self.schedule.outreach_intensity(month)
-            if level != self._outreach_level:
+            if not _same(level, self._outreach_level):
                 self._outreach = outreach_premium(self.world.n, o.actor, o.targets, level, p.outreach.premium)
                 self._outreach_level = level
-            if level:
+            if np.any(level):
                 value += self._outreach
         if p.scarcity.enabled and self._lost.any():
             value += scarcity_premium(value, self._lost, weight=p.scarcity.weight)
         if p.sanctions.enabled:
             for s in self.schedule.sanctions:
                 level = self.schedule.sanctions_intensity(s, month)
-                if level:
+                if np.any(level):
                     value -= sanctions_penalty(self.tie, s.sender, s.target, level, p.sanctions.secondary_cost)
         innovation = self.draw(month)
         if p.noise.enabled:
@@ -230,7 +230,7 @@ class Month:
         """Budget factors, outside options and alternatives lost under this month's sanctions levels."""
         s = self.params.sanctions
         levels = tuple(self.schedule.sanctions_intensity(x, month) for x in self.schedule.sanctions)
-        if not force and levels == self._levels:
+        if not force and self._levels is not None and all(map(_same, levels, self._levels)):
             return
         factor = self.conditions.budget_factor.copy()
         outside = self.conditions.outside_option.copy()
@@ -270,6 +270,13 @@ class Month:
             reciprocity_weight=p.reciprocity_weight,
             third_party_weight=p.third_party_weight,
         )
+
+
+def _same(a: float | np.ndarray | None, b: float | np.ndarray | None) -> bool:
+    """Two lever levels (floats, or one per slice) are the same."""
+    if a is None or b is None:
+        return a is b
+    return bool(np.array_equal(a, b))
 
 
 # ------------------------------------------------------------ stacked parameters

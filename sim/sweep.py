@@ -209,10 +209,10 @@ def run_and_store_stack(root: str, cells: Sequence[PlannedCell], record: str) ->
     out = [(c.key, 0.0, False) for c in cells if store.has(c.key)]
     if not todo:
         return out
-    prepared = [prepare_plain(c.config) for c in todo]
-    world, _, schedule = prepared[0]
+    prepared = [prepare_plain(c.config, keep_unscaled=len(todo) > 1) for c in todo]
+    world = prepared[0][0]
     first = todo[0].config
-    results = run_stacked([(c.scenario, m) for c, (_, m, _) in zip(todo, prepared, strict=True)], world, schedule,
+    results = run_stacked([(c.scenario, m, s) for c, (_, m, s) in zip(todo, prepared, strict=True)], world,
                           int(first["seed"]), int(first["replications"]))
     for cell, result in zip(todo, results, strict=True):
         table = result.table
@@ -227,10 +227,10 @@ def run_and_store_stack(root: str, cells: Sequence[PlannedCell], record: str) ->
 
 def stack_key(config: Mapping[str, Any]) -> str:
     """What cells must share to be stepped in one stack: everything but the numeric mechanism
-    parameters (world, scenario, policy, horizon, seed, replications, the switches)."""
+    parameters and the lever levels (world, scenario, horizon, seed, replications, the switches)."""
     mechanisms = config["model"]["mechanisms"]
     switches = {g: {k: v for k, v in params.items() if isinstance(v, bool)} for g, params in mechanisms.items()}
-    return config_hash({**config, "model": {**config["model"], "mechanisms": switches}})
+    return config_hash({**config, "model": {**config["model"], "mechanisms": switches}, "policy": None})
 
 
 def stacks(cells: Sequence[PlannedCell], slices: int = MAX_BATCH) -> list[list[PlannedCell]]:
@@ -271,8 +271,9 @@ def write_point(root: Path, point: Mapping[str, Any]) -> None:
 def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) -> dict[str, Any]:
     """Run every cell of ``p`` not yet in the store under ``root``, ``workers`` processes at a time.
 
-    Cells that differ only in numeric mechanism parameters (a sensitivity sample, a grid of
-    weights) run together as one stack (:func:`stacks`), with the numbers each gives alone. Each
+    Cells that differ only in numeric mechanism parameters and lever levels (a sensitivity
+    sample, an outreach or sanctions grid, a grid of weights) run together as one stack
+    (:func:`stacks`), with the numbers each gives alone. Each
     cell is written by the worker that ran it, as soon as its stack finishes, so the parent holds
     no results and an interrupted sweep keeps every finished cell. Returns counts and timings.
     """

@@ -12,15 +12,16 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 from scipy.stats import qmc
 
 from sim import batch as batch_module
 from sim import experiment
 from sim.batch import MAX_BATCH, STACK_BYTES, batch_size, run_batch
 from sim.cli import compose
-from sim.config import validate
+from sim.config import LEVERS, validate
 from sim.design import sensitivity_problem
-from sim.events import outreach_premium, sanctions_factor, sanctions_penalty
+from sim.events import build_schedule, outreach_premium, sanctions_factor, sanctions_penalty, stack_schedules
 from sim.experiment import prepare, replication_seeds, run_prepared, run_replication
 from sim.mechanisms import bargaining
 from sim.mechanisms.affinity import affinity_step
@@ -296,23 +297,40 @@ def _parameter_sets(mechanisms, count: int, seed: int) -> list:
 
 
 def test_a_stack_of_64_parameter_sets_is_64_separate_runs() -> None:
-    """64 different parameter sets (a Sobol' sample of every numeric mechanism parameter, +-50%),
-    each with its own seed, stepped as one stack: slice s equals parameter set s run alone
-    (Mesa model for some, a stack of one for all), bit for bit: metrics and final network."""
-    world, mechanisms, schedule = _prepared(ALL_LEVERS)
+    """64 different parameter sets (a Sobol' sample of every numeric mechanism parameter, +-50%, and
+    of the three lever levels, some exactly 0), each with its own seed, stepped as one stack:
+    slice s equals set s run alone (a stack of one for all, the Mesa model for some), bit for bit:
+    metrics and final network. The scenario has events scaled by the outreach lever."""
+    cfg = compose(["scenario=sunni_outreach"])
+    validate(cfg)
+    world, mechanisms, _ = prepare(cfg)
     sets = _parameter_sets(mechanisms, 64, seed=1)
     assert len({s.allocation.rationality for s in sets}) == 64
+    levels = qmc.Sobol(3, seed=3).random_base2(6)
+    levels[::7] = 0.0  # every lever at 0 in some slices: their outreach events change nothing there
+    policies = [OmegaConf.create(dict(zip(LEVERS, map(float, row), strict=True))) for row in levels]
+
+    def schedule(policy, keep_unscaled: bool):
+        return build_schedule(cfg.scenario, policy, cfg.horizon, world, keep_unscaled=keep_unscaled)
+
     seeds = replication_seeds(5, 64)
-    stacked = run_batch(world, sets, schedule, seeds)
-    for s, (params, seed) in enumerate(zip(sets, seeds, strict=True)):
-        alone = run_batch(world, params, schedule, [seed])
+    stacked = run_batch(world, sets, [schedule(p, True) for p in policies], seeds)
+    for s, (params, policy, seed) in enumerate(zip(sets, policies, seeds, strict=True)):
+        alone = run_batch(world, params, schedule(policy, False), [seed])
         np.testing.assert_array_equal(stacked.metrics[s], alone.metrics[0], err_msg=f"slice {s}")
         np.testing.assert_array_equal(stacked.tie[s], alone.tie[0])
         np.testing.assert_array_equal(stacked.affinity[s], alone.affinity[0])
         if s % 16 == 0:  # and the Mesa model, the reference, for a few of them
-            model = run_replication(world, params, schedule, seed)
+            model = run_replication(world, params, schedule(policy, False), seed)
             np.testing.assert_array_equal(stacked.metrics[s], model.datacollector.array())
     assert not np.array_equal(stacked.metrics[0], stacked.metrics[1])
+
+
+def test_schedules_of_different_scenarios_do_not_stack() -> None:
+    _, _, baseline = _prepared([])
+    _, _, outreach = _prepared(["scenario=sunni_outreach"])
+    with pytest.raises(ValueError, match="only lever levels may differ within a stack"):
+        stack_schedules([baseline, outreach])
 
 
 def test_parameter_sets_stack_on_a_large_world_slice_by_slice() -> None:

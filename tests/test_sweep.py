@@ -169,6 +169,24 @@ def test_a_sensitivity_sample_runs_in_stacks_with_each_cells_numbers_alone(tmp_p
         pd.testing.assert_frame_equal(store.table(cell.key), alone.table, check_exact=True)
 
 
+def test_lever_grids_run_in_stacks_with_each_cells_numbers_alone(tmp_path: Path) -> None:
+    """The conditions preset's cells differ only in lever levels within each scenario: the
+    treatments (outreach events scaled by the lever, sanctions levers) step as one stack, the
+    controls as another, and each stored cell equals that cell run alone, bit for bit."""
+    p = _plan("conditions", *SHORT, "experiment.record=series")
+    cells = list(p.cells.values())
+    groups = stacks(cells)
+    assert len(groups) == 2 and sorted(len(g) for g in groups) == sorted(
+        [sum(c.scenario == name for c in cells) for name in ("baseline", "sunni_outreach")])
+    write_plan(tmp_path, p)
+    evaluate(p, tmp_path, workers=1, progress=False)
+    store = CellStore(tmp_path)
+    for cell in cells:
+        c = cell.config
+        alone = run_prepared(cell.scenario, *prepare_plain(c), int(c["seed"]), int(c["replications"]))
+        pd.testing.assert_frame_equal(store.table(cell.key), alone.table, check_exact=True)
+
+
 def _sim(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=tmp_path, capture_output=True, text=True,
