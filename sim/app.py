@@ -58,7 +58,10 @@ class DashboardModel(AllianceModel):
     """An :class:`AllianceModel` built from keyword parameters, as SolaraViz re-creates models.
 
     ``outreach``, ``us_sanctions_on_iran`` and ``western_sanctions_on_russia`` override the
-    scenario's own lever settings (``scenario_policy`` keeps those for display). ``seed`` is the
+    scenario's own lever settings (``scenario_policy`` keeps those for display); they are one
+    keyword per lever of :data:`sim.levers.LEVER_TABLE` (tested), explicit because SolaraViz
+    re-creates the model from the sliders' keywords and would hand a ``**kwargs`` its own
+    ``scenario`` object too. ``seed`` is the
     root seed: the run is replication 0 of ``sim-run scenario=NAME seed=SEED`` with the same
     levers. The model stops (``running = False``) at the end of the horizon. The parameter is
     ``scenario_name``, not ``scenario``: Mesa's SolaraViz passes a ``mesa`` Scenario object to a

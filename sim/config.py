@@ -9,14 +9,17 @@ allowed, before anything is simulated.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
-LEVERS = ("outreach", "us_sanctions_on_iran", "western_sanctions_on_russia")
+from sim.levers import LEVERS, OUTREACH, SANCTIONS, lever
+
 SYNTHETIC_ISSUES = 5  # issues of a generated world: issue_0 .. issue_4
 CAMPS = ("shia_axis", "sunni", "western", "eurasian", "other")
 
@@ -27,6 +30,78 @@ class ConfigError(ValueError):
     def __init__(self, file: str, key: str, value: Any, allowed: str) -> None:
         self.file, self.key, self.value, self.allowed = file, key, value, allowed
         super().__init__(f"{file}: {key} = {value!r} is not allowed; allowed: {allowed}")
+
+
+# ------------------------------------------------------------------ declared ranges
+
+SPEC = "spec"  # the field-metadata key of a ParamSpec
+
+
+def _finite(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (a bool is not a number here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """The declared range and meaning of one numeric setting, kept beside its default (:func:`param`).
+
+    Allowed values are the finite numbers from ``low`` to ``high`` (``high`` may be ``math.inf``:
+    no upper bound, values still finite), each end included unless ``low_open`` / ``high_open``.
+    ``description`` says in one line what the setting does; ``note`` says why the range is what it
+    is and is appended to :attr:`allowed`.
+    """
+
+    low: float
+    high: float
+    description: str
+    low_open: bool = False
+    high_open: bool = False
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.low) or math.isnan(self.high) or not self.low < self.high or math.isinf(self.low):
+            raise ValueError(f"a range needs a finite low below high, not [{self.low}, {self.high}]")
+
+    @property
+    def allowed(self) -> str:
+        """The range in words, as error messages state it (e.g. ``a number in (0, 1]``)."""
+        if math.isinf(self.high):
+            words = f"a finite number {'>' if self.low_open else '>='} {self.low:g}"
+        else:
+            words = (f"a number in {'(' if self.low_open else '['}{self.low:g}, "
+                     f"{self.high:g}{')' if self.high_open else ']'}")
+        return f"{words} ({self.note})" if self.note else words
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a finite number (not a bool) inside the range."""
+        if not _finite(value):
+            return False
+        above = self.low < value if self.low_open else self.low <= value
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def check(self, file: str, key: str, value: Any) -> None:
+        """Raise a ConfigError naming ``file``, ``key`` and :attr:`allowed` unless the range contains ``value``."""
+        if not self.contains(value):
+            raise ConfigError(file, key, value, self.allowed)
+
+
+def param(default: float, low: float, high: float, description: str, *, low_open: bool = False,
+          high_open: bool = False, note: str = "") -> Any:
+    """A dataclass field with ``default`` and its :class:`ParamSpec` as metadata (OmegaConf ignores it).
+
+    Raises ValueError if the range does not contain the default.
+    """
+    spec = ParamSpec(low, high, description, low_open, high_open, note)
+    if not spec.contains(default):
+        raise ValueError(f"default {default!r} outside its own range {spec.allowed}")
+    return field(default=default, metadata={SPEC: spec})
+
+
+def lever_param(name: str) -> Any:
+    """The ``PolicyConfig`` field of lever ``name``: default 0 (off), an intensity in [0, 1]."""
+    return param(0.0, 0.0, 1.0, f"intensity of {lever(name).label}: 0 off, 1 full strength")
 
 
 # --------------------------------------------------------------------------- world
@@ -71,10 +146,11 @@ class RolesConfig:
     """Who plays which part in the question; codes of the world's states."""
 
     entente: list[str] = field(default_factory=lambda: ["RUS", "IRN"])
-    outreach_actor: str = "RUS"
-    outreach_targets: list[str] = field(default_factory=lambda: ["SAU", "ARE", "EGY", "LNA"])
-    us_sanctions_on_iran: list[str] = field(default_factory=lambda: ["USA", "IRN"])  # sender, target
-    western_sanctions_on_russia: list[str] = field(default_factory=lambda: ["USA", "RUS"])
+    outreach_actor: str = OUTREACH.sender
+    outreach_targets: list[str] = field(default_factory=lambda: list(OUTREACH.targets))
+    # one [sender, target] per sanctions lever of sim.levers.LEVER_TABLE, named after it
+    us_sanctions_on_iran: list[str] = field(default_factory=lambda: lever("us_sanctions_on_iran").pair)
+    western_sanctions_on_russia: list[str] = field(default_factory=lambda: lever("western_sanctions_on_russia").pair)
 
 
 @dataclass
@@ -106,10 +182,11 @@ class ValueParams:
     """
 
     enabled: bool = True
-    complementarity_weight: float = 1.0
-    alignment_weight: float = 0.5
-    reciprocity_weight: float = 0.5
-    third_party_weight: float = 0.3
+    complementarity_weight: float = param(1.0, 0.0, math.inf, "w_c: weight of capability complementarity C")
+    alignment_weight: float = param(0.5, 0.0, math.inf, "w_a: weight of salience-weighted interest alignment")
+    reciprocity_weight: float = param(0.5, 0.0, math.inf, "w_r: weight of the partner's commitment share back")
+    third_party_weight: float = param(0.3, 0.0, math.inf,
+                                      "w_t: weight of third-party costs, from partners hostile to the partner")
 
 
 @dataclass
@@ -120,9 +197,9 @@ class AllocationParams:
     """
 
     enabled: bool = True
-    rationality: float = 4.0  # logistic slope beta
-    max_share: float = 0.6  # largest share of its budget one partner can take
-    inertia: float = 0.85  # share of last month's commitment kept each month
+    rationality: float = param(4.0, 0.0, math.inf, "beta: logistic slope of desired commitment in value")
+    max_share: float = param(0.6, 0.0, 1.0, "largest share of its budget one partner can take", low_open=True)
+    inertia: float = param(0.85, 0.0, 1.0, "share of last month's commitment kept each month")
 
 
 @dataclass
@@ -133,8 +210,9 @@ class BudgetParams:
     """
 
     enabled: bool = True
-    gain: float = 1.0
-    max_growth: float = 2.0
+    gain: float = param(1.0, 0.0, math.inf, "budget growth per unit of returns-weighted tie change since calibration")
+    max_growth: float = param(2.0, 1.0, math.inf, "cap on budget growth by partnerships, a multiple of the base",
+                              note="partnerships cannot shrink a budget below its base")
 
 
 @dataclass
@@ -142,8 +220,9 @@ class ConditionalityParams:
     """Hostile third parties condition cooperation; resolved by power-dependence."""
 
     enabled: bool = True
-    weight: float = 0.5
-    hostility_threshold: float = 0.2
+    weight: float = param(0.5, 0.0, math.inf, "weight of the conditionality pressure in relationship value")
+    hostility_threshold: float = param(0.2, 0.0, math.inf,
+                                       "hostility (-affinity) above which a state demands against a partner")
 
 
 @dataclass
@@ -154,9 +233,9 @@ class AffinityParams:
     """
 
     enabled: bool = True
-    alignment_rate: float = 0.05
-    balance_rate: float = 0.02
-    cooperation_rate: float = 0.02
+    alignment_rate: float = param(0.05, 0.0, 1.0, "monthly rate of affinity drift toward its anchor")
+    balance_rate: float = param(0.02, 0.0, math.inf, "monthly rate of drift toward structural balance")
+    cooperation_rate: float = param(0.02, 0.0, math.inf, "monthly affinity gain per unit of tie above calibration")
 
 
 @dataclass
@@ -164,7 +243,7 @@ class ScarcityParams:
     """Partners kept gain value as outside options shrink: V += weight * lost_i * max(0, V)."""
 
     enabled: bool = True
-    weight: float = 1.0
+    weight: float = param(1.0, 0.0, math.inf, "value premium on kept partners per share of outside options lost")
 
 
 @dataclass
@@ -172,8 +251,8 @@ class NoiseParams:
     """AR(1) value shocks xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, scaled by sigma."""
 
     enabled: bool = True
-    sigma: float = 0.05
-    persistence: float = 0.8
+    sigma: float = param(0.05, 0.0, math.inf, "sigma: scale of the value shocks")
+    persistence: float = param(0.8, 0.0, 1.0, "phi: month-to-month persistence of the value shocks")
 
 
 @dataclass
@@ -181,7 +260,7 @@ class OutreachParams:
     """Value premium Russia's outreach adds to its targets: V[actor, target] += premium * outreach."""
 
     enabled: bool = True
-    premium: float = 0.2
+    premium: float = param(0.2, 0.0, math.inf, "value the outreach actor adds to each target at full outreach")
 
 
 @dataclass
@@ -189,9 +268,12 @@ class SanctionsParams:
     """Effect of a sanctions lever s on its target and on the sender's partners."""
 
     enabled: bool = True
-    outside_option_cut: float = 0.6  # target's outside option times (1 - s * cut)
-    budget_cut: float = 0.2  # target's budget times (1 - s * cut)
-    secondary_cost: float = 0.6  # V[k, target] -= s * cost * (T[k, sender] + 1[k = sender])
+    # target's outside option times (1 - s * cut)
+    outside_option_cut: float = param(0.6, 0.0, 1.0, "share of the target's outside options full sanctions cut")
+    # target's budget times (1 - s * cut)
+    budget_cut: float = param(0.2, 0.0, 1.0, "share of the target's budget full sanctions cut")
+    # V[k, target] -= s * cost * (T[k, sender] + 1[k = sender])
+    secondary_cost: float = param(0.6, 0.0, math.inf, "secondary-sanctions cost of closeness to the target")
 
 
 @dataclass
@@ -217,20 +299,23 @@ class ModelConfig:
 
 @dataclass
 class PolicyConfig:
-    """Policy levers, each an intensity in [0, 1]."""
+    """Policy levers, each an intensity in [0, 1]: one field per lever of ``sim.levers.LEVER_TABLE``."""
 
-    outreach: float = 0.0
-    us_sanctions_on_iran: float = 0.0
-    western_sanctions_on_russia: float = 0.0
+    outreach: float = lever_param("outreach")
+    us_sanctions_on_iran: float = lever_param("us_sanctions_on_iran")
+    western_sanctions_on_russia: float = lever_param("western_sanctions_on_russia")
 
 
 @dataclass
 class DriversConfig:
-    """First month each policy lever applies (months before the horizon: in force from the start)."""
+    """First month each policy lever applies (months before the horizon: in force from the start).
 
-    outreach: str = "2018-11"
-    us_sanctions_on_iran: str = "2018-11"
-    western_sanctions_on_russia: str = "2022-02"
+    One field per lever of ``sim.levers.LEVER_TABLE``, defaulting to its ``start``.
+    """
+
+    outreach: str = lever("outreach").start
+    us_sanctions_on_iran: str = lever("us_sanctions_on_iran").start
+    western_sanctions_on_russia: str = lever("western_sanctions_on_russia").start
 
 
 @dataclass
@@ -287,7 +372,8 @@ class ExperimentConfig:
     design: str = "pair"
     grid: dict[str, str] = field(default_factory=dict)  # override key -> comma-separated values
     parameters: list[str] = field(default_factory=list)  # sensitivity: keys under model.mechanisms; [] = all
-    span: float = 0.5  # sensitivity bounds: default * (1 -/+ span), clipped to the allowed range
+    span: float = param(0.5, 0.0, 1.0, "sensitivity bounds: default * (1 -/+ span), clipped to the allowed range",
+                        low_open=True)
     samples: int = 64  # Sobol base sample N (N (D + 2) points) or Morris trajectories
     levels: int = 4  # Morris grid levels
     workers: int = 2  # processes of the in-process evaluator (-1: every core)
@@ -304,7 +390,8 @@ class Config:
     compare: str | None = None
     replications: int = 20
     seed: int = 2018
-    min_relative_effect: float = 0.05  # practical-significance threshold, a share of the control mean
+    min_relative_effect: float = param(0.05, 0.0, 1.0, "practical-significance threshold of a verdict",
+                                       note="a share of the control mean")
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
 
 
@@ -334,10 +421,55 @@ def month_index(ym: tuple[int, int]) -> int:
 
 
 def _number(file: str, key: str, value: Any, lo: float, hi: float, allowed: str) -> None:
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    """A ConfigError unless ``value`` is a finite number in [lo, hi] (for values without a ParamSpec)."""
+    if not _finite(value) or not lo <= value <= hi:
         raise ConfigError(file, key, value, allowed)
-    if not lo <= value <= hi:
-        raise ConfigError(file, key, value, allowed)
+
+
+@functools.cache
+def _declared_fields() -> dict[str, dataclasses.Field[Any]]:
+    """Every schema field that declares a ParamSpec, by its dotted key from the root :class:`Config`.
+
+    Walks the dataclasses nested as fields (not those inside lists or dicts). Cached: the schema's
+    classes do not change; the metadata is read from the fields at each look-up.
+    """
+    found: dict[str, dataclasses.Field[Any]] = {}
+
+    def walk(cls: type, prefix: str) -> None:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if SPEC in f.metadata:
+                found[prefix + f.name] = f
+            elif isinstance(hints[f.name], type) and dataclasses.is_dataclass(hints[f.name]):
+                walk(hints[f.name], f"{prefix}{f.name}.")
+
+    walk(Config, "")
+    return found
+
+
+def parameter_specs() -> dict[str, ParamSpec]:
+    """The declared :class:`ParamSpec` of every numeric setting, by full dotted key, in schema order."""
+    return {key: f.metadata[SPEC] for key, f in _declared_fields().items()}
+
+
+def parameter_spec(key: str) -> ParamSpec:
+    """The declared range and description of the setting at the full dotted ``key``.
+
+    E.g. ``parameter_spec("model.mechanisms.allocation.inertia")``. Raises KeyError for a key
+    that declares none (a switch, a string, a world value, an unknown key).
+    """
+    f = _declared_fields().get(key)
+    if f is None:
+        raise KeyError(f"{key} declares no range (numeric schema fields declare one with sim.config.param)")
+    return f.metadata[SPEC]
+
+
+def check_value(file: str, key: str, value: Any) -> None:
+    """A ConfigError naming ``file``, ``key`` and the allowed values unless ``value`` is in ``key``'s declared range.
+
+    Raises KeyError if ``key`` declares no range (see :func:`parameter_spec`).
+    """
+    parameter_spec(key).check(file, key, value)
 
 
 def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> None:
@@ -358,9 +490,9 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
         raise ConfigError(fc, "replications", c.replications, "an integer >= 1")
     if not isinstance(c.seed, int) or c.seed < 0:
         raise ConfigError(fc, "seed", c.seed, "an integer >= 0")
-    _number(fc, "min_relative_effect", c.min_relative_effect, 0.0, 1.0, "a share in [0, 1] of the control mean")
-    for lever in LEVERS:
-        _number(fc, f"policy.{lever}", c.policy[lever], 0.0, 1.0, "a number in [0, 1]")
+    check_value(fc, "min_relative_effect", c.min_relative_effect)
+    for name in LEVERS:
+        check_value(fc, f"policy.{name}", c.policy[name])
     start = parse_month(c.horizon.start, fc, "horizon.start")
     end = parse_month(c.horizon.end, fc, "horizon.end")
     if month_index(end) < month_index(start):
@@ -373,17 +505,6 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
         _validate_roles(c.world.roles, fw, codes)
     issues = list(c.world.issues) if c.world.generator == "table" else [f"issue_{k}" for k in range(SYNTHETIC_ISSUES)]
     _validate_scenario(c.scenario, fs, codes, issues)
-
-
-def parameter_range(key: str) -> tuple[float, float, str]:
-    """Allowed (low, high, in words) of the numeric mechanism parameter named ``key``."""
-    if key in ("inertia", "persistence", "outside_option_cut", "budget_cut", "alignment_rate"):
-        return 0.0, 1.0, "a number in [0, 1]"
-    if key == "max_share":
-        return 1e-6, 1.0, "a number in (0, 1]"
-    if key == "max_growth":
-        return 1.0, math.inf, "a finite number >= 1 (partnerships cannot shrink a budget below its base)"
-    return 0.0, math.inf, "a finite number >= 0"
 
 
 def numeric_parameters(mechanisms: MechanismsConfig | None = None) -> dict[str, float]:
@@ -400,12 +521,11 @@ def numeric_parameters(mechanisms: MechanismsConfig | None = None) -> dict[str, 
 
 
 def _validate_model(m: Any, file: str) -> None:
+    """Check every mechanism parameter but the ``enabled`` switches against its declared range."""
     for group, params in m.mechanisms.items():
         for key, value in params.items():
-            if isinstance(value, bool):
-                continue
-            lo, hi, allowed = parameter_range(key)
-            _number(file, f"model.mechanisms.{group}.{key}", value, lo, hi, allowed)
+            if not isinstance(value, bool):
+                check_value(file, f"model.mechanisms.{group}.{key}", value)
 
 
 DESIGNS = ("pair", "grid", "sobol", "morris")
@@ -425,7 +545,7 @@ def _validate_experiment(e: Any, file: str) -> None:
         raise ConfigError(file, "experiment.samples", e.samples, "a power of 2 for a Sobol' design (e.g. 64, 256)")
     if not isinstance(e.levels, int) or e.levels < 2 or e.levels % 2:
         raise ConfigError(file, "experiment.levels", e.levels, "an even integer >= 2 (Morris grid levels)")
-    _number(file, "experiment.span", e.span, 1e-6, 1.0, "a number in (0, 1]")
+    check_value(file, "experiment.span", e.span)
     if e.design == "grid" and not len(e.grid):
         raise ConfigError(file, "experiment.grid", dict(e.grid), "at least one key: comma-separated values")
     known = numeric_parameters()
@@ -500,7 +620,7 @@ def _validate_world(w: Any, file: str) -> list[str]:
 
 def _validate_roles(r: Any, file: str, codes: list[str]) -> None:
     known = f"one of {', '.join(codes)}"
-    for key in ("entente", "us_sanctions_on_iran", "western_sanctions_on_russia"):
+    for key in ("entente", *SANCTIONS):
         pair = list(r[key])
         for i, code in enumerate(pair):
             if code not in codes:
@@ -528,8 +648,8 @@ def _pair(file: str, key: str, states: Any, codes: list[str]) -> None:
 
 def _validate_scenario(s: Any, file: str, codes: list[str], issues: list[str]) -> None:
     known = f"one of {', '.join(codes)}"
-    for lever in LEVERS:
-        parse_month(s.drivers[lever], file, f"scenario.drivers.{lever}")
+    for name in LEVERS:
+        parse_month(s.drivers[name], file, f"scenario.drivers.{name}")
     for n, e in enumerate(s.events):
         key = f"scenario.events[{n}]"
         # Any month: an event before horizon.start is in force from the start, one after horizon.end

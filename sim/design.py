@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from sim.config import ConfigError, numeric_parameters, parameter_range
+from sim.config import ConfigError, numeric_parameters, parameter_spec
 
 SENSITIVITY_DESIGNS = ("sobol", "morris")
 
@@ -41,16 +41,24 @@ def sensitivity_problem(parameters: Sequence[str], span: float, defaults: Mappin
                         file: str = "experiment config") -> dict[str, Any]:
     """SALib problem: names and bounds ``[max(lo, d (1 - span)), min(hi, d (1 + span))]``.
 
-    ``parameters`` empty means every numeric model parameter. A parameter whose default is 0
-    (no relative span) gets ``[0, span]``.
+    ``lo`` and ``hi`` are the parameter's declared range (:func:`sim.config.parameter_spec`) and
+    ``d`` its value in ``defaults`` (default: the schema's). ``parameters`` empty means every
+    numeric model parameter. A parameter whose default is 0 (no relative span) gets
+    ``[0, span]``, clipped the same way. Every sampled value must be allowed, so a ConfigError
+    is raised when a bound would fall on an open end of the range (e.g. ``max_share`` 0 at
+    ``span`` 1) or leaves no room (low >= high).
     """
     defaults = dict(defaults or numeric_parameters())
     names = list(parameters) or list(defaults)
     bounds = []
     for name in names:
         d = defaults[name]
-        lo, hi, _ = parameter_range(name.rsplit(".", 1)[-1])
-        low, high = (max(lo, d * (1 - span)), min(hi, d * (1 + span))) if d else (0.0, span)
+        spec = parameter_spec(name)
+        around = (d * (1 - span), d * (1 + span)) if d else (0.0, span)
+        low, high = max(spec.low, around[0]), min(spec.high, around[1])
+        if (spec.low_open and low <= spec.low) or (spec.high_open and high >= spec.high):
+            raise ConfigError(file, "experiment.span", span, f"a span that keeps {name} inside {spec.allowed} "
+                              "(or leave it out of experiment.parameters)")
         if not low < high:
             raise ConfigError(file, "experiment.parameters", name, "parameters with room to vary (low < high)")
         bounds.append([low, high])

@@ -34,14 +34,13 @@ from tqdm.auto import tqdm
 from sim.analysis import HYPOTHESES, summarise
 from sim.design import analyse
 from sim.experiment import atomic_write, write_figures
+from sim.levers import LEVER_LABELS, SANCTIONS
 from sim.plots import COLORS
 from sim.store import CellStore
 from sim.sweep import DESIGN_FILE, POINTS, config_at
 
 REPORT = "report"
 VERDICT_MARKS = {"supported": "S", "refuted": "R", "inconclusive": "I"}
-LEVER_LABELS = {"policy.outreach": "outreach", "policy.us_sanctions_on_iran": "US sanctions on Iran",
-                "policy.western_sanctions_on_russia": "Western sanctions on Russia"}
 
 
 @dataclass
@@ -225,7 +224,7 @@ def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str =
     A cell outlined in black has a 95% CI that excludes 0; its text is the effect and the verdict's
     initial (S supported, R refuted, I inconclusive).
     """
-    x_key, y_key = "policy.us_sanctions_on_iran", "policy.western_sanctions_on_russia"
+    x_key, y_key = (f"policy.{name}" for name in SANCTIONS)
     sub = effects[effects["hypothesis"] == hypothesis]
     levels = sorted(sub["policy.outreach"].unique()) if "policy.outreach" in keys else [None]
     limit = float(np.nanmax(np.abs(sub["effect"]))) or 1.0
@@ -292,7 +291,7 @@ def figures(report: Report) -> dict[str, Figure]:
         others = [k for k in report.keys if k != "policy.outreach"]
         if not others or e.groupby(others).ngroups <= 6:
             out["effect_vs_outreach"] = plot_effect_vs_outreach(e, report.keys)
-    if {"policy.us_sanctions_on_iran", "policy.western_sanctions_on_russia"} <= set(report.keys):
+    if {f"policy.{name}" for name in SANCTIONS} <= set(report.keys):
         out["phase_diagram_h1"] = plot_phase_diagram(e, report.keys, "h1")
         out["phase_diagram_h2"] = plot_phase_diagram(e, report.keys, "h2")
     if report.sensitivity is not None:

@@ -35,7 +35,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from sim.batch import MAX_BATCH
-from sim.config import LEVERS, ConfigError, _number, parameter_range, validate
+from sim.config import LEVERS, ConfigError, check_value, validate
 from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, atomic_write, prepare_plain, run_stacked
 from sim.store import CellStore, cell_config, config_hash
@@ -107,16 +107,17 @@ def _set(container: dict[str, Any], typed: DictConfig, key: str, value: Any, fil
 
 
 def _check(key: str, value: Any, file: str) -> bool:
-    """Range check of a swept value; False when only a full validation can tell."""
-    if key.startswith("policy.") and key.removeprefix("policy.") in LEVERS:
-        _number(file, key, value, 0.0, 1.0, "a number in [0, 1]")
-        return True
-    if key.startswith("model.mechanisms."):
-        if not isinstance(value, bool):
-            lo, hi, allowed = parameter_range(key.rsplit(".", 1)[-1])
-            _number(file, key, value, lo, hi, allowed)
-        return True
-    return False
+    """Check a swept value against its key's declared range (a ConfigError if outside).
+
+    True when that check suffices: the key declares a range (:func:`sim.config.parameter_spec`),
+    or it is a mechanism's ``enabled`` switch (typed by :func:`_set`). False when only a full
+    validation can tell.
+    """
+    try:
+        check_value(file, key, value)
+    except KeyError:
+        return key.startswith("model.mechanisms.") and isinstance(value, bool)
+    return True
 
 
 def _copy_for(container: dict[str, Any], keys: list[str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from sim.config import SYNTHETIC_ISSUES, _synthetic_codes
+from sim.levers import LEVER_TABLE, OUTREACH, SANCTIONS
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class Roles:
     entente: tuple[int, int]
     outreach_actor: int
     outreach_targets: tuple[int, ...]
-    sanctions: dict[str, tuple[int, int]]  # lever -> (sender, target)
+    sanctions: dict[str, tuple[int, int]]  # sanctions lever -> (sender, target), in sim.levers.LEVER_TABLE order
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,7 @@ def _roles(codes: list[str], r: Any) -> Roles:
         entente=(idx(r.entente[0]), idx(r.entente[1])),
         outreach_actor=idx(r.outreach_actor),
         outreach_targets=tuple(idx(c) for c in r.outreach_targets),
-        sanctions={lever: (idx(r[lever][0]), idx(r[lever][1]))
-                   for lever in ("us_sanctions_on_iran", "western_sanctions_on_russia")},
+        sanctions={lever: (idx(r[lever][0]), idx(r[lever][1])) for lever in SANCTIONS},
     )
 
 
@@ -117,9 +117,9 @@ def synthetic_world(n: int, *, seed: int = 0, n_issues: int = SYNTHETIC_ISSUES, 
     Positions are uniform in [-1, 1]; the affinity of i < j is 1 minus their mean absolute
     position gap plus N(0, 0.2) noise, clipped to [-1, 1] and mirrored; about ``density`` of
     pairs get complementarity, returns and commitments, with each state committing 60% of its
-    budget spread over its tied partners. No state is non-state. Roles: S0-S1 are the entente,
-    S0 courts S2-S4, S5 sanctions S1 (``us_sanctions_on_iran``) and S0
-    (``western_sanctions_on_russia``).
+    budget spread over its tied partners. No state is non-state. Roles: S0-S1 are the entente;
+    the levers' synthetic roles come from :data:`sim.levers.LEVER_TABLE`: S0 courts S2-S4, S5
+    sanctions S1 (``us_sanctions_on_iran``) and S0 (``western_sanctions_on_russia``).
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     codes = _synthetic_codes(n)
@@ -157,7 +157,9 @@ def synthetic_world(n: int, *, seed: int = 0, n_issues: int = SYNTHETIC_ISSUES, 
         affinity=affinity,
         complementarity=complementarity,
         returns=returns,
-        roles=Roles(entente=(0, 1), outreach_actor=0, outreach_targets=(2, 3, 4),
-                    sanctions={"us_sanctions_on_iran": (5, 1), "western_sanctions_on_russia": (5, 0)}),
+        roles=Roles(entente=(0, 1), outreach_actor=OUTREACH.synthetic_sender,
+                    outreach_targets=OUTREACH.synthetic_targets,
+                    sanctions={lv.name: (lv.synthetic_sender, lv.synthetic_targets[0])
+                               for lv in LEVER_TABLE if lv.kind == "sanctions"}),
         meta={"seed": seed},
     )

@@ -5,6 +5,8 @@ Needs the ``app`` extra (``pip install -e '.[app]'``); skipped without it.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,6 +69,12 @@ def test_model_stops_at_the_horizon() -> None:
     model.step()  # one more press of Step does nothing (and does not index past the horizon)
     assert model.metrics == last
     assert len(model.datacollector.get_model_vars_dataframe()) == months
+
+
+def test_dashboard_model_takes_one_keyword_per_lever_of_the_table() -> None:
+    """SolaraViz re-creates the model with the sliders' keywords: one per lever of sim.levers.LEVER_TABLE."""
+    names = [p for p in inspect.signature(DashboardModel.__init__).parameters if p != "self"]
+    assert [p for p in names if p not in ("scenario_name", "seed")] == list(LEVERS)
 
 
 def test_model_params_match_the_configs() -> None:
