@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import platform
 import subprocess
 import time
@@ -34,9 +33,9 @@ from sim.config import MechanismsConfig
 from sim.events import build_schedule
 from sim.mechanisms.ties import tie_strength
 from sim.model import AllianceModel
+from sim.store import atomic_write, config_hash, existing_results
 from sim.world import World, world_from_config
 
-RESULT_FILES = ("results.parquet", "network.parquet", "summary.json", "summary.md", "provenance.json")
 ENGINES = ("batch", "mesa")
 
 
@@ -104,8 +103,6 @@ _WORLDS: dict[str, World] = {}
 
 def prepare_plain(config: dict[str, Any]) -> tuple[World, MechanismsConfig, Any]:
     """:func:`prepare` of a resolved plain-dict config; worlds are built once per process."""
-    from sim.store import config_hash
-
     key = config_hash(config["world"])
     if key not in _WORLDS:
         _WORLDS.clear()  # one world at a time: memory stays bounded in a long sweep
@@ -231,21 +228,6 @@ def network_table(scenario: str, world: World, tie_end: np.ndarray, affinity_end
 # ------------------------------------------------------------------ writing
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Write through ``write(tmp_path)`` to a temporary name, then rename onto ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def existing_results(outdir: Path) -> list[str]:
-    return [name for name in RESULT_FILES if (outdir / name).exists()]
-
-
 def write_results(
     outdir: Path, results: list[CellResult], summary: dict[str, Any] | None, summary_md: str | None,
     provenance: dict[str, Any],
@@ -267,20 +249,6 @@ def write_results(
     if summary_md is not None:
         atomic_write(outdir / "summary.md", lambda p: p.write_text(summary_md))
     atomic_write(outdir / "results.parquet", lambda p: table.to_parquet(p, index=False))
-
-
-def write_figures(outdir: Path, figures: dict[str, Any], formats: tuple[str, ...] = ("png",)) -> list[Path]:
-    """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically) and close it."""
-    import matplotlib.pyplot as plt
-
-    paths = []
-    for stem, fig in figures.items():
-        for fmt in formats:
-            path = outdir / f"{stem}.{fmt}"
-            atomic_write(path, lambda p, fig=fig, fmt=fmt: fig.savefig(p, dpi=150, format=fmt))
-            paths.append(path)
-        plt.close(fig)
-    return paths
 
 
 def provenance(cells: list[Cell], results: list[CellResult]) -> dict[str, Any]:

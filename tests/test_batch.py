@@ -13,8 +13,8 @@ import pytest
 
 from sim import batch as batch_module
 from sim import experiment
+from sim.api import compose
 from sim.batch import MAX_BATCH, STACK_BYTES, batch_size, run_batch
-from sim.cli import compose
 from sim.config import validate
 from sim.events import sanctions_penalty
 from sim.experiment import prepare, replication_seeds, run_prepared, run_replication

@@ -15,7 +15,7 @@ import pytest
 
 from sim import recording
 from sim.agents import StateAgent
-from sim.cli import compose
+from sim.api import compose
 from sim.config import validate
 from sim.experiment import Cell, prepare, run_cell, run_replication
 from sim.mechanisms import bargaining
