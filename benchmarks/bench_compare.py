@@ -41,7 +41,10 @@ PROBE = r"""
 import json, sys, time
 sys.path.insert(0, "{tree}/benchmarks")
 from bench_model import bench_2018
-from sim.cli import compose
+try:
+    from sim.api import compose
+except ImportError:  # revisions before sim.api
+    from sim.cli import compose
 from sim.experiment import prepare, run_prepared
 world, mechanisms, schedule = prepare(compose(["scenario=sunni_outreach"]))
 run_prepared("w", world, mechanisms, schedule, 0, 20)

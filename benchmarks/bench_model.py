@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bare_loop import run_bare
 
-from sim.cli import compose
+from sim.api import compose
 from sim.config import validate
 from sim.experiment import prepare, run_prepared, run_replication
 from sim.model import AllianceModel

@@ -54,16 +54,15 @@ def sweep_memory(samples: tuple[int, ...] = (8, 32)) -> list[dict[str, float]]:
     """
     import tracemalloc
 
-    from sim.cli import compose
-    from sim.experiment import Cell
+    from sim.api import build_pair
     from sim.sweep import evaluate, plan, write_plan
 
     rows = []
     for n in samples:
         over = ["replications=2", "experiment=sensitivity", f"experiment.samples={n}"]
-        control, treatment = compose(over), compose([*over, "scenario=sunni_outreach"])
+        pair = build_pair(over, "baseline", "sunni_outreach")
         tracemalloc.start()
-        p = plan(Cell("baseline", control), Cell("sunni_outreach", treatment), treatment.experiment)
+        p = plan(pair.control, pair.treatment, pair.control.config.experiment, treatment_only=pair.treatment_only)
         planned = tracemalloc.get_traced_memory()[0]
         with tempfile.TemporaryDirectory() as tmp:
             write_plan(Path(tmp), p)

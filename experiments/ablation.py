@@ -16,7 +16,7 @@ import time
 import pandas as pd
 
 from sim.analysis import HYPOTHESES, summarise
-from sim.cli import run_scenarios
+from sim.api import run_scenarios
 
 SEED = 2018  # the root seed of the runs, also seeding the bootstrap, as sim-run does
 MIN_RELATIVE_EFFECT = 0.05  # sim-run's default practical threshold

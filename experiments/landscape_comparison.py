@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from sim.analysis import affinity_matrix, compare_blocs
-from sim.cli import compose
+from sim.api import compose
 from sim.config import validate
-from sim.experiment import Cell, prepare, run_cell, write_figures
+from sim.experiment import Cell, prepare, run_cell
 from sim.plots import plot_blocs
+from sim.store import write_figures
 from sim.theory.balance import marvel_factions
 from sim.theory.landscape import local_minima
 

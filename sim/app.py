@@ -7,7 +7,7 @@ strength, colour = signed affinity) at the start and now, and live plots of ente
 Sunni leverage over the Russia-Iran dyad and Russia's commitment portfolio.
 
 The model is built from the same configs as ``sim-run``, through Hydra's Compose API
-(:func:`sim.cli.compose`): the scenario file, then the levers as ``policy.*`` overrides. The
+(:func:`sim.api.compose`): the scenario file, then the levers as ``policy.*`` overrides. The
 figures are the ones ``sim-run`` writes (:mod:`sim.plots`), drawn from one run's DataCollector
 table, so the dashboard and the result files cannot disagree about what a plot means.
 """
@@ -27,13 +27,13 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 from omegaconf import DictConfig
 
-from sim.cli import CONFIG_DIR, compose
+from sim.api import compose, options, scenario_files
 from sim.config import LEVERS, validate
 from sim.experiment import network_table, prepare, replication_seeds
 from sim.model import AllianceModel
 from sim.plots import plot_entente, plot_leverage, plot_network, plot_portfolio
 
-SCENARIOS: list[str] = sorted(p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml"))
+SCENARIOS: list[str] = options("scenario")
 DEFAULT_SCENARIO = "sunni_outreach"
 DEFAULT_SEED = 2018
 _COMPOSE_LOCK = threading.Lock()  # Hydra's Compose API keeps global state; the server may call it from threads
@@ -50,7 +50,7 @@ def app_config(scenario: str = DEFAULT_SCENARIO, levers: dict[str, float] | None
     overrides += [f"policy.{k}={float(v)}" for k, v in levers.items()]
     with _COMPOSE_LOCK:
         cfg = compose(overrides)
-    validate(cfg, {"scenario": str(CONFIG_DIR / "scenario" / f"{scenario}.yaml")})
+    validate(cfg, scenario_files(scenario))
     return cfg
 
 

@@ -1,4 +1,4 @@
-"""Hydra entry points: ``sim-run`` (and ``python -m sim``)."""
+"""Hydra entry point ``sim-run`` (and ``python -m sim``); its cells come from :mod:`sim.api`, the Python API."""
 
 from __future__ import annotations
 
@@ -15,43 +15,19 @@ import numpy as np
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import MissingConfigException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.analysis import summarise, summary_markdown
-from sim.config import LEVERS, ConfigError, register_configs, validate
+from sim.api import CONFIG_DIR, Pair, build_pair, override_key, refuse_grid_overrides
+from sim.config import ConfigError
 from sim.events import events_after
-from sim.experiment import (
-    Cell,
-    existing_results,
-    provenance,
-    run_cell,
-    write_figures,
-    write_results,
-)
+from sim.experiment import Cell, provenance, run_cell, write_results
 from sim.plots import headline_figures
 from sim.report import write_report
+from sim.store import existing_results, write_figures
 from sim.sweep import evaluate, plan, run_point, write_plan
-
-
-def config_dir() -> Path:
-    """The configs: the repository's ``configs/`` (source or editable install) or the packaged copy."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "configs", here / "configs"):
-        if (candidate / "config.yaml").exists():
-            return candidate
-    raise FileNotFoundError(f"no configs/config.yaml beside {here}")
-
-
-CONFIG_DIR = config_dir()
-register_configs()
-
-
-def _options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
-
 
 GROUPS = ("world", "model", "scenario", "experiment")
 
@@ -77,7 +53,7 @@ def _files(scenario_choice: str, hc: HydraConfig) -> dict[str, str]:
 def _blame(error: ConfigError, overrides: list[str]) -> ConfigError:
     """Name the command line as the source when an override set the offending key's value."""
     for o in overrides:
-        key = o.split("=", 1)[0].lstrip("+~")
+        key = override_key(o)
         if key in GROUPS or key.startswith("hydra."):
             continue  # choosing a file is not setting the key: the file stays the source
         if error.key == key or error.key.startswith((key + ".", key + "[")):
@@ -85,138 +61,25 @@ def _blame(error: ConfigError, overrides: list[str]) -> ConfigError:
     return error
 
 
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
-
-
-def split_lever_overrides(overrides: list[str], control_policy: Any, treatment_policy: Any,
-                          treatment: str) -> tuple[list[str], list[str]]:
-    """The overrides for the control of a paired run, and notes on what was held back.
-
-    An override of a lever the two scenarios set differently (``policy.outreach`` for the
-    headline pair) sets the treatment's intensity: the control keeps its own value. An override
-    of a lever they share is a condition and applies to both. The treatment gets every override.
-    """
-    control, notes = [], []
-    for o in overrides:
-        key = _key(o)
-        lever = key.removeprefix("policy.")
-        if key.startswith("policy.") and lever in LEVERS and control_policy[lever] != treatment_policy[lever]:
-            notes.append(f"{o} applies to {treatment} only: the two scenarios differ in this lever")
-            continue
-        control.append(o)
-    return control, notes
-
-
-def cells_for(cfg: DictConfig, hc: HydraConfig) -> tuple[list[tuple[Cell, dict[str, str]]], list[str], set[str]]:
+def cells_for(cfg: DictConfig, hc: HydraConfig) -> Pair:
     """The control cell and, unless a single scenario was asked for, the treatment cell.
 
-    In a paired run, a ``policy.*`` override of a lever the two scenarios set differently
-    (outreach, for the headline pair) sets the treatment's intensity only; an override of a
-    lever they share is a condition and applies to both. Each cell is validated as it is made,
-    so the first problem is the one reported. Returns the cells, notes for the user, and the
-    levers the two scenario files set differently (``policy.<lever>``: the treatment's own).
+    The command line's overrides split between them by :func:`sim.api.build_pair`'s rule,
+    composed in this Hydra app (with its ``hydra.searchpath``), with errors naming the YAML
+    file each value came from. ``sim-run scenario=X`` alone, or ``compare=null``, runs X alone.
     """
     overrides = list(hc.overrides.task)
     chose_scenario = any(o.startswith("scenario=") for o in overrides)
     chose_compare = any(o.startswith("compare=") for o in overrides)
-    control_choice = str(hc.runtime.choices.get("scenario"))
-    control = (Cell(str(cfg.scenario.name), cfg), _files(control_choice, hc))
-    validate(control[0].config, control[1])
-    compare = cfg.compare
-    if compare is None or (chose_scenario and not chose_compare):
-        return [control], [], set()
-    where = "command line" if chose_compare else str(CONFIG_DIR / "config.yaml")
-    allowed = f"null or one of {', '.join(_options('scenario'))}"
-    if compare == control_choice:
-        raise ConfigError(where, "compare", compare, f"a scenario other than scenario={control_choice} ({allowed})")
+    control = str(hc.runtime.choices.get("scenario"))
+    alone = cfg.compare is None or (chose_scenario and not chose_compare)
     searchpath = [o for o in hc.overrides.hydra if o.startswith("hydra.searchpath=")]
-    keep = [o for o in overrides if not o.startswith(("scenario=", "compare="))]
-    common = [o for o in keep if not _key(o).startswith("policy.")]
-    try:
-        own = [hydra.compose(config_name="config", overrides=[*searchpath, *common, f"scenario={name}"]).policy
-               for name in (control_choice, compare)]
-    except MissingConfigException as e:
-        if f"scenario/{compare}" not in str(e):
-            raise
-        raise ConfigError(where, "compare", compare, allowed) from e
-    control_overrides, notes = split_lever_overrides(keep, own[0], own[1], str(compare))
-    if notes:
-        control_cfg = hydra.compose(config_name="config",
-                                    overrides=[*searchpath, *control_overrides, f"scenario={control_choice}"])
-        control = (Cell(str(control_cfg.scenario.name), control_cfg), control[1])
-    treatment = hydra.compose(config_name="config", overrides=[*searchpath, *keep, f"scenario={compare}"])
-    cell = (Cell(str(treatment.scenario.name), treatment), _files(str(compare), hc))
-    validate(cell[0].config, cell[1])
-    if cell[0].scenario == control[0].scenario:
-        raise ConfigError(cell[1]["scenario"], "scenario.name", cell[0].scenario,
-                          f"a name other than the control's ({control[0].scenario}): results are keyed by it")
-    return [control, cell], notes, treatment_levers(own[0], own[1])
 
+    def composer(extra: list[str]) -> DictConfig:
+        return hydra.compose(config_name="config", overrides=[*searchpath, *extra])
 
-def treatment_levers(control_policy: Any, treatment_policy: Any) -> set[str]:
-    """``policy.<lever>`` for every lever two scenario files set differently (the treatment's own)."""
-    return {f"policy.{lever}" for lever in LEVERS if control_policy[lever] != treatment_policy[lever]}
-
-
-def compose(overrides: list[str] | None = None) -> DictConfig:
-    """The config the CLI would run, through Hydra's Compose API (for notebooks and scripts)."""
-    with hydra.initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        return hydra.compose(config_name="config", overrides=list(overrides or []))
-
-
-def run_scenarios(overrides: list[str] | None = None, scenarios: tuple[str, ...] = ("baseline", "sunni_outreach"),
-                  *, progress: bool = False) -> pd.DataFrame:
-    """Validate and run each scenario; return one tidy table (no files).
-
-    With two scenarios the overrides are split as in ``sim-run`` (:func:`split_lever_overrides`):
-    a lever the scenarios set differently is the second one's intensity only.
-    """
-    overrides = list(overrides or [])
-    per_scenario = [overrides] * len(scenarios)
-    if len(scenarios) == 2:
-        common = [o for o in overrides if not _key(o).startswith("policy.")]
-        own = [compose([*common, f"scenario={name}"]).policy for name in scenarios]
-        per_scenario = [split_lever_overrides(overrides, own[0], own[1], scenarios[1])[0], overrides]
-    tables = []
-    for name, extra in zip(scenarios, per_scenario, strict=True):
-        cfg = compose([*extra, f"scenario={name}"])
-        validate(cfg, {"scenario": str(CONFIG_DIR / "scenario" / f"{name}.yaml")})
-        tables.append(run_cell(Cell(str(cfg.scenario.name), cfg), progress=progress).table)
-    table = pd.concat(tables, ignore_index=True)
-    if table["scenario"].nunique() != len(scenarios):
-        raise ValueError(f"scenarios {scenarios} do not have distinct names: {sorted(table['scenario'].unique())}")
-    return table
-
-
-def run_experiment(overrides: list[str] | None, root: str | Path, *, workers: int | None = None,
-                   progress: bool = True) -> Path:
-    """Run an experiment preset (``experiment=NAME`` among the overrides) into ``root``; return it.
-
-    The Python twin of ``sim-run experiment=NAME hydra.run.dir=ROOT``: the same plan, cells,
-    store and report, so rerunning into ``root`` resumes. The control is ``scenario``, the
-    treatment ``compare``; overrides split between them as in ``sim-run``.
-    """
-    overrides = list(overrides or [])
-    root = Path(root)
-    cfg = compose(overrides)
-    names = (str(cfg.scenario.name), str(cfg.compare))
-    common = [o for o in overrides if not _key(o).startswith(("policy.", "scenario", "compare"))]
-    own = [compose([*common, f"scenario={name}"]).policy for name in names]
-    control_overrides, _ = split_lever_overrides(overrides, own[0], own[1], names[1])
-    control = compose([*control_overrides])
-    treatment = compose([*[o for o in overrides if not o.startswith("scenario=")], f"scenario={names[1]}"])
-    cells = []
-    for name, c in zip(names, (control, treatment), strict=True):
-        validate(c, {"scenario": str(CONFIG_DIR / "scenario" / f"{name}.yaml")})
-        cells.append(Cell(str(c.scenario.name), c))
-    where = str(CONFIG_DIR / "experiment" / f"{cfg.experiment.name}.yaml")
-    refuse_grid_overrides(overrides, cfg.experiment.grid, where)
-    p = plan(cells[0], cells[1], cfg.experiment, file=where, treatment_only=treatment_levers(own[0], own[1]))
-    write_plan(root, p)
-    evaluate(p, root, int(workers if workers is not None else cfg.experiment.workers), progress=progress)
-    write_report(root, progress=progress)
-    return root
+    return build_pair(overrides, control, None if alone else str(cfg.compare), composer=composer,
+                      files=lambda choice: _files(choice, hc), control_config=cfg)
 
 
 def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
@@ -255,19 +118,19 @@ def run(cfg: DictConfig) -> None:
     overrides = list(hc.overrides.task)
     multirun = hc.mode == RunMode.MULTIRUN
     try:
-        planned, notes, levers = cells_for(cfg, hc)
+        pair = cells_for(cfg, hc)
         design = str(cfg.experiment.design)
         if multirun and design not in ("pair", "grid"):
             raise ConfigError("command line (-m)", "experiment.design", design,
                               "pair or grid under -m (a sensitivity sample is not a grid of jobs: drop -m)")
-        if design != "pair" and len(planned) != 2:
+        if design != "pair" and pair.treatment is None:
             raise ConfigError("command line", "compare", cfg.compare,
                               f"a scenario to pair with: a {design} design runs the paired test at every point")
     except ConfigError as e:
         abandon(outdir)
         print(f"error: {_blame(e, overrides)}", file=sys.stderr)
         sys.exit(2)
-    cells = [cell for cell, _ in planned]
+    cells, notes = pair.cells, list(pair.notes)
     for cell in cells:
         if late := events_after(cell.config.scenario, cell.config.horizon):
             notes.append(f"{cell.scenario}: events after horizon.end={cfg.horizon.end} are not in this run: "
@@ -279,7 +142,8 @@ def run(cfg: DictConfig) -> None:
     elif design == "pair":
         run_pair(cfg, cells, outdir)
     else:
-        run_sweep(cfg, cells, outdir, planned[0][1], overrides, levers)
+        run_sweep(cfg, pair, outdir, _source_file("experiment", str(hc.runtime.choices.get("experiment")), hc),
+                  overrides)
 
 
 def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
@@ -311,17 +175,16 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
     print(f"results: {outdir}")
 
 
-def run_sweep(cfg: DictConfig, cells: list[Cell], outdir: Path, files: dict[str, str], overrides: list[str],
-              levers: set[str]) -> None:
+def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: list[str]) -> None:
     """A grid or sensitivity design through the in-process evaluator, then its report.
 
-    Rerunning into the same directory (``hydra.run.dir=...``) resumes: finished cells are skipped.
+    ``where`` is the experiment preset's file. Rerunning into the same directory
+    (``hydra.run.dir=...``) resumes: finished cells are skipped.
     """
     e = cfg.experiment
-    where = files.get("experiment", "experiment config")
     try:
         refuse_grid_overrides(overrides, e.grid, where)
-        p = plan(cells[0], cells[1], e, file=where, treatment_only=levers)
+        p = plan(pair.control, pair.treatment, e, file=where, treatment_only=pair.treatment_only)
         write_plan(outdir, p)
     except (ConfigError, FileExistsError) as err:
         if isinstance(err, ConfigError):
@@ -344,14 +207,6 @@ def run_sweep(cfg: DictConfig, cells: list[Cell], outdir: Path, files: dict[str,
           + (f" ({rate:.0f} replications/s)" if rate else ""))
     for name, path in write_report(outdir, progress=True).items():
         print(f"{name}: {path}")
-
-
-def refuse_grid_overrides(overrides: list[str], grid: Any, where: str) -> None:
-    """A key both swept by the grid and set on the command line is ambiguous: refuse it."""
-    for o in overrides:
-        if _key(o) in grid:
-            raise ConfigError(f"command line ({o})", _key(o), o.split("=", 1)[-1],
-                              f"no value: experiment.grid sweeps it ({where}); change the grid instead")
 
 
 def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list[str]) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import platform
 import subprocess
 import time
@@ -35,9 +34,9 @@ from sim.config import MechanismsConfig
 from sim.events import Schedule, build_schedule
 from sim.mechanisms.ties import tie_strength
 from sim.model import AllianceModel
+from sim.store import atomic_write, config_hash, existing_results
 from sim.world import World, world_from_config
 
-RESULT_FILES = ("results.parquet", "network.parquet", "summary.json", "summary.md", "provenance.json")
 ENGINES = ("batch", "mesa")
 
 
@@ -109,8 +108,6 @@ def prepare_plain(config: dict[str, Any], *, keep_unscaled: bool = False) -> tup
     ``keep_unscaled``: keep events scaled by a lever at 0 (as no-ops), for schedules that will be
     stacked (:func:`sim.events.stack_schedules`).
     """
-    from sim.store import config_hash
-
     key = config_hash(config["world"])
     if key not in _WORLDS:
         _WORLDS.clear()  # one world at a time: memory stays bounded in a long sweep
@@ -271,21 +268,6 @@ def network_table(scenario: str, world: World, tie_end: np.ndarray, affinity_end
 # ------------------------------------------------------------------ writing
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Write through ``write(tmp_path)`` to a temporary name, then rename onto ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def existing_results(outdir: Path) -> list[str]:
-    return [name for name in RESULT_FILES if (outdir / name).exists()]
-
-
 def write_results(
     outdir: Path, results: list[CellResult], summary: dict[str, Any] | None, summary_md: str | None,
     provenance: dict[str, Any],
@@ -307,20 +289,6 @@ def write_results(
     if summary_md is not None:
         atomic_write(outdir / "summary.md", lambda p: p.write_text(summary_md))
     atomic_write(outdir / "results.parquet", lambda p: table.to_parquet(p, index=False))
-
-
-def write_figures(outdir: Path, figures: dict[str, Any], formats: tuple[str, ...] = ("png",)) -> list[Path]:
-    """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically) and close it."""
-    import matplotlib.pyplot as plt
-
-    paths = []
-    for stem, fig in figures.items():
-        for fmt in formats:
-            path = outdir / f"{stem}.{fmt}"
-            atomic_write(path, lambda p, fig=fig, fmt=fmt: fig.savefig(p, dpi=150, format=fmt))
-            paths.append(path)
-        plt.close(fig)
-    return paths
 
 
 def provenance(cells: list[Cell], results: list[CellResult]) -> dict[str, Any]:

@@ -10,9 +10,13 @@ Hydra multirun) and returns a :class:`Report`:
   mean paired effect alone (sensitivity designs, whose statistics are the indices);
 - ``sensitivity``: Sobol S1/ST or Morris mu*/sigma of the H1 and H2 effects (SALib).
 
-:func:`write_report` writes them under ``DIR/report/`` with ``verdicts.md`` and the figures:
-effect against outreach with its CI band, the phase diagram over the sanctions levers, and the
-sensitivity indices as bars. The report is derived data: writing it again gives the same files.
+:func:`write_report` writes them under ``DIR/report/`` with ``verdicts.md`` and the figures
+(:func:`sim.plots.sweep_figures`): effect against outreach with its CI band, the phase diagram
+over the sanctions levers, and the sensitivity indices as bars. The report is derived data:
+writing it again gives the same files.
+
+Reading results needs the store, the analysis and the plots only: this module never imports
+the engine (``tests/test_api.py`` checks it), so it reads a sweep without Mesa or a model.
 """
 
 from __future__ import annotations
@@ -20,27 +24,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from sim.analysis import HYPOTHESES, summarise
 from sim.design import analyse
-from sim.experiment import atomic_write, write_figures
-from sim.levers import LEVER_LABELS, SANCTIONS
-from sim.plots import COLORS
-from sim.store import CellStore
-from sim.sweep import DESIGN_FILE, POINTS, config_at
+from sim.plots import LEVER_LABELS, sweep_figures
+from sim.store import DESIGN_FILE, POINTS, CellStore, atomic_write, config_at, write_figures
 
 REPORT = "report"
-VERDICT_MARKS = {"supported": "S", "refuted": "R", "inconclusive": "I"}
 
 
 @dataclass
@@ -184,121 +181,6 @@ def _single_run(root: Path) -> Report:
     return Report("pair", [], table, pd.DataFrame(rows), None, 0)
 
 
-# ------------------------------------------------------------------ figures
-
-
-def plot_effect_vs_outreach(effects: pd.DataFrame, keys: list[str]) -> Figure:
-    """H1 and H2 effects against outreach with 95% CI bands, one line per other condition."""
-    others = [k for k in keys if k != "policy.outreach"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
-    for ax, (h, spec) in zip(axes, HYPOTHESES.items(), strict=True):
-        sub = effects[effects["hypothesis"] == h]
-        groups = sub.groupby(others, sort=True) if others else [((), sub)]
-        for n, (label, g) in enumerate(groups):
-            g = g.sort_values("policy.outreach")
-            color = COLORS[n % len(COLORS)]
-            name = ", ".join(f"{LEVER_LABELS.get(k, k)} {v}" for k, v in
-                             zip(others, label if isinstance(label, tuple) else (label,), strict=True))
-            ax.plot(g["policy.outreach"], g["effect"], marker="o", color=color, label=name or "mean paired effect")
-            if g["ci_low"].notna().all():
-                ax.fill_between(g["policy.outreach"], g["ci_low"].astype(float), g["ci_high"].astype(float),
-                                color=color, alpha=0.2, linewidth=0, label="95% BCa CI" if not others else None)
-            held = g[g["verdict"] == "supported"]
-            ax.scatter(held["policy.outreach"], held["effect"], s=60, facecolors="none", edgecolors="black",
-                       zorder=3, label="supported" if n == 0 and len(held) else None)
-        ax.axhline(0, color="#333333", linewidth=0.8)
-        if "threshold" in sub and sub["threshold"].notna().any():
-            ax.axhline(spec["expected"] * float(sub["threshold"].max()), color="#333333", linewidth=0.8,
-                       linestyle="--", label="practical threshold")
-        ax.set_xlabel("Russian outreach intensity (policy.outreach)")
-        ax.set_ylabel(f"effect on {spec['metric']} at the horizon\n(outreach - baseline, same seeds)")
-        ax.set_title(textwrap.fill(f"{h.upper()}: {spec['claim']}", 55), fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    return fig
-
-
-def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str = "h1") -> Figure:
-    """Heatmap of one effect over the two sanctions levers, a panel per outreach level.
-
-    A cell outlined in black has a 95% CI that excludes 0; its text is the effect and the verdict's
-    initial (S supported, R refuted, I inconclusive).
-    """
-    x_key, y_key = (f"policy.{name}" for name in SANCTIONS)
-    sub = effects[effects["hypothesis"] == hypothesis]
-    levels = sorted(sub["policy.outreach"].unique()) if "policy.outreach" in keys else [None]
-    limit = float(np.nanmax(np.abs(sub["effect"]))) or 1.0
-    fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels) + 1, 4), layout="constrained", squeeze=False)
-    image = None
-    for ax, level in zip(axes[0], levels, strict=True):
-        g = sub if level is None else sub[sub["policy.outreach"] == level]
-        xs, ys = sorted(g[x_key].unique()), sorted(g[y_key].unique())
-        grid = g.pivot_table(index=y_key, columns=x_key, values="effect").reindex(index=ys, columns=xs)
-        image = ax.imshow(grid.to_numpy(), origin="lower", cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
-        for r in g.itertuples(index=False):
-            row = dict(zip(g.columns, r, strict=True))
-            i, j = ys.index(row[y_key]), xs.index(row[x_key])
-            excludes = row["ci_low"] is not None and not pd.isna(row["ci_low"]) and (
-                row["ci_low"] > 0 or row["ci_high"] < 0)
-            if excludes:
-                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2))
-            dark = abs(row["effect"]) > 0.6 * limit
-            ax.text(j, i, f"{row['effect']:+.3f}\n{VERDICT_MARKS.get(row['verdict'], '')}", ha="center",
-                    va="center", fontsize=7, color="white" if dark else "black")
-        ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
-        ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
-        ax.set_xlabel(LEVER_LABELS[x_key])
-        ax.set_ylabel(LEVER_LABELS[y_key])
-        ax.set_title("all points" if level is None else f"outreach {level:g} vs 0")
-    spec = HYPOTHESES[hypothesis]
-    fig.colorbar(image, ax=axes[0].tolist(), label=f"{hypothesis.upper()} effect on {spec['metric']}")
-    fig.suptitle(f"{hypothesis.upper()} effect at the horizon by condition (outlined: 95% CI excludes 0; "
-                 "S supported, R refuted, I inconclusive)", fontsize=10)
-    return fig
-
-
-def plot_sensitivity(sensitivity: pd.DataFrame, design: str) -> Figure:
-    """Sobol first- and total-order indices (or Morris mu*) of the H1 and H2 effects, with 95% CIs."""
-    hs = list(sensitivity["hypothesis"].unique())
-    n = sensitivity["parameter"].nunique()
-    fig, axes = plt.subplots(1, len(hs), figsize=(6 * len(hs), 0.28 * n + 1.5), layout="constrained", sharey=True,
-                             squeeze=False)
-    columns = [("S1", "first order S1"), ("ST", "total order ST")] if design == "sobol" else [("mu_star", "mu*")]
-    order = (sensitivity[sensitivity["hypothesis"] == hs[0]]
-             .sort_values(columns[-1][0])["parameter"].tolist())
-    y = np.arange(len(order))
-    height = 0.8 / len(columns)
-    for ax, h in zip(axes[0], hs, strict=True):
-        s = sensitivity[sensitivity["hypothesis"] == h].set_index("parameter").loc[order]
-        for k, (col, label) in enumerate(columns):
-            ax.barh(y + (k - (len(columns) - 1) / 2) * height, s[col], height=height, xerr=s[f"{col}_conf"],
-                    color=COLORS[k], label=label, error_kw={"elinewidth": 0.8, "capsize": 2})
-        ax.set_yticks(y, [p.removeprefix("model.mechanisms.") for p in order], fontsize=7)
-        ax.axvline(0, color="#333333", linewidth=0.8)
-        ax.set_title(f"{h.upper()} effect on {HYPOTHESES[h]['metric']}", fontsize=9)
-        ax.set_xlabel("Sobol index (95% bootstrap CI)" if design == "sobol" else "Morris mu* (95% CI)")
-        ax.grid(alpha=0.3, axis="x")
-        ax.legend(fontsize=8, loc="lower right")
-    return fig
-
-
-def figures(report: Report) -> dict[str, Figure]:
-    out: dict[str, Figure] = {}
-    e = report.effects
-    if e.empty:
-        return out
-    if "policy.outreach" in report.keys and report.design == "grid":
-        others = [k for k in report.keys if k != "policy.outreach"]
-        if not others or e.groupby(others).ngroups <= 6:
-            out["effect_vs_outreach"] = plot_effect_vs_outreach(e, report.keys)
-    if {f"policy.{name}" for name in SANCTIONS} <= set(report.keys):
-        out["phase_diagram_h1"] = plot_phase_diagram(e, report.keys, "h1")
-        out["phase_diagram_h2"] = plot_phase_diagram(e, report.keys, "h2")
-    if report.sensitivity is not None:
-        out["sensitivity"] = plot_sensitivity(report.sensitivity, report.design)
-    return out
-
-
 # ------------------------------------------------------------------ writing
 
 
@@ -343,7 +225,8 @@ def write_report(root: str | Path, out: str | Path | None = None, *, progress: b
     if report.sensitivity is not None:
         paths["sensitivity"] = out / "sensitivity.parquet"
         atomic_write(paths["sensitivity"], lambda p: report.sensitivity.to_parquet(p, index=False))
-    for path in write_figures(out, figures(report)):
+    for path in write_figures(out, sweep_figures(report.effects, report.keys, report.design,
+                                                 report.sensitivity)):
         paths[path.stem] = path
     return paths
 

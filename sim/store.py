@@ -1,6 +1,12 @@
-"""The cell store: finished cells on disk, keyed by a hash of their resolved config.
+"""Results on disk: their file names, atomic writes, and the cell store of sweeps.
 
-A *cell* is one fully resolved config (one scenario at one set of parameters) run for its
+This module names the files of a result directory and writes them safely; it needs no engine,
+so reading results (``sim-report``, notebooks) does not import one. A run directory holds
+:data:`RESULT_FILES`; a sweep directory holds ``design.json`` (:data:`DESIGN_FILE`, in-process
+sweeps only), ``points/<id>.json`` (:data:`POINTS`) and ``cells/``. Files are written to a
+temporary name and renamed (:func:`atomic_write`), so no half-written file is read as a result.
+
+The cell store: a *cell* is one fully resolved config (one scenario at one set of parameters) run for its
 ``replications`` seeded replications. Layout under a sweep's root directory::
 
     cells/<hash>/results.parquet   tidy table: scenario, replication, date, one column per metric
@@ -22,7 +28,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +38,50 @@ from omegaconf import DictConfig, OmegaConf
 # Keys of the root config that do not change a cell's numbers.
 NOT_HASHED = ("experiment", "compare", "min_relative_effect", "hydra")
 CELLS = "cells"
+POINTS = "points"  # a sweep's points/<id>.json: each point's values and its two cells
+DESIGN_FILE = "design.json"  # an in-process sweep's plan (a Hydra multirun has none)
+RESULT_FILES = ("results.parquet", "network.parquet", "summary.json", "summary.md", "provenance.json")
+
+
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write through ``write(tmp_path)`` to a temporary name, then rename onto ``path``.
+
+    The temporary file is removed if ``write`` fails; ``path`` is then left as it was.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def existing_results(outdir: Path) -> list[str]:
+    """The names among :data:`RESULT_FILES` that ``outdir`` already holds (a finished run's)."""
+    return [name for name in RESULT_FILES if (outdir / name).exists()]
+
+
+def write_figures(outdir: Path, figures: Mapping[str, Any], formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically) and close it; return the paths."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for stem, fig in figures.items():
+        for fmt in formats:
+            path = outdir / f"{stem}.{fmt}"
+            atomic_write(path, lambda p, fig=fig, fmt=fmt: fig.savefig(p, dpi=150, format=fmt))
+            paths.append(path)
+        plt.close(fig)
+    return paths
+
+
+def config_at(config: Mapping[str, Any], key: str) -> Any:
+    """The value at a dotted ``key`` (``policy.outreach``) of a plain config dict; KeyError if absent."""
+    node: Any = config
+    for part in key.split("."):
+        node = node[part]
+    return node
 
 
 def cell_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:

@@ -35,13 +35,10 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from sim.batch import MAX_BATCH
-from sim.config import LEVERS, ConfigError, check_value, validate
+from sim.config import ConfigError, check_value, validate
 from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
-from sim.experiment import Cell, atomic_write, prepare_plain, run_stacked
-from sim.store import CellStore, cell_config, config_hash
-
-POINTS = "points"
-DESIGN_FILE = "design.json"
+from sim.experiment import Cell, prepare_plain, run_stacked
+from sim.store import DESIGN_FILE, POINTS, CellStore, atomic_write, cell_config, config_at, config_hash
 
 
 @dataclass
@@ -133,14 +130,14 @@ def _copy_for(container: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     return out
 
 
-def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experiment config",
-         treatment_only: Collection[str] | None = None) -> Plan:
+def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experiment config", *,
+         treatment_only: Collection[str]) -> Plan:
     """The points of ``experiment`` and their validated, hashed cells.
 
-    ``control`` and ``treatment`` are the validated headline pair with the command line applied.
-    At each point a lever in ``treatment_only`` (the levers the two scenario files set
-    differently, as ``policy.<lever>``) goes to the treatment only, anything else to both.
-    Without it, the levers on which the two configs differ are taken.
+    ``control``, ``treatment`` and ``treatment_only`` are a :class:`sim.api.Pair` (the validated
+    pair with the command line applied, built by :func:`sim.api.build_pair`). At each point a
+    key in ``treatment_only`` (``policy.<lever>`` for the levers the two scenario files set
+    differently) goes to the treatment only, anything else to both.
     """
     design = str(experiment.design)
     problem = sample = None
@@ -157,9 +154,6 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
         points, sample = sensitivity_points(problem, x), x.tolist()
     keys = list(points[0]) if points else []
     bases = [cell_config(c.config) for c in (control, treatment)]
-    if treatment_only is None:
-        treatment_only = {f"policy.{lever}" for lever in LEVERS
-                          if control.config.policy[lever] != treatment.config.policy[lever]}
     result = Plan(str(experiment.name), design, keys, [], problem=problem, sample=sample,
                   settings={"seed": int(control.config.seed), "replications": int(control.config.replications),
                             "record": str(experiment.record), "levels": int(experiment.levels),
@@ -184,13 +178,6 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
         result.points.append({"id": point_id(*hashes), "params": params,
                               "control": hashes[0], "treatment": hashes[1]})
     return result
-
-
-def config_at(config: Mapping[str, Any], key: str) -> Any:
-    node: Any = config
-    for part in key.split("."):
-        node = node[part]
-    return node
 
 
 # ------------------------------------------------------------------ running

@@ -18,8 +18,8 @@ import ipyvuetify as v
 import ipywidgets as widgets
 import solara
 
+from sim.api import compose
 from sim.app import SCENARIOS, DashboardModel, live_table, make_page, model_params, network_figure
-from sim.cli import compose
 from sim.config import LEVERS, ConfigError
 from sim.experiment import Cell, run_cell
 

@@ -17,8 +17,8 @@ from scipy.stats import qmc
 
 from sim import batch as batch_module
 from sim import experiment
+from sim.api import compose
 from sim.batch import MAX_BATCH, STACK_BYTES, batch_size, run_batch
-from sim.cli import compose
 from sim.config import LEVERS, validate
 from sim.design import sensitivity_problem
 from sim.events import build_schedule, outreach_premium, sanctions_factor, sanctions_penalty, stack_schedules

@@ -8,6 +8,9 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
+
+from sim.api import build_pair
 
 FIGURES = ("entente_strength.png", "sunni_leverage.png", "portfolio.png", "network.png")
 
@@ -74,6 +77,11 @@ def test_paired_lever_overrides_set_the_treatment_or_the_condition(sim_run, tmp_
                                              "western_sanctions_on_russia": 0.0}
     assert configs["sunni_outreach"]["policy"]["outreach"] == 0.5
     assert configs["sunni_outreach"]["policy"]["us_sanctions_on_iran"] == 1.0
+    # the Python API builds the very cells sim-run ran
+    pair = build_pair(["replications=2", "policy.outreach=0.5", "policy.us_sanctions_on_iran=1"], "baseline",
+                      "sunni_outreach")
+    for cell in pair.cells:
+        assert configs[cell.scenario] == OmegaConf.to_container(cell.config, resolve=True)
 
 
 def test_synthetic_world_runs_the_paired_experiment_with_the_lever_only_scenario(sim_run, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 
-from sim.cli import compose
+from sim.api import compose
 from sim.config import ConfigError, validate
 from sim.experiment import prepare
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.agents import StateAgent
-from sim.cli import compose, run_scenarios
+from sim.api import compose, run_scenarios
 from sim.config import validate
 from sim.experiment import Cell, prepare, replication_seeds, run_cell, run_replication
 from sim.model import AllianceModel

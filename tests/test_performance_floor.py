@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim import recording
-from sim.cli import compose
+from sim.api import compose
 from sim.config import validate
 from sim.experiment import Cell, prepare, run_cell, run_replication
 from sim.mechanisms import bargaining

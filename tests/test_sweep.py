@@ -15,30 +15,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.cli import compose
+from sim.api import build_pair, compose
 from sim.config import ConfigError, numeric_parameters
 from sim.design import grid_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, prepare_plain, run_cell, run_prepared
 from sim.report import collect, write_report
 from sim.store import CellStore, cell_config, config_hash
-from sim.sweep import evaluate, plan, stack_key, stacks, write_plan
+from sim.sweep import Plan, evaluate, plan, stack_key, stacks, write_plan
 
 SHORT = ["replications=2", "horizon.end=2021-08"]  # the last outreach event is in 2021-08
 TWO_LEVELS = 'experiment.grid={policy.outreach:"0,1"}'
 
 
-def _pair(*overrides: str) -> tuple[Cell, Cell]:
-    control = compose([*overrides, "scenario=baseline"])
-    treatment = compose([*overrides, "scenario=sunni_outreach"])
-    return Cell("baseline", control), Cell("sunni_outreach", treatment)
-
-
-def _plan(experiment: str, *overrides: str):
-    # a lever the two scenarios set differently goes to the treatment only, as in sim-run
-    control_overrides = [o for o in overrides if not o.startswith("policy.outreach")]
-    control = compose([*control_overrides, "scenario=baseline", f"experiment={experiment}"])
-    treatment = compose([*overrides, "scenario=sunni_outreach", f"experiment={experiment}"])
-    return plan(Cell("baseline", control), Cell("sunni_outreach", treatment), treatment.experiment)
+def _plan(experiment: str, *overrides: str) -> Plan:
+    """The plan sim-run makes: its pair (a lever the two scenarios set differently is the treatment's only)."""
+    pair = build_pair([*overrides, f"experiment={experiment}"], "baseline", "sunni_outreach")
+    return plan(pair.control, pair.treatment, pair.control.config.experiment, treatment_only=pair.treatment_only)
 
 
 def _sorted(table: pd.DataFrame) -> pd.DataFrame:
@@ -350,7 +342,7 @@ def test_report_of_a_single_run_directory(sim_run, tmp_path: Path) -> None:
 
 
 def test_run_experiment_from_python_equals_sim_run(tmp_path: Path) -> None:
-    from sim.cli import run_experiment
+    from sim.api import run_experiment
 
     args = ["experiment=outreach_sweep", 'experiment.grid={policy.outreach:"0,1"}', *SHORT]
     assert _sim(tmp_path, *args, f"hydra.run.dir={tmp_path / 'cli'}").returncode == 0
@@ -361,9 +353,7 @@ def test_run_experiment_from_python_equals_sim_run(tmp_path: Path) -> None:
 
 
 def test_sensitivity_bounds_centre_on_the_configured_model_not_the_schema_defaults() -> None:
-    control = compose(["experiment=sensitivity", "model.mechanisms.outreach.premium=2.0"])
-    treatment = compose(["experiment=sensitivity", "model.mechanisms.outreach.premium=2.0", "scenario=sunni_outreach"])
-    p = plan(Cell("baseline", control), Cell("sunni_outreach", treatment), treatment.experiment)
+    p = _plan("sensitivity", "model.mechanisms.outreach.premium=2.0")
     bounds = dict(zip(p.problem["names"], p.problem["bounds"], strict=True))
     assert bounds["model.mechanisms.outreach.premium"] == pytest.approx([1.0, 3.0])
     assert bounds["model.mechanisms.noise.sigma"] == pytest.approx([0.025, 0.075])  # untouched: the default's span

@@ -1,0 +1,239 @@
+"""The Python API: the configs ``sim-run`` would use, its (control, treatment) cells, and runs.
+
+``sim-run``, the sweeps, the notebooks and ``experiments/`` build their cells through
+:func:`build_pair`, so one rule decides what a paired run compares:
+
+- the control is one scenario file and the treatment another, each composed with the same
+  overrides (Hydra's Compose API, :func:`compose`);
+- an override of a policy lever the two scenario *files* set differently (``policy.outreach``
+  for the headline pair) sets the treatment's intensity only: the control keeps its file's
+  value (:func:`split_lever_overrides`); an override of a lever they share is a condition
+  and applies to both. Those levers (:func:`treatment_levers`) are also the keys a sweep
+  varies in the treatment only;
+- each cell is validated as it is made, so the first problem is the one reported.
+
+On top of it, :func:`run_scenarios` runs scenarios into one tidy table (no files) and
+:func:`run_experiment` runs an experiment preset into a sweep directory, as ``sim-run`` does.
+
+``sim.cli`` composes inside its ``@hydra.main`` app (where :func:`compose` cannot initialise
+Hydra again) and passes its own composer and file attribution to :func:`build_pair`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pandas as pd
+from hydra.errors import MissingConfigException
+from omegaconf import DictConfig, open_dict
+
+from sim.config import LEVERS, ConfigError, register_configs, validate
+from sim.experiment import Cell, run_cell
+from sim.report import write_report
+from sim.sweep import evaluate, plan, write_plan
+
+Composer = Callable[[list[str]], DictConfig]  # overrides -> the composed root config
+Files = Callable[[str], dict[str, str]]  # scenario choice -> the files validate() names in its errors
+
+
+def config_dir() -> Path:
+    """The configs: the repository's ``configs/`` (source or editable install) or the packaged copy."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "configs", here / "configs"):
+        if (candidate / "config.yaml").exists():
+            return candidate
+    raise FileNotFoundError(f"no configs/config.yaml beside {here}")
+
+
+CONFIG_DIR = config_dir()
+register_configs()  # the structured configs the YAML files extend: needed by compose() and hydra.main alike
+
+
+def options(group: str) -> list[str]:
+    """The option names of a config group (``scenario``, ``world``, ...) in :data:`CONFIG_DIR`."""
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def _composed(overrides: Sequence[str] | None) -> tuple[DictConfig, dict[str, Any]]:
+    """The composed config (without Hydra's node, as ``hydra.compose`` returns it) and the group choices."""
+    with hydra.initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        cfg = hydra.compose(config_name="config", overrides=list(overrides or []), return_hydra_config=True)
+    choices = dict(cfg.hydra.runtime.choices)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, choices
+
+
+def compose(overrides: Sequence[str] | None = None) -> DictConfig:
+    """The config ``sim-run`` would run with these overrides, through Hydra's Compose API.
+
+    Not validated (see :func:`sim.config.validate`); not usable inside a running Hydra app.
+    """
+    return _composed(overrides)[0]
+
+
+def scenario_files(choice: str) -> dict[str, str]:
+    """``{"scenario": <CONFIG_DIR>/scenario/<choice>.yaml}``: the file a scenario's errors name."""
+    return {"scenario": str(CONFIG_DIR / "scenario" / f"{choice}.yaml")}
+
+
+def compare_source(overrides: Sequence[str]) -> str:
+    """Where the treatment (``compare``) was chosen: the command line if it sets it, else ``config.yaml``."""
+    chose = any(o.startswith("compare=") for o in overrides)
+    return "command line" if chose else str(CONFIG_DIR / "config.yaml")
+
+
+def override_key(override: str) -> str:
+    """The key an override sets: ``policy.outreach`` for ``++policy.outreach=0.5``."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def split_lever_overrides(overrides: Sequence[str], control_policy: Any, treatment_policy: Any,
+                          treatment: str) -> tuple[list[str], list[str]]:
+    """The overrides for the control of a paired run, and notes on what was held back.
+
+    An override of a lever the two scenarios set differently (``policy.outreach`` for the
+    headline pair) sets the treatment's intensity: the control keeps its own value. An override
+    of a lever they share is a condition and applies to both. The treatment gets every override.
+    ``control_policy`` and ``treatment_policy`` are the scenario files' own ``policy`` nodes.
+    """
+    control, notes = [], []
+    for o in overrides:
+        key = override_key(o)
+        lever = key.removeprefix("policy.")
+        if key.startswith("policy.") and lever in LEVERS and control_policy[lever] != treatment_policy[lever]:
+            notes.append(f"{o} applies to {treatment} only: the two scenarios differ in this lever")
+            continue
+        control.append(o)
+    return control, notes
+
+
+def treatment_levers(control_policy: Any, treatment_policy: Any) -> frozenset[str]:
+    """``policy.<lever>`` for every lever two scenario files set differently (the treatment's own)."""
+    return frozenset(f"policy.{lever}" for lever in LEVERS if control_policy[lever] != treatment_policy[lever])
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The validated cells of a run: the control and, in a paired run, the treatment.
+
+    ``treatment_only`` holds ``policy.<lever>`` for the levers the two scenario files set
+    differently (empty without a treatment); ``notes`` tell the user which overrides went to
+    the treatment only.
+    """
+
+    control: Cell
+    treatment: Cell | None = None
+    treatment_only: frozenset[str] = frozenset()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def cells(self) -> list[Cell]:
+        """The control, then the treatment if there is one."""
+        return [self.control] + ([self.treatment] if self.treatment is not None else [])
+
+
+def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *, composer: Composer = compose,
+               files: Files = scenario_files, control_config: DictConfig | None = None,
+               source: str | None = None) -> Pair:
+    """The validated cells of scenario file ``control`` against ``treatment`` (None: the control alone).
+
+    ``overrides`` apply as in ``sim-run`` (see the module docstring); ``scenario=`` and
+    ``compare=`` among them are left out, since ``control`` and ``treatment`` name the files.
+    ``composer`` turns overrides into a config (default: :func:`compose`); ``files`` names, for
+    a scenario choice, the files a validation error points at; ``control_config`` is the
+    control already composed with every override, if the caller has it (sim-run's own config);
+    ``source`` is where the treatment was chosen, for errors about it (default: the command
+    line if ``compare=`` is among the overrides, else ``config.yaml``).
+
+    The control with every override is validated first. Raises :class:`sim.config.ConfigError`
+    at the first problem: an invalid cell, a treatment equal to the control or with no scenario
+    file, or two scenarios with the same ``scenario.name`` (results are keyed by it).
+    """
+    keep = [o for o in overrides if not o.startswith(("scenario=", "compare="))]
+    first = control_config if control_config is not None else composer([*keep, f"scenario={control}"])
+    validate(first, files(control))
+    if treatment is None:
+        return Pair(Cell(str(first.scenario.name), first))
+    source = source or compare_source(overrides)
+    allowed = f"null or one of {', '.join(options('scenario'))}"
+    if treatment == control:
+        raise ConfigError(source, "compare", treatment, f"a scenario other than scenario={control} ({allowed})")
+    common = [o for o in keep if not override_key(o).startswith("policy.")]
+    try:
+        own = [composer([*common, f"scenario={name}"]).policy for name in (control, treatment)]
+    except MissingConfigException as e:
+        if f"scenario/{treatment}" not in str(e):
+            raise
+        raise ConfigError(source, "compare", treatment, allowed) from e
+    control_overrides, notes = split_lever_overrides(keep, own[0], own[1], treatment)
+    control_cfg = first
+    if notes:  # the control keeps its own value of the treatment's levers
+        control_cfg = composer([*control_overrides, f"scenario={control}"])
+        validate(control_cfg, files(control))
+    treatment_cfg = composer([*keep, f"scenario={treatment}"])
+    validate(treatment_cfg, files(treatment))
+    control_cell = Cell(str(control_cfg.scenario.name), control_cfg)
+    treatment_cell = Cell(str(treatment_cfg.scenario.name), treatment_cfg)
+    if treatment_cell.scenario == control_cell.scenario:
+        raise ConfigError(files(treatment)["scenario"], "scenario.name", treatment_cell.scenario,
+                          f"a name other than the control's ({control_cell.scenario}): results are keyed by it")
+    return Pair(control_cell, treatment_cell, treatment_levers(own[0], own[1]), tuple(notes))
+
+
+def run_scenarios(overrides: Sequence[str] | None = None,
+                  scenarios: tuple[str, ...] = ("baseline", "sunni_outreach"), *,
+                  progress: bool = False) -> pd.DataFrame:
+    """Validate and run each scenario; return one tidy table (no files).
+
+    Two scenarios are a pair as in ``sim-run`` (:func:`build_pair`): a lever they set
+    differently is the second one's intensity only. One scenario, or three and more, each get
+    every override. ``scenarios`` names the scenario files: a ``scenario=`` override is ignored.
+    """
+    overrides = list(overrides or [])
+    if len(scenarios) == 2:
+        cells = build_pair(overrides, scenarios[0], scenarios[1], source="scenarios").cells
+    else:
+        cells = [build_pair(overrides, name, None).control for name in scenarios]
+    table = pd.concat([run_cell(cell, progress=progress).table for cell in cells], ignore_index=True)
+    if table["scenario"].nunique() != len(scenarios):
+        raise ValueError(f"scenarios {scenarios} do not have distinct names: {sorted(table['scenario'].unique())}")
+    return table
+
+
+def refuse_grid_overrides(overrides: Sequence[str], grid: Any, where: str) -> None:
+    """A key both swept by the grid and set on the command line is ambiguous: refuse it (ConfigError)."""
+    for o in overrides:
+        if override_key(o) in grid:
+            raise ConfigError(f"command line ({o})", override_key(o), o.split("=", 1)[-1],
+                              f"no value: experiment.grid sweeps it ({where}); change the grid instead")
+
+
+def run_experiment(overrides: Sequence[str] | None, root: str | Path, *, workers: int | None = None,
+                   progress: bool = True) -> Path:
+    """Run an experiment preset (``experiment=NAME`` among the overrides) into ``root``; return it.
+
+    The Python twin of ``sim-run experiment=NAME hydra.run.dir=ROOT``: the same pair, plan,
+    cells, store and report, so rerunning into ``root`` resumes. The control is ``scenario``,
+    the treatment ``compare`` (a ConfigError if it is null).
+    """
+    overrides = list(overrides or [])
+    root = Path(root)
+    cfg, choices = _composed(overrides)
+    compare = None if cfg.compare is None else str(cfg.compare)
+    pair = build_pair(overrides, str(choices["scenario"]), compare, control_config=cfg)
+    where = str(CONFIG_DIR / "experiment" / f"{choices['experiment']}.yaml")
+    if pair.treatment is None:
+        design = cfg.experiment.design
+        raise ConfigError(compare_source(overrides), "compare", None,
+                          f"a scenario to pair with: a {design} design runs the paired test at every point")
+    refuse_grid_overrides(overrides, cfg.experiment.grid, where)
+    p = plan(pair.control, pair.treatment, cfg.experiment, file=where, treatment_only=pair.treatment_only)
+    write_plan(root, p)
+    evaluate(p, root, int(workers if workers is not None else cfg.experiment.workers), progress=progress)
+    write_report(root, progress=progress)
+    return root
