@@ -116,10 +116,10 @@ class CellStore:
         return (self.path(key) / "cell.json").exists()
 
     def done(self) -> set[str]:
-        """Hashes of every finished cell."""
+        """Hashes of every finished cell (not the temporary directory of a cell being written)."""
         if not self.cells.is_dir():
             return set()
-        return {p.name for p in self.cells.iterdir() if (p / "cell.json").exists()}
+        return {p.name for p in self.cells.iterdir() if not p.name.startswith(".") and (p / "cell.json").exists()}
 
     def write(self, key: str, table: pd.DataFrame, config: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:
         """Write a finished cell atomically; False if an identical cell was already there.

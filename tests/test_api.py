@@ -14,7 +14,7 @@ from sim.config import ConfigError
 REPO = Path(__file__).resolve().parents[1]
 # What reading a result directory may import of sim: the store, the analysis, the plots, and the
 # configs' schema and designs that the sensitivity analysis needs. No engine, no Mesa.
-READERS = {"sim", "sim.report", "sim.store", "sim.analysis", "sim.plots", "sim.design", "sim.config"}
+READERS = {"sim", "sim.report", "sim.store", "sim.analysis", "sim.plots", "sim.design", "sim.config", "sim.levers"}
 
 
 def test_reading_results_imports_neither_the_engine_nor_mesa() -> None:

@@ -12,7 +12,7 @@ from types import MappingProxyType
 import pytest
 from omegaconf import OmegaConf
 
-from sim.cli import compose
+from sim.api import compose
 from sim.config import (
     SPEC,
     ConfigError,
@@ -117,7 +117,8 @@ def _sigma_sweep() -> None:
     grid = f'++experiment.grid={{{SIGMA}:"0.05,0.07"}}'
     control = compose(["scenario=baseline", "experiment=outreach_sweep", grid])
     treatment = compose(["scenario=sunni_outreach", "experiment=outreach_sweep", grid])
-    plan(Cell("baseline", control), Cell("sunni_outreach", treatment), treatment.experiment)
+    plan(Cell("baseline", control), Cell("sunni_outreach", treatment), treatment.experiment,
+         treatment_only={"policy.outreach"})
 
 
 def test_validation_sweep_check_and_sensitivity_bounds_read_the_declared_range(request: pytest.FixtureRequest) -> None:

@@ -20,7 +20,7 @@ from sim.config import ConfigError, numeric_parameters
 from sim.design import grid_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, prepare_plain, run_cell, run_prepared
 from sim.report import collect, write_report
-from sim.store import CellStore, cell_config, config_hash
+from sim.store import CellStore, cell_config, config_hash, temporary_name
 from sim.sweep import Plan, evaluate, plan, stack_key, stacks, write_plan
 
 SHORT = ["replications=2", "horizon.end=2021-08"]  # the last outreach event is in 2021-08
@@ -124,6 +124,17 @@ def test_a_cell_from_the_store_equals_the_same_cell_run_through_hydras_config(tm
     pd.testing.assert_frame_equal(store.table(treatment), horizon, check_exact=True)
     assert store.meta(treatment)["hash"] == treatment
     assert store.config(treatment)["policy"]["outreach"] == 1.0
+
+
+def test_a_cell_still_being_written_is_not_finished(tmp_path: Path) -> None:
+    """cell.json is written before the temporary directory is renamed: only the rename finishes a cell."""
+    store = CellStore(tmp_path)
+    writing = store.cells / temporary_name("0123456789abcdef")
+    writing.mkdir(parents=True)
+    (writing / "cell.json").write_text("{}")
+    assert store.done() == set()
+    writing.rename(store.path("0123456789abcdef"))
+    assert store.done() == {"0123456789abcdef"}
 
 
 # ------------------------------------------------------------------ identical on every path
