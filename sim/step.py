@@ -175,14 +175,14 @@ class Month:
             if not _same(level, self._outreach_level):
                 self._outreach = outreach_premium(self.world.n, o.actor, o.targets, level, p.outreach.premium)
                 self._outreach_level = level
-            if np.any(level):
+            if _on(level):
                 value += self._outreach
         if p.scarcity.enabled and self._lost.any():
             value += scarcity_premium(value, self._lost, weight=p.scarcity.weight)
         if p.sanctions.enabled:
             for s in self.schedule.sanctions:
                 level = self.schedule.sanctions_intensity(s, month)
-                if np.any(level):
+                if _on(level):
                     value -= sanctions_penalty(self.tie, s.sender, s.target, level, p.sanctions.secondary_cost)
         innovation = self.draw(month)
         if p.noise.enabled:
@@ -274,9 +274,16 @@ class Month:
 
 def _same(a: float | np.ndarray | None, b: float | np.ndarray | None) -> bool:
     """Two lever levels (floats, or one per slice) are the same."""
+    if isinstance(a, float) and isinstance(b, float):  # one run, or a stack with one level: the common case
+        return a == b
     if a is None or b is None:
         return a is b
     return bool(np.array_equal(a, b))
+
+
+def _on(level: float | np.ndarray) -> bool:
+    """A driver is on in some slice (its level is not 0 everywhere)."""
+    return level != 0.0 if isinstance(level, float) else bool(np.any(level))
 
 
 # ------------------------------------------------------------ stacked parameters

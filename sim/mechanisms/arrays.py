@@ -32,6 +32,6 @@ def zero_diagonal(x: np.ndarray, value: float = 0.0) -> np.ndarray:
 def per_slice(param: float | np.ndarray, core: int) -> float | np.ndarray:
     """A parameter ready to broadcast against arrays of ``core`` trailing axes (2 for matrices,
     1 for per-state vectors): a float as it is, one value per slice (shape (S,)) as (S, 1, ..., 1)."""
-    if np.ndim(param) == 0:
+    if isinstance(param, float | int) or np.ndim(param) == 0:  # the common case first: a shared float
         return param
     return np.reshape(param, (*np.shape(param), *(1,) * core))

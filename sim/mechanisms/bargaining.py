@@ -80,7 +80,8 @@ def conditionality_pressure(
     (shape (R,)).
     """
     n = tie.shape[-1]
-    if np.ndim(threshold) or np.ndim(weight):  # one per slice: line them up with the matrices
+    if not (isinstance(threshold, float) and isinstance(weight, float)) and (np.ndim(threshold) or np.ndim(weight)):
+        # one per slice: line them up with the matrices
         lead = np.broadcast_shapes(np.shape(threshold), np.shape(weight))
         if n > DENSE_PRESSURE_MAX_N:  # each slice by itself, with its own parameters
             return _per_slice_pressure(tie, affinity, dep, outside, lead, threshold, weight)
