@@ -102,9 +102,9 @@ def collect(root: str | Path, *, progress: bool = False) -> Report:
     done = store.done()
     finished = [p for p in points if p["control"] in done and (p["treatment"] in done or p["treatment"] is None)]
     cells = list(dict.fromkeys(k for p in finished for k in (p["control"], p["treatment"]) if k is not None))
-    frames = []
+    frames, tables = [], {}
     for key in cells:
-        frame = store.table(key)
+        frame = tables[key] = store.table(key)  # each cell's table is read once, for the table and the effects
         config = store.config(key)
         for k in reversed(keys):
             frame.insert(1, k, config_at(config, k))
@@ -112,7 +112,7 @@ def collect(root: str | Path, *, progress: bool = False) -> Report:
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     settings = design.get("settings", {})
-    effects = _effects(store, finished, keys, kind, settings, progress)
+    effects = _effects(store, finished, keys, kind, settings, progress, tables)
     sensitivity = None
     if kind in ("sobol", "morris") and len(finished) == len(points):
         x = np.asarray(design["sample"])
@@ -129,15 +129,16 @@ def collect(root: str | Path, *, progress: bool = False) -> Report:
 
 
 def _effects(store: CellStore, points: list[dict[str, Any]], keys: list[str], kind: str,
-             settings: dict[str, Any], progress: bool) -> pd.DataFrame:
+             settings: dict[str, Any], progress: bool, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Paired effects per point, from each cell's table in ``tables`` (by cell hash)."""
     rows = []
-    tables: dict[str, pd.DataFrame] = {}
+    horizons: dict[str, pd.DataFrame] = {}
 
     def horizon(key: str) -> pd.DataFrame:
-        if key not in tables:
-            t = store.table(key)
-            tables[key] = t[t["date"] == t["date"].max()]
-        return tables[key]
+        if key not in horizons:
+            t = tables[key]
+            horizons[key] = t[t["date"] == t["date"].max()]
+        return horizons[key]
 
     unique = list({p["id"]: p for p in points}.values())
     for p in tqdm(unique, desc="effects", unit="point", disable=not progress):
