@@ -84,9 +84,8 @@ def _node(typed: DictConfig, key: str, file: str) -> Any:
     return node
 
 
-def _set(container: dict[str, Any], typed: DictConfig, key: str, value: Any, file: str) -> None:
-    """Set ``key`` in a plain config dict, typed as the structured config types it."""
-    node = _node(typed, key, file)
+def _set(container: dict[str, Any], node: Any, key: str, value: Any, file: str) -> None:
+    """Set ``key`` in a plain config dict, typed as the structured config types its current value ``node``."""
     if isinstance(node, bool):
         if not isinstance(value, bool):
             raise ConfigError(file, key, value, "true or false")
@@ -159,8 +158,7 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
                             "record": str(experiment.record), "levels": int(experiment.levels),
                             "min_relative_effect": float(control.config.min_relative_effect),
                             "control": control.scenario, "treatment": treatment.scenario})
-    for k in keys:
-        _node(control.config, k, file)
+    nodes = {k: _node(control.config, k, file) for k in keys}  # the schema types a key alike in every cell
     for params in points:
         hashes = []
         for role, (cell, base) in enumerate(zip((control, treatment), bases, strict=True)):
@@ -168,7 +166,7 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
             config = _copy_for(base, own)
             full_check = False
             for k in own:
-                _set(config, cell.config, k, params[k], file)
+                _set(config, nodes[k], k, params[k], file)
                 full_check |= not _check(k, config_at(config, k), file)
             if full_check:
                 validate(OmegaConf.merge(cell.config, OmegaConf.create(config)), {"config": file})
