@@ -370,3 +370,18 @@ def test_a_metric_is_one_entry_of_the_table(monkeypatch: pytest.MonkeyPatch) -> 
         model = run_replication(world, mechanisms, schedule, seed)
         assert last["strongest_tie"].iloc[r] == model.tie.max()
         assert model.metrics["strongest_tie"] == model.tie.max()
+
+
+def test_a_full_stack_of_cells_is_each_cell_alone() -> None:
+    """What the sweep evaluator runs: 12 parameter sets x 20 replications = 240 slices in one stack
+    (sets with different parameters lay some arrays out differently from a run alone; the row sums
+    taken of them must still add as each slice alone does). Each set's 20 slices equal that set's
+    cell of 20 run by itself, bit for bit."""
+    world, mechanisms, schedule = _prepared(["scenario=sunni_outreach"])
+    sets = _parameter_sets(mechanisms, 12, seed=4)
+    seeds = replication_seeds(2018, 20)
+    stacked = run_batch(world, [m for m in sets for _ in seeds], schedule, [s for _ in sets for s in seeds])
+    for k, params in enumerate(sets):
+        alone = run_batch(world, params, schedule, seeds)
+        np.testing.assert_array_equal(stacked.metrics[20 * k:20 * (k + 1)], alone.metrics, err_msg=f"set {k}")
+        np.testing.assert_array_equal(stacked.tie[20 * k:20 * (k + 1)], alone.tie)

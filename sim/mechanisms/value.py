@@ -65,8 +65,11 @@ def dynamic_value(
     positions do not change. Any input may be a stack (R, N, N) of replications, and the weights
     one per slice (shape (R,)).
     """
-    v = (static + per_slice(reciprocity_weight, 2) * reciprocity
-         - per_slice(third_party_weight, 2) * third_party - pressure)
+    # ``reciprocity`` is usually a transposed view: the sum is laid out in C order whatever the
+    # inputs' layouts, because the row sums taken of V later (dependence, allocation) add in an
+    # order that follows the layout, and a stack must add as each of its slices alone.
+    v = np.add(static, per_slice(reciprocity_weight, 2) * reciprocity, order="C")
+    v = v - per_slice(third_party_weight, 2) * third_party - pressure
     return zero_diagonal(v)
 
 
