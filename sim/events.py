@@ -96,11 +96,11 @@ def stack_schedules(schedules: Sequence[Schedule]) -> Schedule:
     first = schedules[0]
 
     def merge(values: list[Any], where: str) -> Any:
-        if all(_equal(v, values[0]) for v in values):
+        if all(same_value(v, values[0]) for v in values):
             return values[0]
         if all(isinstance(v, float) for v in values):
             return np.array(values)
-        other = next(v for v in values if not _equal(v, values[0]))
+        other = next(v for v in values if not same_value(v, values[0]))
         raise ValueError(f"schedules differ in {where}: {values[0]!r} against {other!r}; "
                          "only lever levels may differ within a stack")
 
@@ -123,7 +123,8 @@ def stack_schedules(schedules: Sequence[Schedule]) -> Schedule:
     return Schedule(first.dates, events, outreach, sanctions)
 
 
-def _equal(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
+    """Two values of a schedule are the same: lever levels (floats, or one per slice) or any other field."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return bool(np.array_equal(a, b))
     return bool(a == b)

@@ -45,6 +45,7 @@ from sim.events import (
     Schedule,
     apply_event,
     outreach_premium,
+    same_value,
     sanctions_factor,
     sanctions_penalty,
 )
@@ -172,7 +173,7 @@ class Month:
         if p.outreach.enabled:
             o = self.schedule.outreach
             level = self.schedule.outreach_intensity(month)
-            if not _same(level, self._outreach_level):
+            if not same_value(level, self._outreach_level):
                 self._outreach = outreach_premium(self.world.n, o.actor, o.targets, level, p.outreach.premium)
                 self._outreach_level = level
             if _on(level):
@@ -230,7 +231,7 @@ class Month:
         """Budget factors, outside options and alternatives lost under this month's sanctions levels."""
         s = self.params.sanctions
         levels = tuple(self.schedule.sanctions_intensity(x, month) for x in self.schedule.sanctions)
-        if not force and self._levels is not None and all(map(_same, levels, self._levels)):
+        if not force and self._levels is not None and all(map(same_value, levels, self._levels)):
             return
         factor = self.conditions.budget_factor.copy()
         outside = self.conditions.outside_option.copy()
@@ -270,15 +271,6 @@ class Month:
             reciprocity_weight=p.reciprocity_weight,
             third_party_weight=p.third_party_weight,
         )
-
-
-def _same(a: float | np.ndarray | None, b: float | np.ndarray | None) -> bool:
-    """Two lever levels (floats, or one per slice) are the same."""
-    if isinstance(a, float) and isinstance(b, float):  # one run, or a stack with one level: the common case
-        return a == b
-    if a is None or b is None:
-        return a is b
-    return bool(np.array_equal(a, b))
 
 
 def _on(level: float | np.ndarray) -> bool:
