@@ -34,6 +34,7 @@ from omegaconf import DictConfig, open_dict
 from sim.config import LEVERS, ConfigError, register_configs, validate
 from sim.experiment import Cell, run_cell
 from sim.report import write_report
+from sim.scenarios import expand
 from sim.sweep import evaluate, plan, write_plan
 
 Composer = Callable[[list[str]], DictConfig]  # overrides -> the composed root config
@@ -137,6 +138,13 @@ class Pair:
         return [self.control] + ([self.treatment] if self.treatment is not None else [])
 
 
+def checked(cfg: DictConfig, files: dict[str, str]) -> DictConfig:
+    """``cfg`` with its scenario's includes expanded (:func:`sim.scenarios.expand`), then validated."""
+    expand(cfg, CONFIG_DIR, files.get("scenario", "scenario config"))
+    validate(cfg, files)
+    return cfg
+
+
 def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *, composer: Composer = compose,
                files: Files = scenario_files, control_config: DictConfig | None = None,
                source: str | None = None) -> Pair:
@@ -156,7 +164,7 @@ def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *,
     """
     keep = [o for o in overrides if not o.startswith(("scenario=", "compare="))]
     first = control_config if control_config is not None else composer([*keep, f"scenario={control}"])
-    validate(first, files(control))
+    checked(first, files(control))
     if treatment is None:
         return Pair(Cell(str(first.scenario.name), first))
     source = source or compare_source(overrides)
@@ -174,9 +182,9 @@ def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *,
     control_cfg = first
     if notes:  # the control keeps its own value of the treatment's levers
         control_cfg = composer([*control_overrides, f"scenario={control}"])
-        validate(control_cfg, files(control))
+        checked(control_cfg, files(control))
     treatment_cfg = composer([*keep, f"scenario={treatment}"])
-    validate(treatment_cfg, files(treatment))
+    checked(treatment_cfg, files(treatment))
     control_cell = Cell(str(control_cfg.scenario.name), control_cfg)
     treatment_cell = Cell(str(treatment_cfg.scenario.name), treatment_cfg)
     if treatment_cell.scenario == control_cell.scenario:

@@ -27,8 +27,8 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 from omegaconf import DictConfig
 
-from sim.api import compose, options, scenario_files
-from sim.config import LEVERS, validate
+from sim.api import checked, compose, options, scenario_files
+from sim.config import LEVERS
 from sim.experiment import network_table, prepare, replication_seeds
 from sim.model import AllianceModel
 from sim.plots import plot_entente, plot_leverage, plot_network, plot_portfolio
@@ -50,8 +50,7 @@ def app_config(scenario: str = DEFAULT_SCENARIO, levers: dict[str, float] | None
     overrides += [f"policy.{k}={float(v)}" for k, v in levers.items()]
     with _COMPOSE_LOCK:
         cfg = compose(overrides)
-    validate(cfg, scenario_files(scenario))
-    return cfg
+    return checked(cfg, scenario_files(scenario))
 
 
 class DashboardModel(AllianceModel):

@@ -64,6 +64,11 @@ class BatchResult:
     dates: tuple[str, ...]  # the month of each row, "YYYY-MM"
     tie: np.ndarray  # (R, N, N) final ties
     affinity: np.ndarray  # (R, N, N) final affinities
+    pairs: np.ndarray | None = None  # (R, months + 1, 4, P): PAIR_FIELDS of each pair i < j, calibration first
+
+
+# What run_batch(..., pairs=True) records of each unordered pair (i < j, numpy.triu_indices order)
+PAIR_FIELDS = ("tie", "commitment_ab", "commitment_ba", "affinity")
 
 
 def run_batch(
@@ -71,6 +76,8 @@ def run_batch(
     mechanisms: MechanismsConfig | Sequence[MechanismsConfig],
     schedule: Schedule | Sequence[Schedule],
     seeds: Sequence[np.random.SeedSequence | int],
+    *,
+    pairs: bool = False,
 ) -> BatchResult:
     """Run one slice per seed to the horizon, all together; slice s gives the numbers of
     ``sim.experiment.run_replication(world, mechanisms_s, schedule_s, seeds[s])``.
@@ -78,7 +85,9 @@ def run_batch(
     ``mechanisms`` is one parameter set for every slice, or one per slice (as many as seeds;
     their switches must agree, see :func:`sim.step.stack_parameters`); ``schedule`` likewise
     (one per slice: the same scenario under lever levels that may differ,
-    :func:`sim.events.stack_schedules`).
+    :func:`sim.events.stack_schedules`). ``pairs``: also record every unordered pair's tie,
+    commitments both ways and affinity each month, the calibrated start state first
+    (``BatchResult.pairs``).
     """
     s = len(seeds)
     if isinstance(mechanisms, MechanismsConfig):
@@ -107,11 +116,33 @@ def run_batch(
         if measured is not None and len(measured):
             metrics[:, t + 1 - len(measured): t + 1] = measured.swapaxes(0, 1)
 
+    record = _PairRecorder(month, s, months) if pairs else None
     for t in range(months):
         month.step(t)
         store(t, pending.push(**month.metric_inputs()))
+        if record is not None:
+            record(t + 1)
     store(months - 1, pending.flush())
-    return BatchResult(metrics, columns, schedule.dates, month.tie, month.affinity)
+    return BatchResult(metrics, columns, schedule.dates, month.tie, month.affinity,
+                       None if record is None else record.table)
+
+
+class _PairRecorder:
+    """Records ``PAIR_FIELDS`` of every pair i < j into ``table`` (S, months + 1, 4, P); row 0 at once."""
+
+    def __init__(self, month: Month, stack: int, months: int) -> None:
+        self.month = month
+        self.i, self.j = np.triu_indices(month.world.n, 1)
+        self.table = np.empty((stack, months + 1, len(PAIR_FIELDS), len(self.i)))
+        self(0)
+
+    def __call__(self, row: int) -> None:
+        m, i, j = self.month, self.i, self.j
+        out = self.table[:, row]
+        out[:, 0] = m.tie[..., i, j]
+        out[:, 1] = m.commit[..., i, j]
+        out[:, 2] = m.commit[..., j, i]
+        out[:, 3] = m.affinity[..., i, j]
 
 
 class StackedDraws:

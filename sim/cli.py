@@ -150,7 +150,7 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
     """The headline paired test (or one scenario): tables, summary, figures and provenance."""
     start = time.perf_counter()
     try:
-        results = [run_cell(cell, progress=True) for cell in cells]
+        results = [run_cell(cell, progress=True, pairs=True) for cell in cells]
         table = pd.concat([r.table for r in results], ignore_index=True)
         network = pd.concat([r.network for r in results], ignore_index=True)
         summary = md = None

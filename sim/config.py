@@ -142,6 +142,15 @@ class PairConfig:
 
 
 @dataclass
+class GroupConfig:
+    """A named group of states (OPEC+, the GCC, BRICS) that scenario events may name instead of listing members."""
+
+    name: str = MISSING
+    members: list[str] = field(default_factory=list)
+    source: str = MISSING
+
+
+@dataclass
 class RolesConfig:
     """Who plays which part in the question; codes of the world's states."""
 
@@ -164,6 +173,7 @@ class WorldConfig:
     complementarity: list[PairConfig] = field(default_factory=list)
     returns: list[PairConfig] = field(default_factory=list)
     roles: RolesConfig = field(default_factory=RolesConfig)
+    groups: list[GroupConfig] = field(default_factory=list)
     # synthetic generator (used when ``generator == "synthetic"``)
     generator: str = "table"  # "table" (states listed above) or "synthetic"
     n_states: int = 0
@@ -277,6 +287,47 @@ class SanctionsParams:
 
 
 @dataclass
+class ParticipationParams:
+    """Who joins a sanctions regime. Participants cut their ties to the target and pay the whole
+    secondary cost; a non-participant pays ``exposure`` of it per unit of its ties to participants.
+
+    P[k, t] = s cost (pi_k + (1 - pi_k) e min(1, sum_m T[k, m] pi_m)). With ``enabled=false`` the
+    lever's sender is the only participant and e = 1 (everyone tied to the sender pays in full).
+    """
+
+    enabled: bool = True
+    exposure: float = param(0.25, 0.0, 1.0, "share of the secondary cost a non-participant pays per unit of ties "
+                            "to the participants", note="1: as much as under the sender-only rule")
+
+
+@dataclass
+class DiversionParams:
+    """Trade diversion: a state that lost outside options and the states that keep dealing with it
+    (non-participants in the sanctions on it) gain value to each other, in both directions:
+
+    V += D + D^T,  D[i, j] = weight * lost_i * hub[i, j]
+    """
+
+    enabled: bool = True
+    weight: float = param(0.25, 0.0, math.inf, "value a hub and a sanctioned state gain to each other per share "
+                          "of the state's outside options lost")
+
+
+@dataclass
+class FormationParams:
+    """Ties form and break with the affinity anchor: the allocation's fixed effect moves by
+    ``rate`` logits per unit change of the anchor (events, interests) since calibration,
+
+    B'[i, j] = B[i, j] + rate (S*[i, j] - S*_0[i, j])
+    """
+
+    enabled: bool = True
+    rate: float = param(4.7, 0.0, math.inf, "logits of desired commitment per unit of affinity anchor gained "
+                        "since calibration", note="approximate: the 2018 gap between a ruptured pair and the "
+                        "median tied pair, per unit of affinity")
+
+
+@dataclass
 class MechanismsConfig:
     value: ValueParams = field(default_factory=ValueParams)
     allocation: AllocationParams = field(default_factory=AllocationParams)
@@ -287,6 +338,9 @@ class MechanismsConfig:
     noise: NoiseParams = field(default_factory=NoiseParams)
     outreach: OutreachParams = field(default_factory=OutreachParams)
     sanctions: SanctionsParams = field(default_factory=SanctionsParams)
+    participation: ParticipationParams = field(default_factory=ParticipationParams)
+    diversion: DiversionParams = field(default_factory=DiversionParams)
+    formation: FormationParams = field(default_factory=FormationParams)
 
 
 @dataclass
@@ -323,9 +377,14 @@ class EventConfig:
     """A dated change. Pair fields need two ``states``; state fields need one.
 
     affinity sets the pair's affinity anchor; complementarity and returns add to the pair;
-    budget and outside_option multiply the state's value; positions set issue positions.
-    With ``scale_with`` naming a lever of intensity s, every change is scaled by s: additions
-    by s, factors f become 1 + s (f - 1), and set levels move s of the way to the new level.
+    budget and outside_option multiply the state's value; positions set issue positions;
+    salience sets the state's weight on an issue (a share in [0, 1); its other issues' weights
+    are rescaled so that they still sum to 1); ``joins`` names a sanctions lever whose regime
+    the ``states`` join. With ``scale_with`` naming a lever of intensity s, every change is scaled
+    by s: additions by s, factors f become 1 + s (f - 1), and set levels move s of the way to the
+    new level. A state entry may name a group of ``world.groups``: a pair [A, G] is A with each
+    member of G, [G] alone with pair fields every pair within G, and with state fields each member.
+    ``ref`` is the event's number in ``data/history/events_2018_2025.md``, if it has one.
     """
 
     date: str = MISSING
@@ -338,14 +397,28 @@ class EventConfig:
     budget: float | None = None
     outside_option: float | None = None
     positions: dict[str, float] = field(default_factory=dict)
+    salience: dict[str, float] = field(default_factory=dict)
+    joins: str | None = None
     scale_with: str | None = None
+    ref: int | None = None
 
 
 @dataclass
 class ScenarioConfig:
+    """A scenario: levers' start months, sanctions participants and dated events.
+
+    ``include`` names other scenarios (files of ``configs/scenario/``) whose events come first,
+    in order, each file once (:func:`sim.scenarios.expand`); their drivers and policies are not
+    taken: a scenario sets its own. ``participants`` maps a sanctions lever to the states that
+    join its regime from its start (default: the lever's sender alone).
+    """
+
     name: str = MISSING
     description: str = ""
+    include: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)  # the scenarios include brought in (set by expand)
     drivers: DriversConfig = field(default_factory=DriversConfig)
+    participants: dict[str, list[str]] = field(default_factory=dict)
     events: list[EventConfig] = field(default_factory=list)
 
 
@@ -503,8 +576,9 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
     codes = _validate_world(c.world, fw)
     if c.world.generator == "table":
         _validate_roles(c.world.roles, fw, codes)
+    groups = _validate_groups(c.world, fw, codes)
     issues = list(c.world.issues) if c.world.generator == "table" else [f"issue_{k}" for k in range(SYNTHETIC_ISSUES)]
-    _validate_scenario(c.scenario, fs, codes, issues)
+    _validate_scenario(c.scenario, fs, codes, issues, groups)
 
 
 def numeric_parameters(mechanisms: MechanismsConfig | None = None) -> dict[str, float]:
@@ -646,29 +720,70 @@ def _pair(file: str, key: str, states: Any, codes: list[str]) -> None:
         raise ConfigError(file, f"{key}.states", list(states), "two different states (no tie to itself)")
 
 
-def _validate_scenario(s: Any, file: str, codes: list[str], issues: list[str]) -> None:
-    known = f"one of {', '.join(codes)}"
+def _validate_groups(w: Any, file: str, codes: list[str]) -> dict[str, list[str]]:
+    """The world's groups by name, after checking names (not state codes, each once) and members."""
+    groups: dict[str, list[str]] = {}
+    for n, g in enumerate(w.groups):
+        key = f"world.groups[{n}]"
+        if g.name in codes or g.name in groups:
+            raise ConfigError(file, f"{key}.name", g.name, "a name that is neither a state code nor another group's")
+        members = list(g.members)
+        for i, code in enumerate(members):
+            if code not in codes or code in members[:i]:
+                raise ConfigError(file, f"{key}.members[{i}]", code, f"one of {', '.join(codes)}, listed once")
+        if len(members) < 2:
+            raise ConfigError(file, f"{key}.members", members, "at least two state codes")
+        groups[str(g.name)] = members
+    return groups
+
+
+PAIR_FIELDS = ("affinity", "complementarity", "returns")
+STATE_FIELDS = ("budget", "outside_option", "positions", "salience")
+
+
+def _validate_scenario(s: Any, file: str, codes: list[str], issues: list[str], groups: dict[str, list[str]]) -> None:
+    known = f"one of {', '.join([*codes, *groups])}"
+    if len(s.include):
+        raise ConfigError(file, "scenario.include", list(s.include),
+                          "an expanded scenario (sim.scenarios.expand brings included events in before validation)")
     for name in LEVERS:
         parse_month(s.drivers[name], file, f"scenario.drivers.{name}")
+    for name, members in s.participants.items():
+        if name not in SANCTIONS:
+            raise ConfigError(file, f"scenario.participants.{name}", list(members),
+                              f"a key among {', '.join(SANCTIONS)}")
+        for i, code in enumerate(members):
+            if code not in codes:
+                raise ConfigError(file, f"scenario.participants.{name}[{i}]", code, f"one of {', '.join(codes)}")
     for n, e in enumerate(s.events):
         key = f"scenario.events[{n}]"
         # Any month: an event before horizon.start is in force from the start, one after horizon.end
         # falls outside the run (sim.events.build_schedule), so a shorter horizon needs no edited scenario.
         parse_month(e.date, file, f"{key}.date")
         for i, code in enumerate(e.states):
-            if code not in codes:
+            if code not in codes and code not in groups:
                 raise ConfigError(file, f"{key}.states[{i}]", code, known)
-        pair_fields = [f for f in ("affinity", "complementarity", "returns") if e[f] is not None]
-        state_fields = [f for f in ("budget", "outside_option") if e[f] is not None] + (
-            ["positions"] if len(e.positions) else [])
-        if not pair_fields and not state_fields:
+        pair_fields = [f for f in PAIR_FIELDS if e[f] is not None]
+        state_fields = [f for f in ("budget", "outside_option") if e[f] is not None] + [
+            f for f in ("positions", "salience") if len(e[f])]
+        if not pair_fields and not state_fields and e.joins is None:
             raise ConfigError(file, key, e.name, "an event that changes at least one of affinity, "
-                              "complementarity, returns, budget, outside_option, positions")
+                              "complementarity, returns, budget, outside_option, positions, salience, or joins "
+                              "a sanctions regime")
+        if sum(map(bool, (pair_fields, state_fields, e.joins is not None))) > 1:
+            raise ConfigError(file, key, e.name, "an event of one kind: pair changes, state changes or joins, "
+                              "not several (split it into events of the same date)")
         if pair_fields:
-            _pair(file, key, e.states, codes)
-        if state_fields and len(e.states) != 1:
+            group_alone = len(e.states) == 1 and e.states[0] in groups
+            if not group_alone:
+                _pair(file, key, e.states, [*codes, *groups])
+        if (state_fields or e.joins is not None) and not len(e.states):
+            raise ConfigError(file, f"{key}.states", [], "at least one state or group")
+        if state_fields and (len(e.states) != 1):
             raise ConfigError(file, f"{key}.states", list(e.states),
-                              f"exactly one state for {', '.join(state_fields)}")
+                              f"exactly one state or group for {', '.join(state_fields)}")
+        if e.joins is not None and e.joins not in SANCTIONS:
+            raise ConfigError(file, f"{key}.joins", e.joins, f"null or one of {', '.join(SANCTIONS)}")
         if e.affinity is not None:
             _number(file, f"{key}.affinity", e.affinity, -1.0, 1.0, "a number in [-1, 1]")
         for f in ("complementarity", "returns"):
@@ -681,8 +796,16 @@ def _validate_scenario(s: Any, file: str, codes: list[str], issues: list[str]) -
             if issue not in issues:
                 raise ConfigError(file, f"{key}.positions.{issue}", value, f"an issue among {', '.join(issues)}")
             _number(file, f"{key}.positions.{issue}", value, -1.0, 1.0, "a number in [-1, 1]")
+        for issue, value in e.salience.items():
+            if issue not in issues:
+                raise ConfigError(file, f"{key}.salience.{issue}", value, f"an issue among {', '.join(issues)}")
+            _number(file, f"{key}.salience.{issue}", value, 0.0, 1.0 - 1e-9, "a share in [0, 1)")
+        if len(e.salience) > 1:
+            raise ConfigError(file, f"{key}.salience", dict(e.salience), "one issue per event")
         if e.scale_with is not None and e.scale_with not in LEVERS:
             raise ConfigError(file, f"{key}.scale_with", e.scale_with, f"null or one of {', '.join(LEVERS)}")
+        if e.ref is not None and (not isinstance(e.ref, int) or e.ref < 1):
+            raise ConfigError(file, f"{key}.ref", e.ref, "null or an event number (an integer >= 1)")
 
 
 def check_schema(cfg: Any, files: dict[str, str]) -> None:

@@ -50,15 +50,21 @@ class Event:
     budget: float | np.ndarray = 1.0
     outside_option: float | np.ndarray = 1.0
     positions: dict[int, float] = field(default_factory=dict)
+    salience: dict[int, float] = field(default_factory=dict)
+    joins: str | None = None  # a sanctions lever whose regime ``states`` join (``scale`` of the way)
 
 
 @dataclass(frozen=True)
 class Sanctions:
+    """A sanctions regime: its lever, sender and target, the states that join it from its start
+    (the sender and any ``scenario.participants``), first step and intensity."""
+
     lever: str
     sender: int
     target: int
     start: int  # first step at which the lever applies
     intensity: float | np.ndarray  # or one per slice (shape (S,)) in a stack
+    participants: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,19 +166,23 @@ def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World, *, ke
         step = _step_of(str(e.date), dates)
         if step == len(dates):  # after the horizon: not part of this run
             continue
-        ev = Event(
-            step=step,
-            name=str(e.name),
-            states=tuple(world.index(c) for c in e.states),
-            scale=scale,
-            affinity=None if e.affinity is None else float(e.affinity),
-            complementarity=scale * float(e.complementarity or 0.0),
-            returns=scale * float(e.returns or 0.0),
-            budget=1.0 + scale * (float(e.budget) - 1.0) if e.budget is not None else 1.0,
-            outside_option=1.0 + scale * (float(e.outside_option) - 1.0) if e.outside_option is not None else 1.0,
-            positions={world.issues.index(k): float(v) for k, v in e.positions.items()},
-        )
-        events.setdefault(step, []).append(ev)
+        for states in event_states(e, world):
+            ev = Event(
+                step=step,
+                name=str(e.name),
+                states=states,
+                scale=scale,
+                affinity=None if e.affinity is None else float(e.affinity),
+                complementarity=scale * float(e.complementarity or 0.0),
+                returns=scale * float(e.returns or 0.0),
+                budget=1.0 + scale * (float(e.budget) - 1.0) if e.budget is not None else 1.0,
+                outside_option=(1.0 + scale * (float(e.outside_option) - 1.0) if e.outside_option is not None
+                                else 1.0),
+                positions={world.issues.index(k): float(v) for k, v in e.positions.items()},
+                salience={world.issues.index(k): float(v) for k, v in _items(e, "salience")},
+                joins=None if _get(e, "joins") is None else str(e.joins),
+            )
+            events.setdefault(step, []).append(ev)
     roles = world.roles
     starts = scenario.drivers
     outreach = Outreach(
@@ -181,11 +191,53 @@ def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World, *, ke
         start=_step_of(str(starts.outreach), dates),
         intensity=float(policy.outreach),
     )
+    joined = _get(scenario, "participants") or {}
     sanctions = tuple(
-        Sanctions(lever, sender, target, _step_of(str(starts[lever]), dates), float(policy[lever]))
+        Sanctions(lever, sender, target, _step_of(str(starts[lever]), dates), float(policy[lever]),
+                  participants=tuple(dict.fromkeys([sender, *(world.index(c) for c in joined.get(lever, ()))])))
         for lever, (sender, target) in roles.sanctions.items()
     )
     return Schedule(tuple(dates), {k: tuple(v) for k, v in events.items()}, outreach, sanctions)
+
+
+def _get(node: Any, key: str) -> Any:
+    """``node[key]``, or None where an older saved config lacks the key."""
+    try:
+        return node[key]
+    except (KeyError, AttributeError):
+        return None
+
+
+def _items(node: Any, key: str) -> list[tuple[str, Any]]:
+    value = _get(node, key)
+    return list(value.items()) if value else []
+
+
+def event_states(e: Any, world: World) -> list[tuple[int, ...]]:
+    """The state indices each compiled event of scenario event ``e`` applies to, groups expanded.
+
+    A state change or a join: one event per state (the members of a group, in order). A pair
+    change between two entries: every pair (a, b) with a from the first and b from the second,
+    a != b, each unordered pair once; a pair change naming one group: every pair within it.
+    """
+    def members(code: str) -> tuple[int, ...]:
+        return world.groups[code] if code in world.groups else (world.index(code),)
+
+    entries = [members(str(c)) for c in e.states]
+    pair = any(e[f] is not None for f in ("affinity", "complementarity", "returns"))
+    if not pair:
+        return [(i,) for group in entries for i in group]
+    if len(entries) == 1:
+        group = entries[0]
+        return [(a, b) for k, a in enumerate(group) for b in group[k + 1:]]
+    seen: set[frozenset[int]] = set()
+    out = []
+    for a in entries[0]:
+        for b in entries[1]:
+            if a != b and frozenset((a, b)) not in seen:
+                seen.add(frozenset((a, b)))
+                out.append((a, b))
+    return out
 
 
 # ----------------------------------------------------------------- driver effects
@@ -205,21 +257,32 @@ def outreach_premium(n: int, actor: int, targets: tuple[int, ...], intensity: fl
     return out
 
 
-def sanctions_penalty(tie: np.ndarray, sender: int, target: int, intensity: float, cost: float) -> np.ndarray:
-    """Secondary-sanctions cost on the value of the target:
+def sanctions_penalty(tie: np.ndarray, participation: np.ndarray, target: int, intensity: float | np.ndarray,
+                      cost: float | np.ndarray, exposure: float | np.ndarray = 1.0) -> np.ndarray:
+    """Secondary-sanctions cost on the value of the target, with participation pi in [0, 1]:
 
-        P[k, target] = s * cost * (T[k, sender] + 1[k = sender])
+        P[k, target] = s * cost * (pi_k + (1 - pi_k) * e * min(1, sum_m T[k, m] pi_m))
 
-    every state pays to deal with the target in proportion to its tie to the sender (the
-    sender itself pays fully); zero elsewhere. ``tie`` may be a stack (R, N, N) of replications,
-    and ``intensity`` and ``cost`` one per slice (shape (R,)).
+    a participant cuts (pays the whole cost), a non-participant pays ``exposure`` e of it per unit
+    of its ties to the participants; zero elsewhere and for the target itself. With the sender
+    the only participant and e = 1 this is the sender-only rule s * cost * (T[k, sender] +
+    1[k = sender]), to the last bit. ``tie`` may be a stack (R, N, N), ``participation`` (N,) or
+    (R, N), and ``intensity``, ``cost`` and ``exposure`` one per slice (shape (R,)).
     """
-    exposure = tie[..., :, sender].copy()
-    exposure[..., sender] += 1.0
+    exposed = np.minimum(1.0, tie @ participation[..., :, None])[..., 0] if participation.ndim == 1 else \
+        np.minimum(1.0, np.einsum("...km,...m->...k", tie, participation))
+    exposure_k = participation + (1.0 - participation) * per_slice(exposure, 1) * exposed
     out = np.zeros_like(tie)
-    out[..., :, target] = per_slice(np.multiply(intensity, cost), 1) * exposure
+    out[..., :, target] = per_slice(np.multiply(intensity, cost), 1) * exposure_k
     out[..., target, target] = 0.0
     return out
+
+
+def participation_vector(n: int, participants: tuple[int, ...]) -> np.ndarray:
+    """pi: 1 for each participant of a regime, 0 elsewhere, shape (N,)."""
+    pi = np.zeros(n)
+    pi[list(participants)] = 1.0
+    return pi
 
 
 def sanctions_factor(n: int, target: int, intensity: float | np.ndarray, cut: float | np.ndarray) -> np.ndarray:
@@ -246,9 +309,11 @@ class Conditions:
     budget_factor: np.ndarray
     outside_option: np.ndarray
     positions: np.ndarray
+    salience: np.ndarray
+    participation: dict[str, np.ndarray] = field(default_factory=dict)  # sanctions lever -> pi, (N,) or (S, N)
 
     @classmethod
-    def from_world(cls, world: World) -> Conditions:
+    def from_world(cls, world: World, sanctions: Sequence[Sanctions] = ()) -> Conditions:
         return cls(
             anchor=world.affinity.copy(),
             complementarity=world.complementarity.copy(),
@@ -256,14 +321,18 @@ class Conditions:
             budget_factor=np.ones(world.n),
             outside_option=world.outside_option.copy(),
             positions=world.positions.copy(),
+            salience=world.salience.copy(),
+            participation={x.lever: participation_vector(world.n, x.participants) for x in sanctions},
         )
 
 
 def apply_event(c: Conditions, e: Event) -> None:
     """Apply one event in place: pair changes to both directions, state changes to one row.
 
-    affinity moves the anchor (affinities then drift toward it) and positions move, each by
-    ``scale`` of the way to the new level; complementarity and returns are added and floored at
+    affinity moves the anchor (affinities then drift toward it), positions and salience move,
+    each by ``scale`` of the way to the new level (a salience change rescales the state's other
+    weights to keep the row's sum at 1); a join moves the joiner's participation in the regime
+    ``scale`` of the way to 1; complementarity and returns are added and floored at
     0; budget and outside_option multiply. With the event's numbers one per slice (shape (S,)),
     a condition it changes gets the stack axis (S, ...) and each slice its own change.
     """
@@ -275,13 +344,39 @@ def apply_event(c: Conditions, e: Event) -> None:
         for name, delta in (("complementarity", e.complementarity), ("returns", e.returns)):
             arr = getattr(c, name)
             setattr(c, name, _set_pair(arr, i, j, np.maximum(0.0, arr[..., i, j] + delta)))
+    elif e.joins is not None:
+        (i,) = e.states
+        pi = c.participation[e.joins]
+        c.participation[e.joins] = _set(pi, (i,), pi[..., i] + e.scale * (1.0 - pi[..., i]), core=1)
     else:
         (i,) = e.states
+        for k, v in e.salience.items():
+            c.salience = _set_salience(c.salience, i, k, c.salience[..., i, k] + e.scale * (v - c.salience[..., i, k]))
         c.budget_factor = _set(c.budget_factor, (i,), c.budget_factor[..., i] * e.budget, core=1)
         c.outside_option = _set(c.outside_option, (i,), c.outside_option[..., i] * e.outside_option, core=1)
         for k, v in e.positions.items():
             c.positions = _set(c.positions, (i, k), c.positions[..., i, k] + e.scale * (v - c.positions[..., i, k]),
                                core=2)
+
+
+def _set_salience(salience: np.ndarray, i: int, k: int, value: Any) -> np.ndarray:
+    """A copy of ``salience`` with state i's weight on issue k set to ``value`` and its other weights
+    rescaled to sum 1 - value (shared equally if they were all 0); with ``value`` one per slice
+    (shape (S,)) the result gets the stack axis."""
+    value = np.asarray(value, dtype=float)
+    if value.ndim > salience.ndim - 2:
+        salience = np.broadcast_to(salience, (*value.shape, *salience.shape[-2:])).copy()
+    else:
+        salience = salience.copy()
+    row = salience[..., i, :]  # a view: writing it writes salience
+    shape = np.broadcast_shapes(row.shape[:-1], value.shape)
+    rest = np.broadcast_to(1.0 - row[..., k], shape)
+    others = [j for j in range(row.shape[-1]) if j != k]
+    scale = np.divide(1.0 - value, rest, out=np.zeros(shape), where=rest > 0)
+    row[..., others] = np.where((rest > 0)[..., None], row[..., others] * scale[..., None],
+                                ((1.0 - value) / len(others))[..., None])
+    row[..., k] = value
+    return salience
 
 
 def _set(arr: np.ndarray, index: tuple[int, ...], value: Any, *, core: int) -> np.ndarray:

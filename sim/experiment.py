@@ -29,9 +29,9 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from sim.batch import batch_size, run_batch
+from sim.batch import PAIR_FIELDS, batch_size, run_batch
 from sim.config import MechanismsConfig
-from sim.events import Schedule, build_schedule
+from sim.events import Schedule, build_schedule, month_range
 from sim.mechanisms.ties import tie_strength
 from sim.model import AllianceModel
 from sim.store import atomic_write, config_hash, existing_results
@@ -53,6 +53,7 @@ class CellResult:
     table: pd.DataFrame  # tidy: scenario, replication, date, one column per metric
     network: pd.DataFrame  # scenario, stage (start/end), origin, target, camps, tie, affinity (means)
     seconds: float
+    dyads: pd.DataFrame | None = None  # scenario, replication, date, a, b, PAIR_FIELDS: every pair, every month
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -134,26 +135,32 @@ def run_replication(
     return model
 
 
-def run_cell(cell: Cell, *, progress: bool = False) -> CellResult:
-    """Run every replication of one scenario and gather its tidy table and network table."""
+def run_cell(cell: Cell, *, progress: bool = False, pairs: bool = False) -> CellResult:
+    """Run every replication of one scenario and gather its tidy table and network table
+    (and with ``pairs`` its pair table, :func:`dyad_table`)."""
     cfg = cell.config
     world, mechanisms, schedule = prepare(cfg)
     return run_prepared(cell.scenario, world, mechanisms, schedule, int(cfg.seed), int(cfg.replications),
-                        progress=progress)
+                        progress=progress, pairs=pairs)
 
 
 def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, schedule: Any, seed: int,
-                 replications: int, *, progress: bool = False, engine: str = "batch") -> CellResult:
+                 replications: int, *, progress: bool = False, engine: str = "batch", pairs: bool = False
+                 ) -> CellResult:
     """:func:`run_cell` on a prepared world, parameters and schedule.
 
     ``engine="batch"`` (the default) steps the replications together, in stacks of at most
     :func:`sim.batch.batch_size` replications (so memory stays bounded for large worlds);
     ``engine="mesa"`` runs one :class:`sim.model.AllianceModel` per replication. Same numbers.
+    ``pairs`` (batch engine only) also records every pair every month (:func:`dyad_table`).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     if engine == "batch":
-        return run_stacked([(scenario, mechanisms, schedule)], world, seed, replications, progress=progress)[0]
+        return run_stacked([(scenario, mechanisms, schedule)], world, seed, replications, progress=progress,
+                           pairs=pairs)[0]
+    if pairs:
+        raise ValueError("the pair table is recorded by the batch engine; use engine='batch'")
     start = time.perf_counter()
     blocks: list[np.ndarray] = []
     ties, affinities = _RunningSum(), _RunningSum()
@@ -171,7 +178,7 @@ def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, sche
 
 
 def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: World, seed: int,
-                replications: int, *, progress: bool = False) -> list[CellResult]:
+                replications: int, *, progress: bool = False, pairs: bool = False) -> list[CellResult]:
     """Cells that differ only in mechanism parameters and lever levels, stepped together: one
     result per cell.
 
@@ -181,6 +188,7 @@ def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: 
     :func:`sim.batch.batch_size` slices (:func:`sim.batch.run_batch`, one parameter set and one
     schedule per slice). Their switches must agree, and their schedules all but the lever levels
     (compiled with ``keep_unscaled=True``). Each result's ``seconds`` is its share of the wall time.
+    ``pairs``: each result also holds its pair table (:func:`dyad_table`).
     """
     start = time.perf_counter()
     seeds = replication_seeds(seed, replications)
@@ -189,6 +197,7 @@ def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: 
     blocks: list[list[np.ndarray]] = [[] for _ in cells]
     ties = [_RunningSum() for _ in cells]
     affinities = [_RunningSum() for _ in cells]
+    pair_blocks: list[list[np.ndarray]] = [[] for _ in cells]
     columns: tuple[str, ...] = ()
     label = cells[0][0] if len(cells) == 1 else f"{len(cells)} cells"
     dates = cells[0][2].dates
@@ -198,16 +207,51 @@ def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: 
             params = [m for _, m, _ in part]
             schedules = [cells[k][2] for k, _, _ in part]
             batch = run_batch(world, params[0] if len(cells) == 1 else params,
-                              schedules[0] if len(cells) == 1 else schedules, [s for _, _, s in part])
-            for (k, _, _), metrics, tie, affinity in zip(part, batch.metrics, batch.tie, batch.affinity, strict=True):
+                              schedules[0] if len(cells) == 1 else schedules, [s for _, _, s in part], pairs=pairs)
+            for n, ((k, _, _), metrics, tie, affinity) in enumerate(
+                    zip(part, batch.metrics, batch.tie, batch.affinity, strict=True)):
+                if batch.pairs is not None:
+                    pair_blocks[k].append(batch.pairs[n])
                 blocks[k].append(metrics)
                 ties[k].add(tie)
                 affinities[k].add(affinity)
             columns = batch.columns
             bar.update(len(part))
     seconds = (time.perf_counter() - start) / len(cells)
-    return [_cell_result(scenario, world, blocks[k], columns, dates, ties[k], affinities[k], seconds)
-            for k, (scenario, _, _) in enumerate(cells)]
+    results = [_cell_result(scenario, world, blocks[k], columns, dates, ties[k], affinities[k], seconds)
+               for k, (scenario, _, _) in enumerate(cells)]
+    if pairs:
+        for k, result in enumerate(results):
+            result.dyads = dyad_table(cells[k][0], world, dates, np.stack(pair_blocks[k]))
+    return results
+
+
+def dyad_table(scenario: str, world: World, dates: Sequence[str], pairs: np.ndarray) -> pd.DataFrame:
+    """The pair table of ``dyads.parquet``: one row per replication, month and unordered pair.
+
+    Columns ``scenario, replication, date, a, b, tie, commitment_ab, commitment_ba, affinity``;
+    ``a``/``b`` are world codes, a before b in the world's order, each pair once;
+    ``commitment_ab`` is a's commitment to b (budget units). ``date`` is ``YYYY-MM``, the first
+    the month before the horizon (the calibrated start state). ``pairs`` is (R, months + 1, 4, P)
+    as :func:`sim.batch.run_batch` records it with ``pairs=True``.
+    """
+    r, rows, _, p = pairs.shape
+    i, j = np.triu_indices(world.n, 1)
+    first = month_range(dates[0], dates[0])[0]
+    year, month = int(first[:4]), int(first[5:])
+    before = f"{year - (month == 1)}-{(month - 2) % 12 + 1:02d}"
+    codes = np.array(world.codes)
+    table = pd.DataFrame({
+        "scenario": scenario,
+        "replication": np.repeat(np.arange(r, dtype=np.int64), rows * p),
+        "date": np.tile(np.repeat(np.array([before, *dates]), p), r),
+        "a": np.tile(codes[i], r * rows),
+        "b": np.tile(codes[j], r * rows),
+    })
+    values = pairs.transpose(0, 1, 3, 2).reshape(-1, len(PAIR_FIELDS))
+    for k, name in enumerate(PAIR_FIELDS):
+        table[name] = values[:, k]
+    return table
 
 
 def _cell_result(scenario: str, world: World, blocks: list[np.ndarray], columns: tuple[str, ...],
@@ -283,6 +327,10 @@ def write_results(
     table = pd.concat([r.table for r in results], ignore_index=True)
     network = pd.concat([r.network for r in results], ignore_index=True)
     atomic_write(outdir / "network.parquet", lambda p: network.to_parquet(p, index=False))
+    dyads = [r.dyads for r in results if r.dyads is not None]
+    if dyads:
+        pairs = pd.concat(dyads, ignore_index=True)
+        atomic_write(outdir / "dyads.parquet", lambda p: pairs.to_parquet(p, index=False))
     atomic_write(outdir / "provenance.json", lambda p: p.write_text(json.dumps(provenance, indent=2, default=str)))
     if summary is not None:
         atomic_write(outdir / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)))

@@ -4,8 +4,8 @@ A :class:`Month` holds the state of one run as (N, N) and (N,) arrays, or of a *
 runs as (S, N, N) and (S, N) arrays (slice s is run s), and steps it one month at a time:
 
     dated events -> budgets -> relationship values (drivers, conditionality, scarcity,
-    sanctions, noise) -> every state re-spreads its commitments -> ties -> affinities ->
-    dependence
+    diversion, sanctions with their participants, noise) -> every state re-spreads its
+    commitments (fixed effects moved by formation) -> ties -> affinities -> dependence
 
 The Mesa model (:class:`sim.model.AllianceModel`) runs one; the stacked runner
 (:mod:`sim.batch`) runs S at once, so a numpy call's overhead is paid once a month for all S.
@@ -42,20 +42,22 @@ import numpy as np
 from sim.config import MechanismsConfig
 from sim.events import (
     Conditions,
+    Sanctions,
     Schedule,
     apply_event,
     outreach_premium,
+    participation_vector,
     same_value,
     sanctions_factor,
     sanctions_penalty,
 )
 from sim.mechanisms.affinity import affinity_anchor, affinity_step
-from sim.mechanisms.allocation import allocate, calibrate_fixed_effect
+from sim.mechanisms.allocation import allocate, calibrate_fixed_effect, formation_shift
 from sim.mechanisms.arrays import per_slice, transpose, zero_diagonal
 from sim.mechanisms.bargaining import conditionality_pressure
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
-from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
+from sim.mechanisms.scarcity import alternatives_lost, diversion_premium, hub_matrix, scarcity_premium
 from sim.mechanisms.ties import commitment_shares, tie_strength
 from sim.mechanisms.value import (
     dynamic_value,
@@ -105,7 +107,7 @@ class Month:
         self.draw = draw
         self.lead: tuple[int, ...] = () if stack is None else (stack,)
         self.shock = shock
-        self.conditions = Conditions.from_world(world)
+        self.conditions = Conditions.from_world(world, schedule.sanctions)
         self.tie0 = tie_strength(world.commitment, world.budget)
         self.alignment0 = symmetric_alignment(interest_alignment(world.positions, world.salience))
         # The calibration year has no sanctions: the drivers' factors start at the world's own.
@@ -114,7 +116,9 @@ class Month:
         self._lost = alternatives_lost(self.outside_option, world.outside_option)
         self._levels: tuple[float | np.ndarray, ...] | None = None  # sanctions levels of the drivers
         self._outreach_level: float | np.ndarray | None = None
+        self._formation: np.ndarray | None = None
         self._refresh_conditions()
+        self._anchor0 = self._anchor.copy()
         # Calibration, on the start year's arrays: per slice only where a parameter differs.
         self.commit = world.commitment.copy()
         self.affinity = world.affinity.copy()
@@ -180,11 +184,16 @@ class Month:
                 value += self._outreach
         if p.scarcity.enabled and self._lost.any():
             value += scarcity_premium(value, self._lost, weight=p.scarcity.weight)
+        in_force = [s for s in self.schedule.sanctions if _on(self.schedule.sanctions_intensity(s, month))]
+        if p.diversion.enabled and self._lost.any():
+            hubs = hub_matrix(self.world.n, [(s.target, self._participation(s)[0]) for s in in_force])
+            value += diversion_premium(self._lost, hubs, weight=p.diversion.weight)
         if p.sanctions.enabled:
-            for s in self.schedule.sanctions:
+            for s in in_force:
+                participation, exposure = self._participation(s)
                 level = self.schedule.sanctions_intensity(s, month)
-                if _on(level):
-                    value -= sanctions_penalty(self.tie, s.sender, s.target, level, p.sanctions.secondary_cost)
+                value -= sanctions_penalty(self.tie, participation, s.target, level, p.sanctions.secondary_cost,
+                                           exposure)
         innovation = self.draw(month)
         if p.noise.enabled:
             self.shock = ar1_shock(self.shock, innovation, persistence=p.noise.persistence)
@@ -199,7 +208,8 @@ class Month:
         synchronous and one call on all rows is every agent deciding.
         """
         p = self.params.allocation
-        self.commit = allocate(self.commit, self.value, self.fixed_effect, self.budget, enabled=p.enabled,
+        fixed = self.fixed_effect if self._formation is None else self.fixed_effect + self._formation
+        self.commit = allocate(self.commit, self.value, fixed, self.budget, enabled=p.enabled,
                                rationality=p.rationality, max_share=p.max_share, inertia=p.inertia)
 
     def update_affinity(self) -> None:
@@ -247,12 +257,24 @@ class Month:
     def _refresh_conditions(self) -> None:
         """What follows from the event-driven conditions alone: alignment, static value, anchor."""
         c, v = self.conditions, self.params.value
-        self.alignment = interest_alignment(c.positions, self.world.salience)
+        self.alignment = interest_alignment(c.positions, c.salience)
         self.static_value = static_value(c.complementarity, self.alignment,
                                          complementarity_weight=v.complementarity_weight,
                                          alignment_weight=v.alignment_weight)
         # The anchor: the calibrated affinity moved by events and by later changes in alignment.
         self._anchor = affinity_anchor(c.anchor, self.alignment, self.alignment0)
+        f = self.params.formation
+        anchor0 = getattr(self, "_anchor0", None)
+        moved = anchor0 is not None and not np.array_equal(self._anchor, anchor0)
+        self._formation = formation_shift(self._anchor, anchor0, rate=f.rate) if f.enabled and moved else None
+
+    def _participation(self, s: Sanctions) -> tuple[np.ndarray, float | np.ndarray]:
+        """Participation pi in regime ``s`` and the exposure of non-participants: the regime's own
+        (events may add participants), or the sender alone with exposure 1 when the mechanism is off."""
+        p = self.params.participation
+        if p.enabled:
+            return self.conditions.participation[s.lever], p.exposure
+        return participation_vector(self.world.n, (s.sender,)), 1.0
 
     def _pressure(self) -> np.ndarray:
         p = self.params.conditionality

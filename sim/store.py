@@ -40,7 +40,7 @@ NOT_HASHED = ("experiment", "compare", "min_relative_effect", "hydra")
 CELLS = "cells"
 POINTS = "points"  # a sweep's points/<id>.json: each point's values and its two cells
 DESIGN_FILE = "design.json"  # an in-process sweep's plan (a Hydra multirun has none)
-RESULT_FILES = ("results.parquet", "network.parquet", "summary.json", "summary.md", "provenance.json")
+RESULT_FILES = ("results.parquet", "network.parquet", "dyads.parquet", "summary.json", "summary.md", "provenance.json")
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:

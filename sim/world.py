@@ -28,7 +28,8 @@ class World:
     capability (N,), camp (N,), non_state (N,), budget (N,), outside_option (N,),
     positions (N, K) in [-1, 1], salience (N, K) rows summing to 1,
     commitment (N, N): A0[i, j] in budget units, rows <= budget,
-    affinity (N, N) symmetric in [-1, 1], complementarity (N, N) and returns (N, N) symmetric >= 0.
+    affinity (N, N) symmetric in [-1, 1], complementarity (N, N) and returns (N, N) symmetric >= 0,
+    groups: named groups of states that events may name (OPEC+, the GCC, BRICS).
     """
 
     name: str
@@ -48,6 +49,7 @@ class World:
     returns: np.ndarray
     roles: Roles
     meta: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> member indices (OPEC+, GCC, ...)
 
     @property
     def n(self) -> int:
@@ -108,6 +110,7 @@ def world_from_config(w: Any) -> World:
         complementarity=_symmetric(codes, w.complementarity),
         returns=_symmetric(codes, w.returns),
         roles=_roles(codes, w.roles),
+        groups={str(g.name): tuple(codes.index(c) for c in g.members) for g in w.groups},
     )
 
 

@@ -21,7 +21,14 @@ from sim.api import compose
 from sim.batch import MAX_BATCH, STACK_BYTES, batch_size, run_batch
 from sim.config import LEVERS, validate
 from sim.design import sensitivity_problem
-from sim.events import build_schedule, outreach_premium, sanctions_factor, sanctions_penalty, stack_schedules
+from sim.events import (
+    build_schedule,
+    outreach_premium,
+    participation_vector,
+    sanctions_factor,
+    sanctions_penalty,
+    stack_schedules,
+)
 from sim.experiment import prepare, replication_seeds, run_prepared, run_replication
 from sim.mechanisms import bargaining
 from sim.mechanisms.affinity import affinity_step
@@ -40,7 +47,7 @@ from sim.theory.bargaining import dependence_shares, power_advantage
 ALL_LEVERS = ["scenario=western_sanctions_2022", "policy.outreach=1", "policy.us_sanctions_on_iran=1",
               "policy.western_sanctions_on_russia=1"]
 MECHANISMS = ("value", "allocation", "budget", "conditionality", "affinity", "scarcity", "noise", "outreach",
-              "sanctions")
+              "sanctions", "participation", "diversion", "formation")
 CONFIGS = {
     "default": [],
     "sunni_outreach": ["scenario=sunni_outreach"],
@@ -200,7 +207,7 @@ def test_every_mechanism_on_a_stack_is_the_mechanism_on_each_slice(n: int) -> No
         "budget": lambda s: budget(base, shared, s["tie"], shared * 0.5, base * 0.9, gain=0.4, cap=1.5),
         "affinity": lambda s: affinity_step(s["affinity"], shared, s["tie"], shared * 0.5, alignment_rate=0.1,
                                             balance_rate=0.2, cooperation_rate=0.3),
-        "sanctions": lambda s: sanctions_penalty(s["tie"], 1, 3, 0.5, 0.2),
+        "sanctions": lambda s: sanctions_penalty(s["tie"], participation_vector(n, (1, 4)), 3, 0.5, 0.2, 0.3),
         "shares": lambda s: portfolio_shares(s["commit"], 2),
         "metrics": lambda s: measure_into(np.empty((*s["tie"].shape[:-2], 11 + 2 + n - 1)), entente=(0, 1),
                                           outreach_actor=2, outreach_targets=(3, 4), commit=s["commit"],
@@ -264,7 +271,7 @@ def test_a_parameter_given_per_slice_is_each_slice_with_its_own_parameter(n: int
                                                balance_rate=p / 3, cooperation_rate=1 - p),
         "noise": lambda s, p: ar1_shock(s["value"], s["dep"], persistence=p),
         "scarcity": lambda s, p: scarcity_premium(s["value"], lost, weight=p),
-        "sanctions": lambda s, p: sanctions_penalty(s["tie"], 1, 3, p, 0.6),
+        "sanctions": lambda s, p: sanctions_penalty(s["tie"], participation_vector(n, (1,)), 3, p, 0.6, p),
         "sanctions_factor": lambda s, p: sanctions_factor(n, 2, 0.5, p) * np.ones_like(s["budget"]),
         "outreach": lambda s, p: outreach_premium(n, 0, (2, 3), 1.0, p) + np.zeros_like(s["tie"]),
         "metrics": lambda s, p: measure_into(np.empty((*s["tie"].shape[:-2], 11 + 2 + n - 1)), entente=(0, 1),

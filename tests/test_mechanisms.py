@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.events import outreach_premium, sanctions_factor, sanctions_penalty
+from sim.events import outreach_premium, participation_vector, sanctions_factor, sanctions_penalty
 from sim.mechanisms.affinity import affinity_step
 from sim.mechanisms.allocation import adjust, calibrate_fixed_effect, desired_commitment, fit_to_budget
 from sim.mechanisms.bargaining import (
@@ -279,7 +279,7 @@ def test_outreach_premium_and_sanctions_hand_cases() -> None:
     assert o[0, 2] == o[0, 3] == pytest.approx(0.2)
     assert o.sum() == pytest.approx(0.4)
     tie = np.array([[0.0, 0.1, 0.0], [0.1, 0.0, 0.5], [0.0, 0.5, 0.0]])
-    p = sanctions_penalty(tie, sender=1, target=0, intensity=1.0, cost=0.6)
+    p = sanctions_penalty(tie, participation_vector(3, (1,)), target=0, intensity=1.0, cost=0.6)
     assert p[2, 0] == pytest.approx(0.6 * 0.5)  # 2 is tied to the sender
     assert p[1, 0] == pytest.approx(0.6 * 1.0)  # the sender itself
     assert p[0, 0] == 0.0 and p[:, 1:].sum() == 0.0
@@ -291,7 +291,10 @@ def test_events_move_levels_by_their_lever_and_add_scaled_changes() -> None:
 
     c = Conditions(anchor=np.array([[0.0, -0.8], [-0.8, 0.0]]), complementarity=np.zeros((2, 2)),
                    returns=np.full((2, 2), 0.1), budget_factor=np.ones(2), outside_option=np.array([0.5, 0.5]),
-                   positions=np.zeros((2, 3)))
+                   positions=np.zeros((2, 3)), salience=np.full((2, 3), 1 / 3),
+                   participation={"us_sanctions_on_iran": np.array([1.0, 0.0])})
+    apply_event(c, Event(step=0, name="joins", states=(1,), scale=0.5, joins="us_sanctions_on_iran"))
+    np.testing.assert_array_equal(c.participation["us_sanctions_on_iran"], [1.0, 0.5])  # half way to joining
     apply_event(c, Event(step=0, name="rapprochement", states=(0, 1), scale=0.5, affinity=-0.2,
                          complementarity=0.1, returns=-0.3))
     assert c.anchor[0, 1] == c.anchor[1, 0] == pytest.approx(-0.5)  # half way from -0.8 to -0.2
@@ -312,3 +315,67 @@ def test_scarcity_premium_hand_case() -> None:
     p = scarcity_premium(value, lost, weight=2.0)
     assert p[0] == pytest.approx([0.0, 2.0 * 0.6 * 0.5, 0.0, 2.0 * 0.6 * 0.1])  # hostile partner gains nothing
     assert p[1:].sum() == 0.0
+
+
+# ------------------------------------------------ participation, diversion, formation, events
+
+
+def test_sanctions_penalty_with_participants_and_exposure_by_hand() -> None:
+    """P[k, t] = s cost (pi_k + (1 - pi_k) e min(1, sum_m T[k, m] pi_m))."""
+    tie = np.array([[0.0, 0.1, 0.0, 0.2],
+                    [0.1, 0.0, 0.5, 0.4],
+                    [0.0, 0.5, 0.0, 0.8],
+                    [0.2, 0.4, 0.8, 0.0]])
+    pi = participation_vector(4, (1, 3))  # states 1 and 3 sanction state 0
+    p = sanctions_penalty(tie, pi, target=0, intensity=0.5, cost=0.6, exposure=0.25)
+    assert p[1, 0] == pytest.approx(0.3) and p[3, 0] == pytest.approx(0.3)  # participants pay in full
+    # state 2: ties to participants 0.5 + 0.8 = 1.3, capped at 1 -> 0.3 * 0.25 * 1
+    assert p[2, 0] == pytest.approx(0.3 * 0.25)
+    assert p[0, 0] == 0.0 and p[:, 1:].sum() == 0.0
+    # the sender-only rule, exactly: pi = sender, e = 1
+    old = sanctions_penalty(tie, participation_vector(4, (1,)), target=0, intensity=0.5, cost=0.6)
+    expected = 0.5 * 0.6 * (tie[:, 1] + np.array([0.0, 1.0, 0.0, 0.0]))
+    expected[0] = 0.0
+    np.testing.assert_array_equal(old[:, 0], expected)
+
+
+def test_hubs_and_diversion_by_hand() -> None:
+    """hub[i, j] = 1 - max_r pi_r[j] for regimes on i; D = w l_i hub[i, j]; premium = D + D^T."""
+    from sim.mechanisms.scarcity import diversion_premium, hub_matrix
+
+    pi = participation_vector(4, (2,))  # state 2 sanctions state 0
+    hub = hub_matrix(4, [(0, pi)])
+    np.testing.assert_array_equal(hub[0], [0.0, 1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(hub[1], [1.0, 0.0, 1.0, 1.0])  # no regime on 1
+    lost = np.array([0.6, 0.0, 0.0, 0.2])
+    d = diversion_premium(lost, hub, weight=0.5)
+    assert d[0, 1] == pytest.approx(0.5 * 0.6) and d[1, 0] == pytest.approx(0.5 * 0.6)  # both sides gain
+    assert d[0, 2] == 0.0 and d[2, 0] == pytest.approx(0.5 * 0.2 * 0.0)  # the participant is no hub for 0
+    assert d[0, 3] == pytest.approx(0.5 * 0.6 + 0.5 * 0.2)  # both lost alternatives, neither sanctions the other
+    assert np.diag(d).sum() == 0.0
+    assert d[1, 2] == 0.0  # neither lost anything
+
+
+def test_formation_shift_by_hand() -> None:
+    from sim.mechanisms.allocation import formation_shift
+
+    anchor0 = np.array([[0.0, -0.85], [-0.85, 0.0]])
+    anchor = np.array([[0.0, -0.3], [-0.3, 0.0]])
+    shift = formation_shift(anchor, anchor0, rate=4.5)
+    assert shift[0, 1] == pytest.approx(4.5 * 0.55) and shift[0, 0] == 0.0
+    np.testing.assert_array_equal(formation_shift(anchor, anchor0, rate=np.array([0.0, 2.0]))[0], 0.0)
+
+
+def test_salience_event_sets_one_weight_and_rescales_the_others() -> None:
+    from sim.events import _set_salience
+
+    sal = np.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0]])
+    out = _set_salience(sal, 0, 2, 0.6)
+    np.testing.assert_allclose(out[0], [0.5 * 0.4 / 0.8, 0.3 * 0.4 / 0.8, 0.6])
+    assert out[0].sum() == pytest.approx(1.0) and sal[0, 2] == 0.2  # a copy
+    out = _set_salience(sal, 1, 0, 0.5)  # all weight was on issue 0: the rest shared equally
+    np.testing.assert_allclose(out[1], [0.5, 0.25, 0.25])
+    stacked = _set_salience(sal, 0, 2, np.array([0.2, 0.6]))
+    assert stacked.shape == (2, 2, 3)
+    np.testing.assert_allclose(stacked[0, 0], sal[0]) and np.testing.assert_allclose(stacked[1, 0], out[0] * 0 + [
+        0.25, 0.15, 0.6])

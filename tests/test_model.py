@@ -9,6 +9,7 @@ import pytest
 from sim.agents import StateAgent
 from sim.api import compose, run_scenarios
 from sim.config import validate
+from sim.events import build_schedule
 from sim.experiment import Cell, prepare, replication_seeds, run_cell, run_replication
 from sim.model import AllianceModel
 from sim.world import World
@@ -181,15 +182,31 @@ def test_outside_options_reach_the_dynamics_through_bargaining() -> None:
 
 
 def test_without_scarcity_sanctions_shrink_the_entente_with_the_budget() -> None:
-    """The counterpart: with the scarcity mechanism off, the sanctions' budget cut weakens the tie."""
+    """The counterpart: with scarcity and diversion off, the sanctions' budget cut weakens the tie."""
     base = ["scenario.drivers.western_sanctions_on_russia=2018-11", M + "noise.enabled=false",
-            M + "scarcity.enabled=false"]
+            M + "scarcity.enabled=false", M + "diversion.enabled=false"]
     off = _model([*base, "policy.western_sanctions_on_russia=0"])
     on = _model([*base, "policy.western_sanctions_on_russia=1"])
     off.run()
     on.run()
     assert on.metrics["entente_strength"] < off.metrics["entente_strength"]
     assert on.metrics["dependence_rus_on_irn"] > off.metrics["dependence_rus_on_irn"]
+
+
+def test_diversion_alone_makes_the_sanctioned_state_and_its_hubs_closer() -> None:
+    """Scarcity off, diversion on: Russia and the states that do not join the sanctions on it (Iran,
+    Saudi Arabia) gain value to each other, and the ties grow against the same run without it."""
+    base = ["scenario.drivers.western_sanctions_on_russia=2018-11", M + "noise.enabled=false",
+            M + "scarcity.enabled=false", "policy.western_sanctions_on_russia=1"]
+    without = _model([*base, M + "diversion.enabled=false"])
+    with_it = _model(base)
+    without.run()
+    with_it.run()
+    rus, irn, sau, usa = (with_it.world.index(c) for c in ("RUS", "IRN", "SAU", "USA"))
+    assert with_it.tie[rus, irn] > without.tie[rus, irn]
+    assert with_it.tie[rus, sau] > without.tie[rus, sau]
+    # the sender does not deal with its target: no diversion value between them
+    assert with_it.value[usa, rus] <= without.value[usa, rus] + 1e-12
 
 
 def _triangle_world(outside: float) -> World:
@@ -222,7 +239,7 @@ def test_conditionality_alone_reduces_to_the_power_dependence_split(outside: flo
     mech.value = ValueParams(alignment_weight=0.0, reciprocity_weight=0.0, third_party_weight=0.0)
     mech.noise.enabled = False
     world = _triangle_world(outside)
-    schedule = prepare(cfg)[2]
+    schedule = build_schedule(cfg.scenario, cfg.policy, cfg.horizon, world)
     on = AllianceModel(world, mech, schedule, rng=np.random.default_rng(0))
     mech.conditionality = ConditionalityParams(enabled=False)
     off = AllianceModel(world, mech, schedule, rng=np.random.default_rng(0))

@@ -49,7 +49,7 @@ def _numeric_fields(cls: type) -> list[dataclasses.Field[typing.Any]]:
 def test_every_numeric_mechanism_parameter_and_lever_declares_a_range_and_a_description() -> None:
     classes = [typing.get_type_hints(MechanismsConfig)[g.name] for g in dataclasses.fields(MechanismsConfig)]
     fields = [f for cls in [*classes, PolicyConfig] for f in _numeric_fields(cls)]
-    assert len(fields) == 21 + len(LEVERS)
+    assert len(fields) == len(numeric_parameters()) + len(LEVERS)
     undeclared = [f.name for f in fields if not isinstance(f.metadata.get(SPEC), ParamSpec)]
     assert not undeclared, f"numeric fields without a declared range (use sim.config.param): {undeclared}"
     for f in fields:
@@ -59,8 +59,9 @@ def test_every_numeric_mechanism_parameter_and_lever_declares_a_range_and_a_desc
 
 def test_declared_keys_are_the_numeric_parameters_the_levers_and_the_root_settings() -> None:
     keys = list(parameter_specs())
-    assert keys[:21] == list(numeric_parameters())
-    assert keys[21:] == [*(f"policy.{name}" for name in LEVERS), "min_relative_effect", "experiment.span"]
+    n = len(numeric_parameters())
+    assert keys[:n] == list(numeric_parameters())
+    assert keys[n:] == [*(f"policy.{name}" for name in LEVERS), "min_relative_effect", "experiment.span"]
     assert parameter_spec("model.mechanisms.allocation.inertia") is parameter_specs()[
         "model.mechanisms.allocation.inertia"]
     for undeclared in ("model.mechanisms.noise.enabled", "replications", "world.n_states", "inertia"):

@@ -88,3 +88,23 @@ def calibrate_fixed_effect(
     share = np.clip(commit0 / (budget0[..., None] * per_slice(max_share, 2)), floor, 1.0 - floor)
     b = logit(share) - per_slice(rationality, 2) * value0
     return zero_diagonal(b, -np.inf)
+
+
+def formation_shift(anchor: np.ndarray, anchor0: np.ndarray, *, rate: float | np.ndarray) -> np.ndarray:
+    """Shift of the allocation's fixed effect as the affinity anchor moves:
+
+        dB[i, j] = kappa (S*[i, j] - S*_0[i, j])
+
+    Ties form, re-form and break as the level affinities tend to moves: the anchor S* (the
+    calibrated affinity moved by events and by changes in interest alignment,
+    :func:`sim.mechanisms.affinity.affinity_anchor`) against its level at calibration S*_0. A
+    pair pinned near zero by a fixed effect at the calibration floor (a rupture: no embassy, a
+    blockade) regains access when a rapprochement lifts its anchor: with the default kappa = 4.7
+    (the logit gap between the calibration floor, a share of 0.001, and the median tied pair of
+    2018, a share of 0.06 of a budget with s_max = 0.6) an anchor gain from -1 to 0 takes a
+    ruptured pair to a typical 2018 tie, and a gain of 0.5 multiplies the odds of the desired
+    share by e^2.35 = 10.5. The anchor, not the
+    affinity itself, moves it, so that cooperation's feedback on affinity does not feed back
+    into ties a second time. Zero when no event or interest has moved an anchor.
+    """
+    return per_slice(rate, 2) * (anchor - anchor0)

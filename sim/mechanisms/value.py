@@ -14,12 +14,14 @@ def interest_alignment(positions: np.ndarray, salience: np.ndarray) -> np.ndarra
 
     with positions p in [-1, 1] and i's salience w normalised to sum 1, so align is in
     [-1, 1] (1: identical positions on what i cares about). Not symmetric: i weighs the
-    issues by its own salience. ``positions`` may be a stack (S, N, K) (events that move positions
-    by a lever that differs by slice); the alignment is then (S, N, N).
+    issues by its own salience. ``positions`` and ``salience`` may be stacks (S, N, K) (events that
+    move them by a lever that differs by slice); the alignment is then (S, N, N).
     """
-    w = salience / salience.sum(axis=1, keepdims=True)
+    w = salience / salience.sum(axis=-1, keepdims=True)
     gap = np.abs(positions[..., :, None, :] - positions[..., None, :, :])  # (..., i, j, k)
-    return 1.0 - np.einsum("ik,...ijk->...ij", w, gap)
+    if w.ndim == 2:
+        return 1.0 - np.einsum("ik,...ijk->...ij", w, gap)
+    return 1.0 - np.einsum("...ik,...ijk->...ij", w, gap)
 
 
 def symmetric_alignment(alignment: np.ndarray) -> np.ndarray:

@@ -1,0 +1,240 @@
+"""The history replay: scenarios that include scenarios, the history scenario, its event types
+(groups, salience, joining a sanctions regime) and the pair table ``dyads.parquet``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf, open_dict
+
+from sim.api import CONFIG_DIR, checked, compose, scenario_files
+from sim.config import ConfigError
+from sim.events import build_schedule, month_range
+from sim.experiment import Cell, prepare, run_cell
+from sim.mechanisms.ties import tie_strength
+from sim.scenarios import expand
+
+ROOT = Path(__file__).resolve().parent.parent
+PATTERNS = ROOT / "data" / "history" / "patterns_2018_2024.csv"
+M = "model.mechanisms."
+
+
+def _history(*overrides: str):
+    return checked(compose(["scenario=history", *overrides]), scenario_files("history"))
+
+
+# ------------------------------------------------------------------ scenarios include scenarios
+
+
+def test_history_brings_in_the_events_of_the_scenarios_it_includes_each_once() -> None:
+    cfg = _history()
+    assert list(cfg.scenario.parts) == ["sunni_outreach", "us_sanctions", "gulf_iran_detente", "fall_of_assad"]
+    assert not len(cfg.scenario.include)
+    names = [e.name for e in cfg.scenario.events]
+    for part in cfg.scenario.parts:
+        own = OmegaConf.load(CONFIG_DIR / "scenario" / f"{part}.yaml").scenario.events
+        for e in own:
+            assert names.count(e.name) == 1, e.name  # included once, not copied
+    # its drivers are its own: Western sanctions from 2022-02 although no part sets them
+    assert cfg.scenario.drivers.western_sanctions_on_russia == "2022-02"
+    assert expand(cfg, CONFIG_DIR) is cfg and len(cfg.scenario.events) == len(names)  # expanding again: no-op
+
+
+def test_western_sanctions_2022_runs_the_events_it_ran_before_it_included_others() -> None:
+    """Restructured into includes, it holds the same events as the file of one list did (plus the
+    Gulf-Iran rapprochement it now includes), with the same numbers."""
+    cfg = checked(compose(["scenario=western_sanctions_2022"]), scenario_files("western_sanctions_2022"))
+    old = OmegaConf.load(ROOT / "tests" / "data" / "western_sanctions_2022_before_includes.yaml").scenario.events
+    new = {(e.date, e.name): e for e in cfg.scenario.events}
+    for e in old:
+        got = new[(e.date, e.name)]
+        for key in ("states", "affinity", "complementarity", "positions", "outside_option"):
+            before = OmegaConf.to_container(e).get(key, {} if key == "positions" else None)
+            assert OmegaConf.to_container(got)[key] == before, (e.name, key)
+    added = {name for _, name in new} - {e.name for e in old}
+    assert added == {e.name for e in OmegaConf.load(CONFIG_DIR / "scenario" / "gulf_iran_detente.yaml").scenario.events
+                     } - {e.name for e in old}
+
+
+def test_an_unknown_or_circular_include_is_one_error_naming_it(tmp_path: Path) -> None:
+    cfg = compose(["scenario=history"])
+    cfg.scenario.include = ["sunni_outreach", "no_such_scenario"]
+    with pytest.raises(ConfigError, match=r"scenario.include\[1\] = 'no_such_scenario'.*one of .*baseline"):
+        checked(cfg, scenario_files("history"))
+    (tmp_path / "scenario").mkdir()
+    for name, other in (("a", "b"), ("b", "a")):
+        (tmp_path / "scenario" / f"{name}.yaml").write_text(f"scenario:\n  name: {name}\n  include: [{other}]\n")
+    cfg = compose(["scenario=baseline"])
+    cfg.scenario.include = ["a"]
+    with pytest.raises(ConfigError, match="cycle: baseline -> a -> b -> a"):
+        expand(cfg, tmp_path)
+
+
+# ----------------------------------------------------------------------- the history scenario
+
+
+def _rated_pairs() -> set[frozenset[str]]:
+    patterns = pd.read_csv(PATTERNS)
+    return {frozenset((a, b)) for a, b in zip(patterns.a, patterns.b, strict=True)}
+
+
+def test_after_2024_11_history_holds_only_the_outside_shocks_and_no_step_between_rated_states() -> None:
+    """2024-12 .. 2025-12 is a forecast: only #37, #45, #49, #51, and none of their compiled
+    events (groups expanded) changes a pair of two rated states."""
+    cfg = _history()
+    world, _, schedule = prepare(cfg)
+    rated = _rated_pairs()
+    dates = schedule.dates
+    late = [e for e in cfg.scenario.events if e.date > "2024-11"]
+    assert late and {e.ref for e in late} <= {37, 45, 49, 51}
+    first_late = dates.index("2024-12")
+    for step, events in schedule.events.items():
+        if step < first_late:
+            continue
+        for e in events:
+            if len(e.states) == 2:
+                pair = frozenset(world.codes[i] for i in e.states)
+                assert pair not in rated, (e.name, sorted(pair))
+
+
+def test_every_event_of_history_names_a_source_and_its_own_events_their_number() -> None:
+    cfg = _history()
+    own = OmegaConf.load(CONFIG_DIR / "scenario" / "history.yaml").scenario.events
+    assert all(isinstance(e.ref, int) for e in own)
+    assert all(str(e.source).strip() for e in cfg.scenario.events)
+    listed = Path(ROOT / "data" / "history" / "events_2018_2025.md").read_text()
+    for e in cfg.scenario.events:
+        if e.ref is not None:
+            assert f"| {e.ref} |" in listed, e.ref
+
+
+def test_groups_expand_into_their_pairs_and_members() -> None:
+    cfg = _history()
+    world, _, schedule = prepare(cfg)
+    by_name: dict[str, list[tuple[str, ...]]] = {}
+    for events in schedule.events.values():
+        for e in events:
+            by_name.setdefault(e.name, []).append(tuple(world.codes[i] for i in e.states))
+    assert by_name["Record OPEC+ cut of 9.7 mb/d"] == [
+        ("RUS", "SAU"), ("RUS", "ARE"), ("RUS", "IRQ"), ("SAU", "ARE"), ("SAU", "IRQ"), ("ARE", "IRQ")]
+    assert by_name["AlUla Declaration ends the blockade of Qatar (Gulf)"] == [("QAT", "SAU"), ("QAT", "ARE")]
+    assert by_name["The Gaza war raises the weight of the Israel question (Gulf)"] == [("SAU",), ("ARE",), ("QAT",)]
+
+
+def test_salience_and_joining_events_change_the_run() -> None:
+    """The Gaza war's salience event moves alignment; the snapback's joiners pay the whole
+    secondary cost of dealing with Iran from 2025-09 (participation 1)."""
+    from sim.model import AllianceModel
+
+    cfg = _history("horizon.end=2025-12")
+    world, mech, schedule = prepare(cfg)
+    model = AllianceModel(world, mech, schedule, rng=np.random.default_rng(0))
+    sau, isr, irn = (world.index(c) for c in ("SAU", "ISR", "IRN"))
+    israel = world.issues.index("israel")
+    model.run()
+    c = model.month.conditions
+    assert c.salience[sau, israel] == pytest.approx(0.15) and c.salience[sau].sum() == pytest.approx(1.0)
+    pi = c.participation["us_sanctions_on_iran"]
+    assert pi[sau] == 1.0 and pi[isr] == 1.0 and pi[world.index("RUS")] == 0.0 and pi[irn] == 0.0
+
+
+def test_iran_and_saudi_arabia_can_warm_after_the_beijing_deal_by_formation() -> None:
+    """Their tie starts at zero (relations cut in 2016). With formation on, P2 (2022-02..2024-11)
+    ends warmer by more than the pattern score's floor of 0.005; with it off the tie stays pinned."""
+    def change(*overrides: str) -> float:
+        dyads = run_cell(Cell("history", _history("replications=4", *overrides)), pairs=True).dyads
+        pair = dyads[(dyads.a == "IRN") & (dyads.b == "SAU")].set_index(["date", "replication"]).tie
+        return float((pair.loc["2024-11"] - pair.loc["2022-01"]).mean())
+
+    assert change() > 0.005
+    assert abs(change(M + "formation.enabled=false")) < 0.005
+
+
+# ---------------------------------------------------------------------------- the pair table
+
+
+def test_the_pair_table_holds_every_pair_every_month_and_replication_from_the_calibrated_start() -> None:
+    cfg = _history("replications=3", "horizon.end=2019-06")
+    result = run_cell(Cell("history", cfg), pairs=True)
+    dyads = result.dyads
+    world = prepare(cfg)[0]
+    months = month_range("2018-11", "2019-06")
+    pairs = world.n * (world.n - 1) // 2
+    assert list(dyads.columns) == ["scenario", "replication", "date", "a", "b", "tie", "commitment_ab",
+                                   "commitment_ba", "affinity"]
+    assert len(dyads) == 3 * (len(months) + 1) * pairs
+    assert list(dict.fromkeys(dyads.date)) == ["2018-10", *months]
+    assert not dyads.duplicated(["replication", "date", "a", "b"]).any()
+    order = {c: k for k, c in enumerate(world.codes)}
+    assert (dyads.a.map(order) < dyads.b.map(order)).all()
+    start = dyads[dyads.date == "2018-10"]
+    t0 = tie_strength(world.commitment, world.budget)
+    i, j = world.index("RUS"), world.index("IRN")
+    row = start[(start.a == "RUS") & (start.b == "IRN")]
+    assert (row.tie == t0[i, j]).all() and (row.affinity == world.affinity[i, j]).all()
+    # the tie is the geometric mean of the commitment shares of the base budgets
+    b = world.budget
+    idx_a, idx_b = dyads.a.map(order).to_numpy(), dyads.b.map(order).to_numpy()
+    np.testing.assert_allclose(dyads.tie, np.sqrt(dyads.commitment_ab / b[idx_a] * dyads.commitment_ba / b[idx_b]))
+    # the last month is the run's final network, replication by replication
+    last = dyads[dyads.date == months[-1]].groupby("replication").tie.mean()
+    assert last.nunique() == 3
+
+
+def test_sim_run_of_history_writes_dyads_parquet(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "sim", "scenario=history", "replications=2", "horizon.end=2019-03",
+                           f"hydra.run.dir={out}"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
+    dyads = pd.read_parquet(out / "dyads.parquet")
+    assert set(dyads.scenario) == {"history"} and dyads.date.iloc[0] == "2018-10" and dyads.date.iloc[-1] == "2019-03"
+    assert len(dyads) == 2 * 6 * 78
+
+
+# ------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    (lambda c: c.scenario.events[-1].states.__setitem__(0, "OPEC"), r"states\[0\] = 'OPEC'.*GCC, OPEC\+, BRICS_2024"),
+    (lambda c: next(e for e in c.scenario.events if e.joins).__setattr__("joins", "outreach"),
+     r"joins = 'outreach'.*us_sanctions_on_iran"),
+    (lambda c: c.scenario.participants.__setitem__("outreach", ["USA"]), r"participants.outreach"),
+    (lambda c: c.scenario.participants.western_sanctions_on_russia.append("EU"),
+     r"participants.western_sanctions_on_russia\[1\] = 'EU'"),
+    (lambda c: c.world.groups[0].__setattr__("name", "SAU"), r"world.groups\[0\].name = 'SAU'"),
+    (lambda c: c.world.groups[1].members.append("XXX"), r"world.groups\[1\].members\[4\] = 'XXX'"),
+])
+def test_bad_groups_participants_and_joins_are_one_error_naming_the_key(change, match) -> None:
+    cfg = compose(["scenario=history"])
+    expand(cfg, CONFIG_DIR)
+    with open_dict(cfg):
+        change(cfg)
+    with pytest.raises(ConfigError, match=match):
+        checked(cfg, scenario_files("history"))
+
+
+def test_an_event_of_two_kinds_is_refused() -> None:
+    cfg = compose(["scenario=history"])
+    expand(cfg, CONFIG_DIR)
+    cfg.scenario.events[-1].budget = 0.9  # a pair change (affinity) and a state change at once
+    with pytest.raises(ConfigError, match="an event of one kind"):
+        checked(cfg, scenario_files("history"))
+
+
+def test_build_schedule_tolerates_configs_saved_before_the_new_event_keys() -> None:
+    """A config saved by an older version (no salience, joins, participants) still compiles."""
+    cfg = checked(compose(["scenario=us_sanctions"]), scenario_files("us_sanctions"))
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    for e in plain["scenario"]["events"]:
+        e.pop("salience"), e.pop("joins")
+    plain["scenario"].pop("participants")
+    from sim.experiment import Plain
+
+    world = prepare(cfg)[0]
+    schedule = build_schedule(Plain(plain["scenario"]), Plain(plain["policy"]), Plain(plain["horizon"]), world)
+    assert schedule.sanctions[0].participants == (world.index("USA"),)
