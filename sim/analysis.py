@@ -117,7 +117,7 @@ def _at(table: pd.DataFrame, scenario: str, date: Any) -> pd.DataFrame:
     return table[(table["scenario"] == scenario) & (table["date"] == date)]
 
 
-def _t_interval(values: pd.core.groupby.SeriesGroupBy, confidence: float) -> pd.DataFrame:
+def t_interval(values: pd.core.groupby.SeriesGroupBy, confidence: float) -> pd.DataFrame:
     """Mean per group with a t-interval for the mean; NaN bounds where a group has one value."""
     out = values.agg(mean="mean", sd="std", n="count").reset_index()
     half = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
@@ -127,7 +127,7 @@ def _t_interval(values: pd.core.groupby.SeriesGroupBy, confidence: float) -> pd.
 
 def time_bands(table: pd.DataFrame, metric: str, confidence: float = 0.95) -> pd.DataFrame:
     """Mean of ``metric`` per scenario and date with a t-interval for the mean over replications."""
-    return _t_interval(table.groupby(["scenario", "date"])[metric], confidence)
+    return t_interval(table.groupby(["scenario", "date"])[metric], confidence)
 
 
 def paired_bands(table: pd.DataFrame, metric: str, control: str, treatment: str,
@@ -136,7 +136,7 @@ def paired_bands(table: pd.DataFrame, metric: str, control: str, treatment: str,
     wide = table[table["scenario"].isin([control, treatment])].pivot_table(
         index=["date", "replication"], columns="scenario", values=metric)
     diff = (wide[treatment] - wide[control]).rename("diff").reset_index()
-    return _t_interval(diff.groupby("date")["diff"], confidence)
+    return t_interval(diff.groupby("date")["diff"], confidence)
 
 
 def summary_markdown(summary: dict[str, Any], replications: int) -> str:

@@ -31,6 +31,7 @@ import pandas as pd
 from hydra.errors import MissingConfigException
 from omegaconf import DictConfig, open_dict
 
+from sim import project_dir
 from sim.config import LEVERS, ConfigError, register_configs, validate
 from sim.experiment import Cell, run_cell
 from sim.report import write_report
@@ -43,11 +44,7 @@ Files = Callable[[str], dict[str, str]]  # scenario choice -> the files validate
 
 def config_dir() -> Path:
     """The configs: the repository's ``configs/`` (source or editable install) or the packaged copy."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "configs", here / "configs"):
-        if (candidate / "config.yaml").exists():
-            return candidate
-    raise FileNotFoundError(f"no configs/config.yaml beside {here}")
+    return project_dir("configs", "config.yaml")
 
 
 CONFIG_DIR = config_dir()

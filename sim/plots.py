@@ -11,6 +11,7 @@ import textwrap
 
 import matplotlib.colors
 import matplotlib.dates as mdates
+import matplotlib.patches
 import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
@@ -19,10 +20,15 @@ from matplotlib.figure import Figure
 
 from sim.analysis import HYPOTHESES, paired_bands, time_bands
 from sim.levers import LEVER_LABELS, SANCTIONS
+from sim.patterns import score_table
 
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
 CAMP_COLORS = ["#4c72b0", "#8172b3", "#937860", "#333333", "#da8bc3", "#8c8c8c"]  # clear of the red-green scale
 VERDICT_MARKS = {"supported": "S", "refuted": "R", "inconclusive": "I"}
+SIGN_COLORS = {1: COLORS[0], 0: "#d9d9d9", -1: COLORS[1]}  # warmer blue, unchanged grey, cooler orange
+SIGN_WORDS = {1: "+1 warmer", 0: "0 unchanged", -1: "-1 cooler"}
+SIGN_TEXT = {1: "+1", 0: "0", -1: "-1"}
+CONFIDENCE_ALPHA = {"H": 1.0, "M": 0.6, "L": 0.3}  # an observed half's shade: paler for a less sure rating
 
 
 def _date_axis(ax: plt.Axes) -> None:
@@ -336,3 +342,64 @@ def sweep_figures(effects: pd.DataFrame, keys: list[str], design: str,
     if sensitivity is not None:
         out["sensitivity"] = plot_sensitivity(sensitivity, design)
     return out
+
+
+def _score_words(scores: pd.DataFrame, scenario: str) -> str:
+    """'model agrees on 12/26 cells (H+M: 10/20); guesses: ...' for one scenario of a score table."""
+    s = scores[scores["scenario"] == scenario].set_index(["subset", "rule"])
+
+    def got(rule: str) -> str:
+        return f"{s.loc[('all', rule), 'agree']}/{s.loc[('all', rule), 'cells']} " \
+               f"(H+M: {s.loc[('H+M', rule), 'agree']}/{s.loc[('H+M', rule), 'cells']})"
+
+    return (f"model agrees on {got('model')} cells; guesses: nothing changes {got('nothing changes')}, "
+            f"every relation warms {got('every relation warms')}")
+
+
+def plot_pattern_score(cells: pd.DataFrame) -> Figure:
+    """Observed against model direction of each rated dyad (rows) in each period (columns), one panel
+    per scenario, from a :func:`sim.patterns.cell_changes` table.
+
+    Each cell is split in two: the left half is the observed sign (shaded by its rating's confidence,
+    letter H/M/L), the right half the model's sign with its mean change of tie strength; a black
+    frame marks a cell where the two agree. Each panel's title gives the score and the two guesses'.
+    """
+    scores = score_table(cells)
+    scenarios = list(pd.unique(cells["scenario"]))
+    dyads = list(dict.fromkeys(zip(cells["a"], cells["b"], strict=True)))
+    periods = sorted(set(zip(cells["start"], cells["end"], strict=True)))
+    width = 2.3 * len(periods) + 1.4
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(max(width * len(scenarios), 7.5), 2.4 + 0.42 * len(dyads)),
+                             layout="constrained", squeeze=False)
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        for c in cells[cells["scenario"] == scenario].itertuples(index=False):
+            i, j = dyads.index((c.a, c.b)), periods.index((c.start, c.end))
+            ax.add_patch(plt.Rectangle((j - 0.45, i - 0.42), 0.45, 0.84, facecolor=SIGN_COLORS[c.observed],
+                                       alpha=CONFIDENCE_ALPHA[c.confidence], linewidth=0))
+            ax.add_patch(plt.Rectangle((j, i - 0.42), 0.45, 0.84, facecolor=SIGN_COLORS[c.model_sign], linewidth=0))
+            ax.text(j - 0.225, i, f"{SIGN_TEXT[c.observed]} {c.confidence}", ha="center", va="center", fontsize=8)
+            ax.text(j + 0.225, i, f"{SIGN_TEXT[c.model_sign]}\n{c.change:+.3f}", ha="center", va="center",
+                    fontsize=7, linespacing=0.95)
+            if c.agree:
+                ax.add_patch(plt.Rectangle((j - 0.45, i - 0.42), 0.9, 0.84, fill=False, edgecolor="black",
+                                           linewidth=2))
+        ax.set_xlim(-0.5, len(periods) - 0.5)
+        ax.set_ylim(len(dyads) - 0.5, -0.5)
+        ax.set_xticks(range(len(periods)), [f"{a}..{b}\nobserved | model" for a, b in periods], fontsize=8)
+        ax.set_yticks(range(len(dyads)), [f"{a}-{b}" for a, b in dyads], fontsize=8)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_xlabel("period: sign of tie(end) - tie(month before start);\nmodel half: sign and mean change "
+                      "(tie strength, 0-1)", fontsize=8)
+        ax.set_title(f"{scenario}\n" + textwrap.fill(_score_words(scores, scenario), 60), fontsize=9)
+    signs = [matplotlib.patches.Patch(facecolor=SIGN_COLORS[s], label=SIGN_WORDS[s]) for s in (1, 0, -1)]
+    signs.append(matplotlib.patches.Patch(fill=False, edgecolor="black", linewidth=2, label="model agrees"))
+    shades = [matplotlib.patches.Patch(facecolor=SIGN_COLORS[1], alpha=a, label=f"observed, confidence {k}")
+              for k, a in CONFIDENCE_ALPHA.items()]
+    shades.append(matplotlib.patches.Patch(visible=False, label=" "))
+    handles = [h for pair in zip(signs, shades, strict=True) for h in pair]  # the legend fills column by column
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle("Pattern score: observed direction of each dyad's tie (left half) against the model's (right half)",
+                 fontsize=10)
+    return fig

@@ -12,17 +12,19 @@ from sim.api import build_pair, run_experiment
 from sim.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-# What reading a result directory may import of sim: the store, the analysis, the plots, and the
+# What reading a result directory may import of sim: the store, the analysis, the plots, the pattern score, and the
 # configs' schema and designs that the sensitivity analysis needs. No engine, no Mesa.
-READERS = {"sim", "sim.report", "sim.store", "sim.analysis", "sim.plots", "sim.design", "sim.config", "sim.levers"}
+READERS = {"sim", "sim.report", "sim.store", "sim.analysis", "sim.plots", "sim.design", "sim.config", "sim.levers",
+           "sim.patterns", "sim.validate"}
 
 
-def test_reading_results_imports_neither_the_engine_nor_mesa() -> None:
-    code = "import sys, sim.report; print('\\n'.join(sorted(sys.modules)))"
+@pytest.mark.parametrize("reader", ["sim.report", "sim.validate"])
+def test_reading_results_imports_neither_the_engine_nor_mesa(reader: str) -> None:
+    code = f"import sys, {reader}; print('\\n'.join(sorted(sys.modules)))"
     p = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     modules = set(p.stdout.split())
-    assert {"sim.report", "sim.store", "sim.plots"} <= modules  # the import did happen
+    assert {reader, "sim.store", "sim.plots"} <= modules  # the import did happen
     sim_modules = {m for m in modules if m == "sim" or m.startswith("sim.")}
     assert sim_modules <= READERS, sorted(sim_modules - READERS)
     for engine in ("sim.experiment", "sim.sweep", "sim.batch", "sim.model", "sim.api", "sim.cli"):
