@@ -63,11 +63,14 @@ def _composed(overrides: Sequence[str] | None) -> tuple[DictConfig, dict[str, An
     choices = dict(cfg.hydra.runtime.choices)
     with open_dict(cfg):
         del cfg["hydra"]
+    scenario = choices.get("scenario")
+    expand(cfg, CONFIG_DIR, scenario_files(str(scenario))["scenario"] if scenario else "scenario config")
     return cfg, choices
 
 
 def compose(overrides: Sequence[str] | None = None) -> DictConfig:
-    """The config ``sim-run`` would run with these overrides, through Hydra's Compose API.
+    """The config ``sim-run`` would run with these overrides, through Hydra's Compose API, its
+    scenario's includes expanded (:func:`sim.scenarios.expand`).
 
     Not validated (see :func:`sim.config.validate`); not usable inside a running Hydra app.
     """

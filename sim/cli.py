@@ -219,7 +219,7 @@ def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list
             params[key] = o.value()  # a value the job sets (a group choice is not a value)
     settings = {"min_relative_effect": float(cfg.min_relative_effect), "seed": int(cfg.seed)}
     point = run_point(cells[0], cells[1] if len(cells) == 2 else None, root, str(cfg.experiment.record), params,
-                      settings)
+                      settings, dyads=bool(cfg.experiment.dyads))
     print(f"job {hc.job.num}: point {point['id']} ({', '.join(overrides) or 'defaults'}) -> {root}; "
           f"sim-report {root} makes the tables and figures")
 

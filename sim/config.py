@@ -451,6 +451,7 @@ class ExperimentConfig:
     levels: int = 4  # Morris grid levels
     workers: int = 2  # processes of the in-process evaluator (-1: every core)
     record: str = "horizon"  # rows kept per replication: "horizon" (last month) or "series" (every month)
+    dyads: bool = False  # also keep each cell's pair table (dyads.parquet): every pair, month and replication
 
 
 @dataclass

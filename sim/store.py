@@ -12,6 +12,7 @@ The cell store: a *cell* is one fully resolved config (one scenario at one set o
     cells/<hash>/results.parquet   tidy table: scenario, replication, date, one column per metric
     cells/<hash>/config.json       the resolved config that was run
     cells/<hash>/cell.json         hash, scenario, seconds, rows kept ("horizon" or "series")
+    cells/<hash>/dyads.parquet     every pair every month (only when ``experiment.dyads=true``)
 
 A cell directory is written under a temporary name and renamed into place, so a cell either
 exists whole or not at all: killing a sweep loses at most the cells in flight, and a rerun
@@ -40,7 +41,8 @@ NOT_HASHED = ("experiment", "compare", "min_relative_effect", "hydra")
 CELLS = "cells"
 POINTS = "points"  # a sweep's points/<id>.json: each point's values and its two cells
 DESIGN_FILE = "design.json"  # an in-process sweep's plan (a Hydra multirun has none)
-RESULT_FILES = ("results.parquet", "network.parquet", "dyads.parquet", "summary.json", "summary.md", "provenance.json")
+DYADS = "dyads.parquet"  # a run's (and, when asked, a sweep cell's) pair table
+RESULT_FILES = ("results.parquet", "network.parquet", DYADS, "summary.json", "summary.md", "provenance.json")
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
@@ -121,8 +123,23 @@ class CellStore:
             return set()
         return {p.name for p in self.cells.iterdir() if not p.name.startswith(".") and (p / "cell.json").exists()}
 
-    def write(self, key: str, table: pd.DataFrame, config: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:
-        """Write a finished cell atomically; False if an identical cell was already there.
+    def has_file(self, key: str, name: str) -> bool:
+        """Whether finished cell ``key`` holds the table ``name`` (e.g. :data:`DYADS`)."""
+        return self.has(key) and (self.path(key) / name).exists()
+
+    def add(self, key: str, tables: Mapping[str, pd.DataFrame]) -> bool:
+        """Add tables to a finished cell, each written atomically; False if there was nothing to add."""
+        added = False
+        for name, table in tables.items():
+            if not (self.path(key) / name).exists():
+                atomic_write(self.path(key) / name, lambda p, t=table: t.to_parquet(p, index=False))
+                added = True
+        return added
+
+    def write(self, key: str, table: pd.DataFrame, config: Mapping[str, Any], meta: Mapping[str, Any],
+              extra: Mapping[str, pd.DataFrame] | None = None) -> bool:
+        """Write a finished cell atomically, with ``extra`` tables by file name; False if an
+        identical cell was already there.
 
         The files go into ``cells/.tmp-<hash>-<host>-<pid>-<random>/`` and the directory is renamed to
         ``cells/<hash>``; ``cell.json`` is written last, so a cell counts as done only when whole.
@@ -135,6 +152,8 @@ class CellStore:
         tmp.mkdir()
         try:
             table.to_parquet(tmp / "results.parquet", index=False)
+            for name, other in (extra or {}).items():
+                other.to_parquet(tmp / name, index=False)
             # JSON, not YAML: a world's config is large, and PyYAML's representer costs ~0.1 s a cell
             (tmp / "config.json").write_text(json.dumps(dict(config), indent=1, default=str))
             (tmp / "cell.json").write_text(json.dumps({"hash": key, **meta}, indent=2, default=str))

@@ -38,7 +38,7 @@ from sim.batch import MAX_BATCH
 from sim.config import ConfigError, check_value, validate
 from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, prepare_plain, run_stacked
-from sim.store import DESIGN_FILE, POINTS, CellStore, atomic_write, cell_config, config_at, config_hash
+from sim.store import DESIGN_FILE, DYADS, POINTS, CellStore, atomic_write, cell_config, config_at, config_hash
 
 
 @dataclass
@@ -155,7 +155,8 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
     bases = [cell_config(c.config) for c in (control, treatment)]
     result = Plan(str(experiment.name), design, keys, [], problem=problem, sample=sample,
                   settings={"seed": int(control.config.seed), "replications": int(control.config.replications),
-                            "record": str(experiment.record), "levels": int(experiment.levels),
+                            "record": str(experiment.record), "dyads": bool(experiment.dyads),
+                            "levels": int(experiment.levels),
                             "min_relative_effect": float(control.config.min_relative_effect),
                             "control": control.scenario, "treatment": treatment.scenario})
     nodes = {k: _node(control.config, k, file) for k in keys}  # the schema types a key alike in every cell
@@ -181,32 +182,39 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
 # ------------------------------------------------------------------ running
 
 
-def run_and_store(root: str, cell: PlannedCell, record: str) -> tuple[str, float, bool]:
+def run_and_store(root: str, cell: PlannedCell, record: str, dyads: bool = False) -> tuple[str, float, bool]:
     """Run one cell and write it to the store (in a worker process); (hash, seconds, written)."""
-    return run_and_store_stack(root, [cell], record)[0]
+    return run_and_store_stack(root, [cell], record, dyads)[0]
 
 
-def run_and_store_stack(root: str, cells: Sequence[PlannedCell], record: str) -> list[tuple[str, float, bool]]:
+def run_and_store_stack(root: str, cells: Sequence[PlannedCell], record: str, dyads: bool = False
+                        ) -> list[tuple[str, float, bool]]:
     """Run cells of one :func:`stack_key` together (:func:`sim.experiment.run_stacked`) and write each
     to the store as it would be written alone; (hash, seconds, written) per cell. Finished cells
-    are skipped."""
+    are skipped, unless ``dyads`` asks for their pair table (``DYADS``) and they lack it: they are
+    rerun (same numbers) and the table is added to the cell."""
     store = CellStore(root)
-    todo = [c for c in cells if not store.has(c.key)]
-    out = [(c.key, 0.0, False) for c in cells if store.has(c.key)]
+    todo = [c for c in cells if not store.has(c.key) or (dyads and not store.has_file(c.key, DYADS))]
+    out = [(c.key, 0.0, False) for c in cells if c not in todo]
     if not todo:
         return out
     prepared = [prepare_plain(c.config, keep_unscaled=len(todo) > 1) for c in todo]
     world = prepared[0][0]
     first = todo[0].config
     results = run_stacked([(c.scenario, m, s) for c, (_, m, s) in zip(todo, prepared, strict=True)], world,
-                          int(first["seed"]), int(first["replications"]))
+                          int(first["seed"]), int(first["replications"]), pairs=dyads)
     for cell, result in zip(todo, results, strict=True):
         table = result.table
         if record == "horizon":
             table = table[table["date"] == table["date"].max()].reset_index(drop=True)
-        written = store.write(cell.key, table, cell.config,
-                              {"scenario": cell.scenario, "seconds": round(result.seconds, 4), "record": record,
-                               "replications": int(cell.config["replications"]), "seed": int(cell.config["seed"])})
+        extra = {DYADS: result.dyads} if result.dyads is not None else {}
+        if store.has(cell.key):  # finished before, without its pair table
+            written = store.add(cell.key, extra)
+        else:
+            written = store.write(cell.key, table, cell.config,
+                                  {"scenario": cell.scenario, "seconds": round(result.seconds, 4), "record": record,
+                                   "replications": int(cell.config["replications"]),
+                                   "seed": int(cell.config["seed"])}, extra)
         out.append((cell.key, result.seconds, written))
     return out
 
@@ -233,18 +241,25 @@ def stacks(cells: Sequence[PlannedCell], slices: int = MAX_BATCH) -> list[list[P
 
 
 def write_plan(root: Path, p: Plan) -> None:
-    """Write ``design.json`` and one ``points/<id>.json`` per point; refuse a different plan."""
+    """Write ``design.json`` and one ``points/<id>.json`` per point; refuse a different plan (one
+    that differs only in ``experiment.dyads`` is the same plan: the rerun adds the pair tables)."""
     path = root / DESIGN_FILE
     record = p.record()
     if path.exists():
         old = json.loads(path.read_text())
-        if config_hash(old) != config_hash(json.loads(json.dumps(record, default=str))):
+        if config_hash(_numbers_of(old)) != config_hash(_numbers_of(json.loads(json.dumps(record, default=str)))):
             raise FileExistsError(f"{root} holds another sweep ({old['experiment']}, {len(old['points'])} points); "
                                   "choose another directory with hydra.run.dir=...")
     root.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda f: f.write_text(json.dumps(record, indent=1, default=str)))
     for point in p.points:
         write_point(root, point)
+
+
+def _numbers_of(record: dict[str, Any]) -> dict[str, Any]:
+    """A plan record without what does not change its numbers: whether cells keep their pair tables."""
+    settings = {k: v for k, v in record.get("settings", {}).items() if k != "dyads"}
+    return {**record, "settings": settings}
 
 
 def write_point(root: Path, point: Mapping[str, Any]) -> None:
@@ -268,14 +283,16 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) ->
     store = CellStore(root)
     _clean_stale(store)
     done = store.done()
-    todo = [c for c in p.cells.values() if c.key not in done]
+    todo = [c for c in p.cells.values()
+            if c.key not in done or (p.settings.get("dyads") and not store.has_file(c.key, DYADS))]
     record = str(p.settings.get("record", "horizon"))
+    dyads = bool(p.settings.get("dyads", False))
     reps = int(p.settings.get("replications", 1))
     start = time.perf_counter()
     simulated = 0.0
     if todo:
         jobs: Iterator[list[tuple[str, float, bool]]] = Parallel(n_jobs=workers, return_as="generator_unordered")(
-            delayed(run_and_store_stack)(str(root), group, record) for group in stacks(todo))
+            delayed(run_and_store_stack)(str(root), group, record, dyads) for group in stacks(todo))
         with tqdm(total=len(todo), desc=f"{p.experiment}: cells", unit="cell", disable=not progress,
                   smoothing=0.05) as bar:
             for finished in jobs:
@@ -288,14 +305,16 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) ->
 
 
 def run_point(control: Cell, treatment: Cell | None, root: Path, record: str = "series",
-              params: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """One Hydra multirun job: the point's cells into the shared store, then its point record."""
+              params: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None,
+              dyads: bool = False) -> dict[str, Any]:
+    """One Hydra multirun job: the point's cells into the shared store, then its point record
+    (with ``dyads``, each cell's pair table too)."""
     cells = [control] + ([treatment] if treatment is not None else [])
     keys = []
     for cell in cells:
         config = cell_config(cell.config)
         key = config_hash(config)
-        run_and_store(str(root), PlannedCell(key, cell.scenario, config), record)
+        run_and_store(str(root), PlannedCell(key, cell.scenario, config), record, dyads)
         keys.append(key)
     point = {"id": point_id(keys[0], keys[-1]), "params": dict(params or {}), "control": keys[0],
              "treatment": keys[-1] if treatment is not None else None, "settings": dict(settings or {})}

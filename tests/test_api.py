@@ -56,7 +56,7 @@ def test_the_treatments_levers_come_from_the_scenario_files_not_from_the_overrid
 
 @pytest.mark.parametrize(("overrides", "treatment", "where", "allowed"), [
     ([], "baseline", "config.yaml", "a scenario other than scenario=baseline"),
-    (["compare=nope"], "nope", "command line", "null or one of baseline, outreach, sunni_outreach"),
+    (["compare=nope"], "nope", "command line", "null or one of baseline, fall_of_assad, gulf_iran_detente, history"),
 ])
 def test_a_treatment_that_cannot_pair_is_refused_naming_where_it_was_chosen(overrides: list[str], treatment: str,
                                                                           where: str, allowed: str) -> None:

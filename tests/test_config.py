@@ -125,10 +125,12 @@ def test_event_errors() -> None:
     assert e.key == "scenario.events[0].states[1]" and "SAU" in e.allowed
 
     def unknown_issue(cfg: DictConfig) -> None:
-        cfg.scenario.events[6].positions = {"assad_survivl": 1.0}
+        cfg.scenario.events[positions].positions = {"assad_survivl": 1.0}
 
+    events = compose(["scenario=western_sanctions_2022"]).scenario.events
+    positions = next(k for k, ev in enumerate(events) if len(ev.positions))
     e = _error(["scenario=western_sanctions_2022"], unknown_issue)
-    assert e.key == "scenario.events[6].positions.assad_survivl"
+    assert e.key == f"scenario.events[{positions}].positions.assad_survivl"
 
     def misdated(cfg: DictConfig) -> None:
         cfg.scenario.events[2].date = "2019-9"

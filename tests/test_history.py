@@ -238,3 +238,24 @@ def test_build_schedule_tolerates_configs_saved_before_the_new_event_keys() -> N
     world = prepare(cfg)[0]
     schedule = build_schedule(Plain(plain["scenario"]), Plain(plain["policy"]), Plain(plain["horizon"]), world)
     assert schedule.sanctions[0].participants == (world.index("USA"),)
+
+
+def test_a_sweep_keeps_pair_tables_only_when_asked(tmp_path: Path) -> None:
+    """experiment.dyads=false (default): cells hold no dyads.parquet; asked later, the finished
+    cells get theirs (rerun, same metric table) and the table matches a run of the cell alone."""
+    from sim.api import run_experiment
+    from sim.store import DYADS, CellStore
+
+    args = ["experiment=outreach_sweep", "replications=2", "horizon.end=2019-02",
+            'experiment.grid={policy.outreach:"0,1"}']
+    run_experiment(args, tmp_path, workers=1)
+    store = CellStore(tmp_path)
+    keys = sorted(store.done())
+    assert keys and not any(store.has_file(k, DYADS) for k in keys)
+    tables = {k: store.table(k) for k in keys}
+    run_experiment([*args, "experiment.dyads=true"], tmp_path, workers=1)
+    assert all(store.has_file(k, DYADS) for k in keys)
+    for k in keys:
+        pd.testing.assert_frame_equal(store.table(k), tables[k])
+        dyads = pd.read_parquet(store.path(k) / DYADS)
+        assert len(dyads) == 2 * 5 * 78 and dyads.date.iloc[0] == "2018-10"
