@@ -33,16 +33,17 @@ from sim.events import (
     Schedule,
     apply_event,
     outreach_premium,
+    participation_vector,
     sanctions_factor,
     sanctions_penalty,
 )
 from sim.mechanisms.affinity import affinity_anchor, affinity_step
-from sim.mechanisms.allocation import allocate, calibrate_fixed_effect
+from sim.mechanisms.allocation import allocate, calibrate_fixed_effect, formation_shift
 from sim.mechanisms.arrays import transpose, zero_diagonal
 from sim.mechanisms.bargaining import conditionality_pressure
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
-from sim.mechanisms.scarcity import alternatives_lost, scarcity_premium
+from sim.mechanisms.scarcity import alternatives_lost, diversion_premium, hub_matrix, scarcity_premium
 from sim.mechanisms.ties import commitment_shares, tie_strength
 from sim.mechanisms.value import (
     dynamic_value,
@@ -71,7 +72,7 @@ def run_bare(
     rng.integers(np.iinfo(np.int32).max)  # mesa.Model seeds Python's random from the stream first
     n = world.n
     b0 = world.budget
-    cond = Conditions.from_world(world)
+    cond = Conditions.from_world(world, schedule.sanctions)
     commit = world.commitment.copy()
     affinity = world.affinity.copy()
     shock = rng.standard_normal((n, n))
@@ -82,7 +83,7 @@ def run_bare(
     cw, cc = p.value, p.conditionality
 
     def refresh() -> tuple[np.ndarray, np.ndarray]:
-        align = interest_alignment(cond.positions, world.salience)
+        align = interest_alignment(cond.positions, cond.salience)
         static = static_value(cond.complementarity, align, complementarity_weight=cw.complementarity_weight,
                               alignment_weight=cw.alignment_weight)
         return static, affinity_anchor(cond.anchor, align, alignment0)
@@ -98,6 +99,14 @@ def run_bare(
 
     alignment0 = symmetric_alignment(interest_alignment(world.positions, world.salience))
     static, anchor = refresh()
+    anchor0 = anchor.copy()
+    formed = None  # the fixed effect moved by formation, once an anchor has moved
+
+    def participation(s: object) -> tuple[np.ndarray, float]:
+        if p.participation.enabled:
+            return cond.participation[s.lever], p.participation.exposure  # type: ignore[attr-defined]
+        return participation_vector(n, (s.sender,)), 1.0  # type: ignore[attr-defined]
+
     value = value_of(np.zeros_like(tie))
     for _ in range(CALIBRATION_ITERATIONS):
         dep, share = dependence_shares(value, tie, outside)
@@ -128,6 +137,8 @@ def run_bare(
             lost = alternatives_lost(outside, world.outside_option)
         if events:
             static, anchor = refresh()
+            moved = p.formation.enabled and not np.array_equal(anchor, anchor0)
+            formed = fixed + formation_shift(anchor, anchor0, rate=p.formation.rate) if moved else None
         bud = budget(b0, cond.returns, tie, tie0, factor, gain=gain, cap=p.budget.max_growth)
         # values
         value = value_of(pressure(dep, share)) if cw.enabled else value0.copy()
@@ -139,19 +150,23 @@ def run_bare(
                 value += premium[1]
         if p.scarcity.enabled and lost.any():
             value += scarcity_premium(value, lost, weight=p.scarcity.weight)
+        in_force = [s for s in schedule.sanctions if schedule.sanctions_intensity(s, month)]
+        if p.diversion.enabled and lost.any():
+            hubs = hub_matrix(n, [(s.target, participation(s)[0]) for s in in_force])
+            value += diversion_premium(lost, hubs, weight=p.diversion.weight)
         if p.sanctions.enabled:
-            for s in schedule.sanctions:
-                level = schedule.sanctions_intensity(s, month)
-                if level:
-                    value -= sanctions_penalty(tie, s.sender, s.target, level, p.sanctions.secondary_cost)
+            for s in in_force:
+                pi, exposure = participation(s)
+                value -= sanctions_penalty(tie, pi, s.target, schedule.sanctions_intensity(s, month),
+                                           p.sanctions.secondary_cost, exposure)
         innovation = rng.standard_normal((n, n))
         if p.noise.enabled:
             shock = ar1_shock(shock, innovation, persistence=p.noise.persistence)
             value += p.noise.sigma * shock
         zero_diagonal(value)
         # decisions, ties, affinities, dependence
-        commit = allocate(commit, value, fixed, bud, enabled=a.enabled, rationality=a.rationality,
-                          max_share=a.max_share, inertia=a.inertia)
+        commit = allocate(commit, value, fixed if formed is None else formed, bud, enabled=a.enabled,
+                          rationality=a.rationality, max_share=a.max_share, inertia=a.inertia)
         tie = tie_strength(commit, b0)
         if p.affinity.enabled:
             f = p.affinity

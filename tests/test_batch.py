@@ -55,6 +55,7 @@ CONFIGS = {
     "us_sanctions": ["scenario=us_sanctions", "policy.outreach=0.5"],
     **{f"no_{name}": [*ALL_LEVERS, f"model.mechanisms.{name}.enabled=false"] for name in MECHANISMS},
     "synthetic_30": ["world=synthetic", "world.n_states=30", "scenario=outreach", "horizon.end=2020-06"],
+    "history": ["scenario=history"],
 }
 
 

@@ -259,3 +259,21 @@ def test_a_sweep_keeps_pair_tables_only_when_asked(tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(store.table(k), tables[k])
         dyads = pd.read_parquet(store.path(k) / DYADS)
         assert len(dyads) == 2 * 5 * 78 and dyads.date.iloc[0] == "2018-10"
+
+
+def test_history_under_different_lever_levels_stacks_with_each_runs_numbers_alone() -> None:
+    """Schedules of history at several lever levels in one stack (run_stacked): each cell's
+    metrics and pair table equal that cell run alone, bit for bit."""
+    from sim.experiment import prepare_plain, run_prepared, run_stacked
+    from sim.store import cell_config
+
+    levels = [("policy.outreach=0", "policy.western_sanctions_on_russia=1"),
+              ("policy.outreach=0.5", "policy.western_sanctions_on_russia=0.3"),
+              ("policy.outreach=1", "policy.western_sanctions_on_russia=0")]
+    configs = [cell_config(_history("replications=2", "horizon.end=2023-06", *lv)) for lv in levels]
+    prepared = [prepare_plain(c, keep_unscaled=True) for c in configs]
+    stacked = run_stacked([("history", m, s) for _, m, s in prepared], prepared[0][0], 2018, 2, pairs=True)
+    for config, result in zip(configs, stacked, strict=True):
+        alone = run_prepared("history", *prepare_plain(config), 2018, 2, pairs=True)
+        pd.testing.assert_frame_equal(result.table, alone.table, check_exact=True)
+        pd.testing.assert_frame_equal(result.dyads, alone.dyads, check_exact=True)

@@ -35,10 +35,13 @@ CASES = [
     ["scenario=baseline", "model.mechanisms.allocation.enabled=false", "model.mechanisms.affinity.enabled=false",
      "model.mechanisms.conditionality.enabled=false"],
     ["world=synthetic", "world.n_states=60", "scenario=outreach", "horizon.end=2019-12"],
+    ["scenario=history"],  # formation, diversion, participation, group, salience and join events
+    ["scenario=history", "model.mechanisms.participation.enabled=false", "model.mechanisms.formation.enabled=false"],
 ]
 
 
-@pytest.mark.parametrize("overrides", CASES, ids=["outreach", "all_levers", "switched_off", "synthetic_60"])
+@pytest.mark.parametrize("overrides", CASES, ids=["outreach", "all_levers", "switched_off", "synthetic_60", "history",
+                                                  "history_sender_only"])
 def test_the_bare_loop_ends_where_the_model_ends(overrides: list[str]) -> None:
     """Same seed, same final ties, commitments, values, budgets and dependences, bit for bit."""
     cfg = compose(overrides)
