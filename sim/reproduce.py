@@ -13,7 +13,8 @@ What a directory holds decides how it is rerun (:func:`inspect`):
 
 The rerun goes into a new directory (default ``<OUTDIR>-reproduced``, numbered if taken); the
 original is only read. Then every result table of the original is compared with the rerun's
-(:func:`compare_tables`): a run's ``results.parquet``, ``network.parquet`` and ``summary.json``,
+(:func:`compare_tables`): a run's ``results.parquet``, ``network.parquet``, ``dyads.parquet`` and
+``summary.json``,
 a sweep's ``cells/<hash>/results.parquet`` and its ``report/*.parquet``. Equality is exact, to
 the bit (NaN equals NaN): both engines, every launcher and every stack give identical numbers
 by design, and no difference is documented that a tolerance would excuse. The verdict names each
@@ -39,9 +40,10 @@ import numpy as np
 import pandas as pd
 
 from sim.api import SavedRun, saved_run
-from sim.store import CELLS, DESIGN_FILE, POINTS, CellStore, config_hash
+from sim.store import CELLS, DESIGN_FILE, DYADS, POINTS, CellStore, config_hash
 
-KEY_COLUMNS = ("scenario", "cell", "replication", "date", "stage", "origin", "target", "point", "hypothesis")
+KEY_COLUMNS = ("scenario", "cell", "replication", "date", "stage", "origin", "target", "a", "b", "point",
+               "hypothesis")
 SHOWN_ROWS = 3  # rows named per differing column
 
 
@@ -207,9 +209,11 @@ def result_tables(root: Path, kind: str, cells: Sequence[str] | None = None) -> 
     """The result tables under ``root``, by name relative to it: a run's tables, or a sweep's cells
     (``cells`` among them; default all, with the sweep's ``report/*.parquet``)."""
     if kind == "run":
-        return {n: root / n for n in ("results.parquet", "network.parquet", "summary.json") if (root / n).exists()}
+        return {n: root / n for n in ("results.parquet", "network.parquet", DYADS, "summary.json")
+                if (root / n).exists()}
     keys = sorted(CellStore(root).done()) if cells is None else cells
-    tables = {f"{CELLS}/{k}/results.parquet": root / CELLS / k / "results.parquet" for k in keys}
+    tables = {f"{CELLS}/{k}/{name}": root / CELLS / k / name for k in keys for name in ("results.parquet", DYADS)
+              if name == "results.parquet" or (root / CELLS / k / name).exists()}
     if cells is None:
         tables |= {f"report/{p.name}": p for p in sorted((root / "report").glob("*.parquet"))}
     return tables
@@ -276,7 +280,8 @@ def rerun_cells(source: Source, keys: Sequence[str], points: Sequence[Mapping[st
     store = CellStore(source.root)
     for key in keys:
         config, meta = _check_cell(store, key), store.meta(key)
-        run_and_store(str(out), PlannedCell(key, str(meta["scenario"]), config), str(meta.get("record", "series")))
+        run_and_store(str(out), PlannedCell(key, str(meta["scenario"]), config), str(meta.get("record", "series")),
+                      dyads=store.has_file(key, DYADS))
     for point in points:
         write_point(out, point)
 
