@@ -21,15 +21,17 @@ Hydra again) and passes its own composer and file attribution to :func:`build_pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
 import pandas as pd
+from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import MissingConfigException
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sim import project_dir
 from sim.config import LEVERS, ConfigError, register_configs, validate
@@ -56,9 +58,26 @@ def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
+@contextmanager
+def _aside_running_app() -> Iterator[None]:
+    """Set a running Hydra app (``@hydra.main``) aside while :func:`hydra.initialize_config_dir` composes.
+
+    Hydra allows one initialised instance per process; the running app's is put back afterwards.
+    Composing does not touch the app's ``HydraConfig``.
+    """
+    running = GlobalHydra.instance().hydra
+    GlobalHydra.instance().clear()
+    try:
+        yield
+    finally:
+        GlobalHydra.instance().clear()
+        if running is not None:
+            GlobalHydra.instance().initialize(running)
+
+
 def _composed(overrides: Sequence[str] | None) -> tuple[DictConfig, dict[str, Any]]:
     """The composed config (without Hydra's node, as ``hydra.compose`` returns it) and the group choices."""
-    with hydra.initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+    with _aside_running_app(), hydra.initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
         cfg = hydra.compose(config_name="config", overrides=list(overrides or []), return_hydra_config=True)
     choices = dict(cfg.hydra.runtime.choices)
     with open_dict(cfg):
@@ -72,9 +91,61 @@ def compose(overrides: Sequence[str] | None = None) -> DictConfig:
     """The config ``sim-run`` would run with these overrides, through Hydra's Compose API, its
     scenario's includes expanded (:func:`sim.scenarios.expand`).
 
-    Not validated (see :func:`sim.config.validate`); not usable inside a running Hydra app.
+    Composed from :data:`CONFIG_DIR` (also inside a running Hydra app, whose own config
+    directory may be a saved ``.hydra/``). Not validated (see :func:`sim.config.validate`).
     """
     return _composed(overrides)[0]
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """Hydra's record of a finished run or multirun job: the ``.hydra/`` directory it left.
+
+    ``overrides`` are the run's command-line overrides (``overrides.yaml``: Hydra's
+    ``hydra.overrides.task``), ``choices`` the config group options it ran with
+    (``hydra.runtime.choices``), ``searchpath`` its ``hydra.searchpath=`` overrides, and
+    ``multirun`` whether it was one job of a ``-m`` multirun (``hydra.mode``).
+    """
+
+    directory: Path
+    overrides: tuple[str, ...]
+    choices: dict[str, str]
+    searchpath: tuple[str, ...] = ()
+    multirun: bool = False
+
+    @property
+    def outdir(self) -> Path:
+        """The run directory (or the job's directory) that holds this ``.hydra/``."""
+        return self.directory.parent
+
+
+SAVED_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")  # what Hydra writes into .hydra/
+
+
+def saved_run(directory: str | Path) -> SavedRun:
+    """Read the ``.hydra/`` directory Hydra wrote for a run or a job (``directory`` is it, or holds it).
+
+    Raises :class:`FileNotFoundError` naming the missing file when ``directory`` holds no
+    complete record, :class:`ValueError` when ``hydra.yaml`` is not Hydra's record of a run.
+    """
+    directory = Path(directory)
+    if directory.name != ".hydra":
+        directory = directory / ".hydra"
+    for name in SAVED_FILES:
+        if not (directory / name).is_file():
+            raise FileNotFoundError(f"{directory / name} is missing: not the .hydra/ record of a sim-run run or job")
+    record = OmegaConf.load(directory / "hydra.yaml")
+    try:
+        hc = record.hydra
+        choices = {str(k): str(v) for k, v in hc.runtime.choices.items() if v is not None and "/" not in str(k)}
+        task = [str(o) for o in OmegaConf.load(directory / "overrides.yaml")]
+        searchpath = tuple(str(o) for o in hc.overrides.hydra if str(o).startswith("hydra.searchpath="))
+        multirun = str(hc.mode) == "MULTIRUN"
+    except Exception as e:  # omegaconf raises its own errors for a missing key
+        raise ValueError(f"{directory / 'hydra.yaml'} is not Hydra's record of a run ({e})") from e
+    if "scenario" not in choices:
+        raise ValueError(f"{directory / 'hydra.yaml'} records no scenario choice: not a sim-run run or job")
+    return SavedRun(directory, tuple(task), choices, searchpath, multirun)
 
 
 def scenario_files(choice: str) -> dict[str, str]:

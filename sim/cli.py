@@ -7,6 +7,8 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,17 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.analysis import summarise, summary_markdown
-from sim.api import CONFIG_DIR, Pair, build_pair, override_key, refuse_grid_overrides
+from sim.api import (
+    CONFIG_DIR,
+    Composer,
+    Pair,
+    SavedRun,
+    build_pair,
+    compose,
+    override_key,
+    refuse_grid_overrides,
+    saved_run,
+)
 from sim.config import ConfigError
 from sim.events import events_after
 from sim.experiment import Cell, provenance, run_cell, write_results
@@ -42,8 +54,7 @@ def _source_file(group: str, choice: str, hc: HydraConfig) -> str:
     return str(CONFIG_DIR / group / f"{choice}.yaml")
 
 
-def _files(scenario_choice: str, hc: HydraConfig) -> dict[str, str]:
-    choices = hc.runtime.choices
+def _files(scenario_choice: str, hc: HydraConfig, choices: Mapping[str, str]) -> dict[str, str]:
     files = {group: _source_file(group, str(choices.get(group)), hc) for group in ("world", "model")}
     files["scenario"] = _source_file("scenario", scenario_choice, hc)
     files["experiment"] = _source_file("experiment", str(choices.get("experiment")), hc)
@@ -61,25 +72,66 @@ def _blame(error: ConfigError, overrides: list[str]) -> ConfigError:
     return error
 
 
-def cells_for(cfg: DictConfig, hc: HydraConfig) -> Pair:
-    """The control cell and, unless a single scenario was asked for, the treatment cell.
+@dataclass(frozen=True)
+class Invocation:
+    """What a run stands for: its overrides, its config group choices, and how to compose more configs."""
 
-    The command line's overrides split between them by :func:`sim.api.build_pair`'s rule,
-    composed in this Hydra app (with its ``hydra.searchpath``), with errors naming the YAML
-    file each value came from. ``sim-run scenario=X`` alone, or ``compare=null``, runs X alone.
+    overrides: list[str]
+    choices: Mapping[str, str]
+    composer: Composer
+    saved: SavedRun | None = None  # the saved run this one reruns (its .hydra/), if any
+
+    @property
+    def multirun(self) -> bool:
+        """One job of a ``-m`` multirun: this one, or the saved job it reruns."""
+        return HydraConfig.get().mode == RunMode.MULTIRUN or (self.saved is not None and self.saved.multirun)
+
+
+def invocation(hc: HydraConfig) -> Invocation:
+    """The overrides, group choices and composer of this run: one rule for both ways to start it.
+
+    Started from the project's configs, they are the command line's and this app's (with its
+    ``hydra.searchpath``). Started from a result's saved config (``sim-run --config-path
+    OUTDIR/.hydra --config-name config``, a config composed whole: no ``scenario`` choice), they
+    are the saved run's (``overrides.yaml``, ``hydra.yaml``: :func:`sim.api.saved_run`) followed by
+    this command line's, and the cells the saved config does not hold (the treatment; a control
+    without a treatment-only lever) are composed again from the project's configs
+    (:func:`sim.api.compose`). Raises ConfigError for a group option chosen on the command line of
+    a saved config, FileNotFoundError or ValueError when the config directory holds no saved run.
     """
     overrides = list(hc.overrides.task)
-    chose_scenario = any(o.startswith("scenario=") for o in overrides)
-    chose_compare = any(o.startswith("compare=") for o in overrides)
-    control = str(hc.runtime.choices.get("scenario"))
-    alone = cfg.compare is None or (chose_scenario and not chose_compare)
     searchpath = [o for o in hc.overrides.hydra if o.startswith("hydra.searchpath=")]
+    if hc.runtime.choices.get("scenario") is not None:
+        def composer(extra: list[str]) -> DictConfig:
+            return hydra.compose(config_name="config", overrides=[*searchpath, *extra])
 
-    def composer(extra: list[str]) -> DictConfig:
-        return hydra.compose(config_name="config", overrides=[*searchpath, *extra])
+        return Invocation(overrides, dict(hc.runtime.choices), composer)
+    main = [s.path for s in hc.runtime.config_sources if s.provider == "main" and s.schema == "file"]
+    saved = saved_run(main[0] if main else ".hydra")
+    for o in overrides:
+        if override_key(o) in GROUPS:
+            raise ConfigError(f"command line ({o})", override_key(o), o.split("=", 1)[-1],
+                              f"no new option: {saved.directory / 'config.yaml'} holds its {override_key(o)} "
+                              "composed; set its keys, or run sim-run with the saved overrides and this one")
+    return Invocation([*saved.overrides, *overrides], saved.choices,
+                      lambda extra: compose([*saved.searchpath, *searchpath, *extra]), saved)
 
-    return build_pair(overrides, control, None if alone else str(cfg.compare), composer=composer,
-                      files=lambda choice: _files(choice, hc), control_config=cfg)
+
+def cells_for(cfg: DictConfig, hc: HydraConfig, how: Invocation | None = None) -> Pair:
+    """The control cell and, unless a single scenario was asked for, the treatment cell.
+
+    The run's overrides (:func:`invocation`) split between them by :func:`sim.api.build_pair`'s
+    rule, with errors naming the YAML file each value came from. ``cfg`` is the control with
+    every override, as composed (its ``scenario`` an already composed node). ``sim-run
+    scenario=X`` alone, or ``compare=null``, runs X alone.
+    """
+    how = how or invocation(hc)
+    chose_scenario = any(o.startswith("scenario=") for o in how.overrides)
+    chose_compare = any(o.startswith("compare=") for o in how.overrides)
+    control = str(how.choices.get("scenario"))
+    alone = cfg.compare is None or (chose_scenario and not chose_compare)
+    return build_pair(how.overrides, control, None if alone else str(cfg.compare), composer=how.composer,
+                      files=lambda choice: _files(choice, hc, how.choices), control_config=cfg)
 
 
 def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
@@ -116,9 +168,10 @@ def run(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     outdir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
-    multirun = hc.mode == RunMode.MULTIRUN
     try:
-        pair = cells_for(cfg, hc)
+        how = invocation(hc)
+        overrides, multirun = how.overrides, how.multirun
+        pair = cells_for(cfg, hc, how)
         design = str(cfg.experiment.design)
         if multirun and design not in ("pair", "grid"):
             raise ConfigError("command line (-m)", "experiment.design", design,
@@ -126,9 +179,9 @@ def run(cfg: DictConfig) -> None:
         if design != "pair" and pair.treatment is None:
             raise ConfigError("command line", "compare", cfg.compare,
                               f"a scenario to pair with: a {design} design runs the paired test at every point")
-    except ConfigError as e:
+    except (ConfigError, FileNotFoundError, ValueError) as e:
         abandon(outdir)
-        print(f"error: {_blame(e, overrides)}", file=sys.stderr)
+        print(f"error: {_blame(e, overrides) if isinstance(e, ConfigError) else e}", file=sys.stderr)
         sys.exit(2)
     cells, notes = pair.cells, list(pair.notes)
     for cell in cells:
@@ -137,13 +190,12 @@ def run(cfg: DictConfig) -> None:
                          + ", ".join(late))
     for note in notes:
         print(f"note: {note}")
-    if multirun:
-        run_job(cfg, hc, cells, overrides)
+    if multirun:  # a rerun of a saved job writes its point into this run's directory
+        run_job(cfg, hc, cells, overrides, Path(str(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else outdir)
     elif design == "pair":
         run_pair(cfg, cells, outdir)
     else:
-        run_sweep(cfg, pair, outdir, _source_file("experiment", str(hc.runtime.choices.get("experiment")), hc),
-                  overrides)
+        run_sweep(cfg, pair, outdir, _source_file("experiment", str(how.choices.get("experiment")), hc), overrides)
 
 
 def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
@@ -209,9 +261,9 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
         print(f"{name}: {path}")
 
 
-def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list[str]) -> None:
-    """One job of a Hydra multirun: its point's cells into the store under the sweep directory."""
-    root = Path(str(hc.sweep.dir)).absolute()
+def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list[str], root: Path) -> None:
+    """One job of a Hydra multirun: its point's cells into the store under the sweep directory ``root``."""
+    root = root.absolute()
     params = {}
     for o in OverridesParser.create().parse_overrides(overrides):
         key = o.key_or_group
@@ -220,7 +272,8 @@ def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list
     settings = {"min_relative_effect": float(cfg.min_relative_effect), "seed": int(cfg.seed)}
     point = run_point(cells[0], cells[1] if len(cells) == 2 else None, root, str(cfg.experiment.record), params,
                       settings, dyads=bool(cfg.experiment.dyads))
-    print(f"job {hc.job.num}: point {point['id']} ({', '.join(overrides) or 'defaults'}) -> {root}; "
+    job = f"job {hc.job.num}" if hc.mode == RunMode.MULTIRUN else "saved job"
+    print(f"{job}: point {point['id']} ({', '.join(overrides) or 'defaults'}) -> {root}; "
           f"sim-report {root} makes the tables and figures")
 
 

@@ -339,20 +339,32 @@ def write_results(
     atomic_write(outdir / "results.parquet", lambda p: table.to_parquet(p, index=False))
 
 
-def provenance(cells: list[Cell], results: list[CellResult]) -> dict[str, Any]:
-    """Package versions, git revision, seeds, timings and each cell's resolved config."""
+PACKAGES = ("alliance-sim", "mesa", "numpy", "scipy", "pandas", "hydra-core", "omegaconf", "networkx")
+ENVIRONMENT = ("git_revision", "python", "platform", "packages")  # the keys environment() returns
+
+
+@functools.cache
+def environment() -> dict[str, Any]:
+    """What a result's numbers may depend on besides its config: ``git_revision`` (``-dirty`` when the
+    tree has changes), ``python``, ``platform`` and ``packages`` (versions of :data:`PACKAGES`).
+
+    Computed once per process. A run's ``provenance.json`` and each sweep cell's ``cell.json`` hold it.
+    """
     packages = {}
-    for name in ("alliance-sim", "mesa", "numpy", "scipy", "pandas", "hydra-core", "omegaconf", "networkx"):
+    for name in PACKAGES:
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
+    return {"git_revision": _git_revision(), "python": platform.python_version(), "platform": platform.platform(),
+            "packages": packages}
+
+
+def provenance(cells: list[Cell], results: list[CellResult]) -> dict[str, Any]:
+    """The :func:`environment`, seeds, timings and each cell's resolved config."""
     first = cells[0].config
     return {
-        "git_revision": _git_revision(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": packages,
+        **environment(),
         "seed": int(first.seed),
         "replications": int(first.replications),
         "seed_scheme": "numpy.random.SeedSequence(seed).spawn(replications); replication r shares child r "

@@ -11,7 +11,7 @@ The cell store: a *cell* is one fully resolved config (one scenario at one set o
 
     cells/<hash>/results.parquet   tidy table: scenario, replication, date, one column per metric
     cells/<hash>/config.json       the resolved config that was run
-    cells/<hash>/cell.json         hash, scenario, seconds, rows kept ("horizon" or "series")
+    cells/<hash>/cell.json         hash, scenario, seconds, rows kept ("horizon" or "series"), environment
     cells/<hash>/dyads.parquet     every pair every month (only when ``experiment.dyads=true``)
 
 A cell directory is written under a temporary name and renamed into place, so a cell either

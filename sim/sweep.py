@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from sim.batch import MAX_BATCH
 from sim.config import ConfigError, check_value, validate
 from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
-from sim.experiment import Cell, prepare_plain, run_stacked
+from sim.experiment import Cell, environment, prepare_plain, run_stacked
 from sim.store import DESIGN_FILE, DYADS, POINTS, CellStore, atomic_write, cell_config, config_at, config_hash
 
 
@@ -214,7 +214,7 @@ def run_and_store_stack(root: str, cells: Sequence[PlannedCell], record: str, dy
             written = store.write(cell.key, table, cell.config,
                                   {"scenario": cell.scenario, "seconds": round(result.seconds, 4), "record": record,
                                    "replications": int(cell.config["replications"]),
-                                   "seed": int(cell.config["seed"])}, extra)
+                                   "seed": int(cell.config["seed"]), "environment": environment()}, extra)
         out.append((cell.key, result.seconds, written))
     return out
 
