@@ -42,7 +42,7 @@ def test_the_headline_run_reproduces_bit_for_bit_and_is_left_untouched(headline:
     before = snapshot(headline)
     verdict = reproduce(headline, tmp_path / "again", quiet=True)
     assert verdict.identical, str(verdict)
-    assert [t.name for t in verdict.tables] == ["results.parquet", "network.parquet", "summary.json"]
+    assert [t.name for t in verdict.tables] == ["results.parquet", "network.parquet", "dyads.parquet", "summary.json"]
     assert "verdict: IDENTICAL" in str(verdict)
     assert snapshot(headline) == before
 
@@ -59,7 +59,8 @@ def test_a_single_scenario_run_reproduces_bit_for_bit(tmp_path: Path) -> None:
     sim_run(tmp_path, "scenario=western_sanctions_2022", *SMALL, f"hydra.run.dir={tmp_path / 'run'}")
     verdict = reproduce(tmp_path / "run", tmp_path / "again", quiet=True)
     assert verdict.identical, str(verdict)
-    assert [t.name for t in verdict.tables] == ["results.parquet", "network.parquet"]  # no summary alone
+    # a scenario alone has no summary
+    assert [t.name for t in verdict.tables] == ["results.parquet", "network.parquet", "dyads.parquet"]
 
 
 def test_an_outreach_sweep_and_one_of_its_points_reproduce_bit_for_bit(tmp_path: Path, capsys) -> None:
