@@ -17,6 +17,9 @@ On top of it, :func:`run_scenarios` runs scenarios into one tidy table (no files
 
 ``sim.cli`` composes inside its ``@hydra.main`` app (where :func:`compose` cannot initialise
 Hydra again) and passes its own composer and file attribution to :func:`build_pair`.
+
+Importing this module costs Hydra and the config schema only: the engine, the statistics and the
+figures are imported by the functions that run them, so a bad config fails fast.
 """
 
 from __future__ import annotations
@@ -24,17 +27,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
-import pandas as pd
 from hydra.errors import MissingConfigException
 from omegaconf import DictConfig, open_dict
 
 from sim.config import LEVERS, ConfigError, register_configs, validate
-from sim.experiment import Cell, run_cell
-from sim.report import write_report
-from sim.sweep import evaluate, plan, write_plan
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.experiment import Cell
 
 Composer = Callable[[list[str]], DictConfig]  # overrides -> the composed root config
 Files = Callable[[str], dict[str, str]]  # scenario choice -> the files validate() names in its errors
@@ -154,6 +158,8 @@ def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *,
     at the first problem: an invalid cell, a treatment equal to the control or with no scenario
     file, or two scenarios with the same ``scenario.name`` (results are keyed by it).
     """
+    from sim.experiment import Cell
+
     keep = [o for o in overrides if not o.startswith(("scenario=", "compare="))]
     first = control_config if control_config is not None else composer([*keep, f"scenario={control}"])
     validate(first, files(control))
@@ -194,6 +200,10 @@ def run_scenarios(overrides: Sequence[str] | None = None,
     differently is the second one's intensity only. One scenario, or three and more, each get
     every override. ``scenarios`` names the scenario files: a ``scenario=`` override is ignored.
     """
+    import pandas as pd
+
+    from sim.experiment import run_cell
+
     overrides = list(overrides or [])
     if len(scenarios) == 2:
         cells = build_pair(overrides, scenarios[0], scenarios[1], source="scenarios").cells
@@ -221,6 +231,9 @@ def run_experiment(overrides: Sequence[str] | None, root: str | Path, *, workers
     cells, store and report, so rerunning into ``root`` resumes. The control is ``scenario``,
     the treatment ``compare`` (a ConfigError if it is null).
     """
+    from sim.report import write_report
+    from sim.sweep import evaluate, plan, write_plan
+
     overrides = list(overrides or [])
     root = Path(root)
     cfg, choices = _composed(overrides)

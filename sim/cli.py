@@ -1,4 +1,9 @@
-"""Hydra entry point ``sim-run`` (and ``python -m sim``); its cells come from :mod:`sim.api`, the Python API."""
+"""Hydra entry point ``sim-run`` (and ``python -m sim``); its cells come from :mod:`sim.api`, the Python API.
+
+Importing it costs Hydra, the config schema and numpy: the engine, pandas, the statistics
+(``scipy.stats``) and the figures (matplotlib) are imported by the functions that use them, so
+``--help``, ``--cfg job`` and a bad override answer without them (``tests/test_imports.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,23 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 import numpy as np
-import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.analysis import summarise, summary_markdown
 from sim.api import CONFIG_DIR, Pair, build_pair, override_key, refuse_grid_overrides
 from sim.config import ConfigError
 from sim.events import events_after
-from sim.experiment import Cell, provenance, run_cell, write_results
-from sim.plots import headline_figures
-from sim.report import write_report
-from sim.store import existing_results, write_figures
-from sim.sweep import evaluate, plan, run_point, write_plan
+from sim.store import existing_results
+
+if TYPE_CHECKING:
+    from sim.experiment import Cell
 
 GROUPS = ("world", "model", "scenario", "experiment")
 
@@ -148,6 +150,13 @@ def run(cfg: DictConfig) -> None:
 
 def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
     """The headline paired test (or one scenario): tables, summary, figures and provenance."""
+    import pandas as pd
+
+    from sim.analysis import summarise, summary_markdown
+    from sim.experiment import provenance, run_cell, write_results
+    from sim.plots import headline_figures
+    from sim.store import write_figures
+
     start = time.perf_counter()
     try:
         results = [run_cell(cell, progress=True) for cell in cells]
@@ -181,6 +190,9 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     ``where`` is the experiment preset's file. Rerunning into the same directory
     (``hydra.run.dir=...``) resumes: finished cells are skipped.
     """
+    from sim.report import write_report
+    from sim.sweep import evaluate, plan, write_plan
+
     e = cfg.experiment
     try:
         refuse_grid_overrides(overrides, e.grid, where)
@@ -211,6 +223,8 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
 
 def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list[str]) -> None:
     """One job of a Hydra multirun: its point's cells into the store under the sweep directory."""
+    from sim.sweep import run_point
+
     root = Path(str(hc.sweep.dir)).absolute()
     params = {}
     for o in OverridesParser.create().parse_overrides(overrides):

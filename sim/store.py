@@ -30,10 +30,12 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from omegaconf import DictConfig, OmegaConf
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Keys of the root config that do not change a cell's numbers.
 NOT_HASHED = ("experiment", "compare", "min_relative_effect", "hydra")
@@ -63,16 +65,21 @@ def existing_results(outdir: Path) -> list[str]:
 
 
 def write_figures(outdir: Path, figures: Mapping[str, Any], formats: tuple[str, ...] = ("png",)) -> list[Path]:
-    """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically) and close it; return the paths."""
-    import matplotlib.pyplot as plt
+    """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically) and close it; return the paths.
 
+    Figures made with the object API (``matplotlib.figure.Figure``, as :mod:`sim.plots` makes them)
+    need no closing; one made through pyplot is closed there, so pyplot does not keep it.
+    """
     paths = []
     for stem, fig in figures.items():
         for fmt in formats:
             path = outdir / f"{stem}.{fmt}"
             atomic_write(path, lambda p, fig=fig, fmt=fmt: fig.savefig(p, dpi=150, format=fmt))
             paths.append(path)
-        plt.close(fig)
+        if getattr(fig.canvas, "manager", None) is not None:  # registered with pyplot
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
     return paths
 
 
@@ -149,6 +156,8 @@ class CellStore:
         return True
 
     def table(self, key: str) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.read_parquet(self.path(key) / "results.parquet")
 
     def meta(self, key: str) -> dict[str, Any]:
