@@ -47,6 +47,17 @@ def test_headline_run_writes_table_summary_figures_and_provenance(sim_run, tmp_p
     assert set(prov["configs"]) == {"baseline", "sunni_outreach"}
     assert (out / ".hydra" / "config.yaml").exists()
     assert not list(out.glob(".*.tmp-*"))  # no temporary file left over
+    assert not (out / "sim.log").exists()  # nothing was logged: no empty log
+    # the run's time by stage, in provenance and in one line; the last lines say what H1 and H2 are
+    stages = prov["stages"]
+    assert {"startup", "compose", "prepare", "simulate", "statistics", "tables", "figures", "total"} <= set(stages)
+    assert stages["total"] == pytest.approx(sum(v for k, v in stages.items() if k != "total"), abs=0.01)
+    assert "time: startup" in p.stdout and "compose" in p.stdout
+    lines = p.stdout.splitlines()
+    assert lines[-1] == f"results: {out}"
+    assert any(x.startswith("H1: outreach weakens the Russia-Iran tie") for x in lines)
+    assert any(x.startswith("H2: outreach gives the Sunni states more leverage") for x in lines)
+    assert any(str(out / "summary.md") in x for x in lines)
 
 
 def test_one_scenario_alone(sim_run, tmp_path: Path) -> None:
@@ -89,6 +100,9 @@ def test_synthetic_world_runs_the_paired_experiment_with_the_lever_only_scenario
     assert p.returncode == 0, p.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["treatment"] == "outreach" and summary["outreach_direction"] == 1
+    # the summary names the synthetic world's roles, not Russia and Iran
+    assert summary["h1"]["claim"] == "S00's outreach weakens the S00-S01 tie (dilution)"
+    assert "Russia" not in (tmp_path / "out" / "summary.md").read_text() and "Russia" not in p.stdout
 
 
 def test_finished_results_are_never_overwritten(sim_run, tmp_path: Path) -> None:
