@@ -320,7 +320,8 @@ def headline_figures(table: pd.DataFrame, network: pd.DataFrame | None, summary:
 
 
 def _key_label(key: str) -> str:
-    return LEVER_LABELS.get(key, key.removeprefix("model.mechanisms."))
+    """``outreach (policy.outreach)`` for a lever, ``noise.sigma`` for a mechanism parameter."""
+    return f"{LEVER_LABELS[key]} ({key})" if key in LEVER_LABELS else key.removeprefix("model.mechanisms.")
 
 
 def _x_values(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
@@ -370,7 +371,7 @@ def plot_effect_vs(effects: pd.DataFrame, keys: list[str], x_key: str) -> Figure
         for verdict, (marker, face) in VERDICT_STYLE.items():
             if (sub["verdict"] == verdict).any():
                 ax.scatter([], [], s=36, marker=marker, facecolors=face, edgecolors="black", linewidths=0.8,
-                           label=f"verdict: {verdict}")
+                           label=f"verdict: {verdict}" + (" (equal outreach)" if verdict == "not applicable" else ""))
         ax.set_xlabel(_key_label(x_key))
         ax.set_ylabel(f"effect on {spec['metric']} at the horizon\n(treatment - control, same seeds)")
         ax.set_title(textwrap.fill(f"{h.upper()}: {spec['claim']}", 60), fontsize=9)
@@ -484,7 +485,11 @@ def plot_sensitivity(sensitivity: pd.DataFrame, design: str) -> Figure:
                       else "Morris mu* (effect units; bars: 95% CI)")
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"Sensitivity of the H1 and H2 effects to the mechanism parameters ({design})")
+    idle = sensitivity.groupby("parameter")[columns[-1][0]].apply(lambda v: bool((v.abs() < 1e-12).all()))
+    note = (f"\nno bar ({int(idle.sum())} parameters): no effect at all in this pair, e.g. sanctions parameters "
+            "where no sanctions lever is on" if idle.any() else "")
+    fig.suptitle(f"Sensitivity of the H1 and H2 effects to the mechanism parameters ({design}){note}",
+                 fontsize=10)
     return fig
 
 
