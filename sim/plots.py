@@ -244,6 +244,7 @@ def plot_network(network: pd.DataFrame, min_tie: float = 0.04, min_hostility: fl
         ax.set_xlim(-1.2, 1.2)
         ax.set_ylim(-1.2, 1.2)
         ax.set_aspect("equal")
+        ax.set(xticks=[], yticks=[])  # no ticks to lay out (most of a panel's drawing time otherwise)
         ax.set_axis_off()
 
     for ax, (title, g) in zip(axes, panels, strict=False):
