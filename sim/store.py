@@ -72,8 +72,9 @@ def write_figures(outdir: Path, figures: Mapping[str, Any], formats: tuple[str, 
     """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically) and close it; return the paths.
 
     Drawing a figure into a PNG (text layout, rasterising) costs 0.3-0.5 s whatever its data, so
-    several figures are saved by ``processes`` processes at once (default: one per figure, at
-    most two and at most the cores): this process and forked children, which inherit the built
+    several figures are saved by ``processes`` processes at once (default: two where a core is
+    idle by the load average, else one; on a busy machine a second process only adds the cost of
+    forking, measured): this process and forked children, which inherit the built
     figures, save every other one. Only on Linux and in a process with no other thread (as
     ``sim-run`` and ``sim-report``: forking beside threads may deadlock); elsewhere, or with
     ``processes=1``, one after the other. A child that fails makes this call fail.
@@ -83,7 +84,8 @@ def write_figures(outdir: Path, figures: Mapping[str, Any], formats: tuple[str, 
     """
     stems = list(figures)
     if processes is None:
-        processes = min(2, len(stems), os.cpu_count() or 1)
+        idle = (os.cpu_count() or 1) - os.getloadavg()[0]  # cores the other jobs on the machine leave free
+        processes = min(2, len(stems)) if idle >= 1.0 else 1
     if not (hasattr(os, "fork") and sys.platform.startswith("linux")) or threading.active_count() > 1:
         processes = 1  # no fork: elsewhere than Linux, or where other threads may hold locks (Jupyter, pytest)
     processes = max(1, min(processes, len(stems)))
