@@ -155,7 +155,8 @@ def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *,
     line if ``compare=`` is among the overrides, else ``config.yaml``).
 
     Each config is composed once where it can be (composing the 2018 world costs about 0.5 s):
-    without a lever override, the two composed configs carry the scenario files' own policies.
+    without a lever override, the two composed configs carry the scenario files' own policies;
+    with one, the files' policies are read from compositions without the world (``~world``).
     The control with every override is validated first. Raises :class:`sim.config.ConfigError`
     at the first problem: an invalid cell, a treatment equal to the control or with no scenario
     file, or two scenarios with the same ``scenario.name`` (results are keyed by it).
@@ -177,8 +178,9 @@ def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *,
         if common == keep:  # no lever overridden: the composed configs carry the files' own policies
             treatment_cfg = composer([*keep, f"scenario={treatment}"])
             own = [first.policy, treatment_cfg.policy]
-        else:
-            own = [composer([*common, f"scenario={name}"]).policy for name in (control, treatment)]
+        else:  # the files' own policies: no world is needed for them (~world: half a compose's cost)
+            worldless = [o for o in common if override_key(o) != "world" and not override_key(o).startswith("world.")]
+            own = [composer([*worldless, f"scenario={name}", "~world"]).policy for name in (control, treatment)]
     except MissingConfigException as e:
         if f"scenario/{treatment}" not in str(e):
             raise
