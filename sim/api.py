@@ -161,11 +161,10 @@ def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *,
     at the first problem: an invalid cell, a treatment equal to the control or with no scenario
     file, or two scenarios with the same ``scenario.name`` (results are keyed by it).
     """
-    from sim.experiment import Cell
-
     keep = [o for o in overrides if not o.startswith(("scenario=", "compare="))]
     first = control_config if control_config is not None else composer([*keep, f"scenario={control}"])
     validate(first, files(control))
+    from sim.experiment import Cell  # after the first check: a bad override fails without the engine's imports
     if treatment is None:
         return Pair(Cell(str(first.scenario.name), first))
     source = source or compare_source(overrides)
