@@ -1,8 +1,15 @@
-"""Hydra entry point ``sim-run`` (and ``python -m sim``); its cells come from :mod:`sim.api`, the Python API."""
+"""Hydra entry point ``sim-run`` (and ``python -m sim``); its cells come from :mod:`sim.api`, the Python API.
+
+Importing it costs Hydra, the config schema and numpy: the engine, pandas, the statistics
+(``scipy.stats``) and the figures (matplotlib) are imported by the functions that use them, so
+``--help``, ``--cfg job`` and a bad override answer without them (``tests/test_imports.py``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shlex
 import shutil
 import sys
@@ -10,18 +17,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 import numpy as np
-import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.analysis import summarise, summary_markdown
 from sim.api import (
     CONFIG_DIR,
     Composer,
@@ -35,11 +40,10 @@ from sim.api import (
 )
 from sim.config import ConfigError
 from sim.events import events_after
-from sim.experiment import Cell, provenance, run_cell, write_results
-from sim.plots import headline_figures
-from sim.report import write_report
-from sim.store import existing_results, write_figures
-from sim.sweep import evaluate, plan, run_point, write_plan
+from sim.store import existing_results
+
+if TYPE_CHECKING:
+    from sim.experiment import Cell
 
 GROUPS = ("world", "model", "scenario", "experiment")
 
@@ -151,6 +155,21 @@ class ResultGuard(Callback):
             sys.exit(2)
 
 
+class SweepReport(Callback):
+    """At the end of a Hydra multirun, the sweep's report (``sim-report`` on the sweep directory)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        root = Path(str(config.hydra.sweep.dir)).absolute()
+        if not (root / "points").is_dir():
+            return
+        from sim.report import write_report
+
+        start = time.perf_counter()
+        paths = write_report(root)
+        print(f"report of {root} in {time.perf_counter() - start:.1f} s: "
+              + ", ".join(p.name for p in paths.values()) + f" in {root / 'report'}")
+
+
 def abandon(outdir: Path) -> None:
     """Remove what Hydra put in a job directory that produced no results (config copy, log)."""
     if existing_results(outdir):
@@ -199,32 +218,124 @@ def run(cfg: DictConfig) -> None:
 
 
 def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
-    """The headline paired test (or one scenario): tables, summary, figures and provenance."""
-    start = time.perf_counter()
+    """The headline paired test (or one scenario): tables, summary, figures and provenance.
+
+    The run's time is split into stages (:class:`Stages`), recorded in ``provenance.json``
+    (``stages``, seconds) and printed in one line at the end, before what H1 and H2 found.
+    """
+    import pandas as pd
+
+    from sim.experiment import provenance, run_cell, write_results
+
+    stages = Stages.since_start()
     try:
+        stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
         results = [run_cell(cell, progress=True, pairs=True) for cell in cells]
+        simulate = sum(r.seconds for r in results)  # stepping and the tidy tables, inside run_cell
+        stages.mark("prepare", minus=simulate)
+        stages.add("simulate", simulate)
         table = pd.concat([r.table for r in results], ignore_index=True)
         network = pd.concat([r.network for r in results], ignore_index=True)
         summary = md = None
         if len(cells) == 2:
+            from sim.analysis import summarise, summary_markdown
+
             summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed),
                                 direction=outreach_direction(cells[0].config, cells[1].config),
                                 min_relative_effect=float(cfg.min_relative_effect))
             md = summary_markdown(summary, int(cfg.replications))
-        write_figures(outdir, headline_figures(table, network, summary))
-        write_results(outdir, results, summary, md, provenance(cells, results))
+        stages.mark("statistics")
+        from sim.plots import headline_figures
+        from sim.store import write_figures
+
+        figures = write_figures(outdir, headline_figures(table, network, summary))
+        stages.mark("figures")
+        record = provenance(cells, results)
+        write_results(outdir, results, summary, md, record | {"stages": stages.seconds})
+        stages.mark("tables")
+        # again with the tables' own stage: the results table was written last, as the run's completion mark
+        write_provenance(outdir, record | {"stages": stages.seconds})
     except BaseException:
         abandon(outdir)  # leave nothing that looks like a result
         raise
-    seconds = time.perf_counter() - start
-    print(f"{len(cells)} scenario(s) x {cfg.replications} replications in {seconds:.1f} s")
+    print(f"{len(cells)} scenario(s) x {cfg.replications} replications; time: {stages.line()}")
     if summary is not None:
-        for key in ("h1", "h2"):
-            h = summary[key]
-            ci = "no CI" if h["ci_low"] is None else f"[{h['ci_low']:+.4f}, {h['ci_high']:+.4f}]"
-            print(f"{key.upper()} ({h['metric']}): effect {h['effect']:+.4f} {ci} p={h['p_value']:.3g} "
-                  f"-> {h['verdict']}")
+        for line in hypothesis_lines(summary):
+            print(line)
+        print(f"in words: {outdir / 'summary.md'} (what H1 and H2 claim, the effects, what each verdict means)")
+    print(f"figures: {', '.join(p.name for p in figures)}")
     print(f"results: {outdir}")
+
+
+def hypothesis_lines(summary: dict[str, Any]) -> list[str]:
+    """What H1 and H2 claim, in words, and what the run found for each: effect, interval, p, verdict."""
+    from sim.analysis import number
+
+    lines = []
+    for key in ("h1", "h2"):
+        h = summary[key]
+        ci = "no CI (fewer than 5 replications)" if h["ci_low"] is None else \
+            f"95% BCa CI [{number(h['ci_low'])}, {number(h['ci_high'])}]"
+        lines.append(f"{key.upper()}: {h['claim']}. {h['metric']} at {summary['horizon']}, "
+                     f"{summary['treatment']} - {summary['control']}: {number(h['effect'])} {ci}, "
+                     f"p={h['p_value']:.3g} -> {h['verdict']}")
+    return lines
+
+
+def _process_seconds() -> float | None:
+    """Seconds since this process started (Linux: /proc), or None where that is not known."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime, after the command
+        return float(Path("/proc/uptime").read_text().split()[0]) - started
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class Stages:
+    """A run's wall time split into named stages, in seconds (the clock is ``time.perf_counter``).
+
+    ``startup`` is the interpreter, the imports and Hydra's start before ``sim-run``'s own code
+    (where the process start time is known, Linux); :meth:`mark` closes the stage that ran since
+    the last mark; ``total`` is the sum.
+    """
+
+    def __init__(self, startup: float | None = None) -> None:
+        self.seconds: dict[str, float] = {} if startup is None else {"startup": round(startup, 3)}
+        self.last = time.perf_counter()
+
+    @classmethod
+    def since_start(cls) -> Stages:
+        """Stages whose first one, ``compose``, starts where ``main()`` did (Hydra composes before ``run``)."""
+        stages = cls(None if _STARTED is None else _STARTED[1])
+        if _STARTED is not None:
+            stages.last = _STARTED[0]
+        return stages
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + seconds, 3)
+        self.seconds["total"] = round(sum(v for k, v in self.seconds.items() if k != "total"), 3)
+
+    def mark(self, name: str, minus: float = 0.0) -> None:
+        """Close stage ``name``: the time since the last mark, less ``minus`` (a stage measured inside it)."""
+        now = time.perf_counter()
+        self.add(name, now - self.last - minus)
+        self.last = now
+
+    def line(self) -> str:
+        """``compose 1.1 s, prepare 0.1 s, ... (total 3.9 s)``."""
+        parts = [f"{k} {v:.2f} s" for k, v in self.seconds.items() if k != "total"]
+        return ", ".join(parts) + f" (total {self.seconds.get('total', 0.0):.1f} s)"
+
+
+_STARTED: tuple[float, float | None] | None = None  # (perf_counter at main(), process seconds before it)
+
+
+def write_provenance(outdir: Path, record: dict[str, Any]) -> None:
+    """(Re)write ``provenance.json`` atomically."""
+    from sim.store import atomic_write
+
+    atomic_write(outdir / "provenance.json", lambda p: p.write_text(json.dumps(record, indent=2, default=str)))
 
 
 def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: list[str]) -> None:
@@ -233,6 +344,9 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     ``where`` is the experiment preset's file. Rerunning into the same directory
     (``hydra.run.dir=...``) resumes: finished cells are skipped.
     """
+    from sim.report import write_report
+    from sim.sweep import evaluate, plan, write_plan
+
     e = cfg.experiment
     try:
         refuse_grid_overrides(overrides, e.grid, where)
@@ -247,8 +361,8 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
         sys.exit(2)
     workers = int(e.workers)
     print(f"{e.name}: {len(p.points)} points, {len(p.cells)} cells x {cfg.replications} replications, "
-          f"{workers if workers > 0 else 'all'} worker(s) -> {outdir}")
-    print(f"resume after an interruption with: sim-run {shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
+          f"up to {workers if workers > 0 else 'every core as'} worker(s) -> {outdir}")
+    print(f"resume after an interruption with: {command()} {shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
     try:
         stats = evaluate(p, outdir, workers)
     except KeyboardInterrupt:
@@ -256,13 +370,16 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
         sys.exit(130)
     rate = stats["replications_per_second"]
     print(f"ran {stats['ran']} cells, skipped {stats['skipped']} finished in {stats['seconds']:.1f} s"
-          + (f" ({rate:.0f} replications/s)" if rate else ""))
+          + (f" ({rate:.0f} replications/s)" if rate else "")
+          + (f" on {stats['workers']} processes" if stats["workers"] > 1 else " in this process"))
     for name, path in write_report(outdir, progress=True).items():
         print(f"{name}: {path}")
 
 
 def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list[str], root: Path) -> None:
     """One job of a Hydra multirun: its point's cells into the store under the sweep directory ``root``."""
+    from sim.sweep import run_point
+
     root = root.absolute()
     params = {}
     for o in OverridesParser.create().parse_overrides(overrides):
@@ -272,10 +389,39 @@ def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list
     settings = {"min_relative_effect": float(cfg.min_relative_effect), "seed": int(cfg.seed)}
     point = run_point(cells[0], cells[1] if len(cells) == 2 else None, root, str(cfg.experiment.record), params,
                       settings, dyads=bool(cfg.experiment.dyads))
-    job = f"job {hc.job.num}" if hc.mode == RunMode.MULTIRUN else "saved job"
-    print(f"{job}: point {point['id']} ({', '.join(overrides) or 'defaults'}) -> {root}; "
-          f"sim-report {root} makes the tables and figures")
+    if hc.mode == RunMode.MULTIRUN:
+        print(f"job {hc.job.num}: point {point['id']} ({', '.join(overrides) or 'defaults'}) -> {root}; "
+              f"the report follows the last job (or: sim-report {root})")
+    else:
+        print(f"saved job: point {point['id']} ({', '.join(overrides) or 'defaults'}) -> {root}; "
+              f"sim-report {root} makes the tables and figures")
+
+
+def command() -> str:
+    """How this process was started, to repeat it: ``.venv/bin/sim-run`` as typed (relative to the
+    working directory when under it), or ``<python> -m sim``."""
+    argv0 = Path(sys.argv[0])
+
+    def short(path: Path) -> str:
+        try:
+            return str(path.absolute().relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    if argv0.name in ("__main__.py", "-c", "-m") or argv0.suffix == ".py":
+        return f"{short(Path(sys.executable))} -m sim"
+    if shutil.which(argv0.name) == str(argv0):  # found on PATH: the name is enough
+        return argv0.name
+    return short(argv0)
 
 
 def main() -> None:
+    """``sim-run``: the Hydra app :func:`run`, timed from here (see :class:`Stages`)."""
+    global _STARTED
+    _STARTED = (time.perf_counter(), _process_seconds())
+    import tqdm
+
+    # no monitor thread for progress bars: sim-run stays one thread, so its figures may be saved by
+    # a forked process beside it (sim.store.write_figures)
+    tqdm.tqdm.monitor_interval = 0
     run()

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,9 +33,11 @@ from sim.batch import PAIR_FIELDS, batch_size, run_batch
 from sim.config import MechanismsConfig
 from sim.events import Schedule, build_schedule, month_range
 from sim.mechanisms.ties import tie_strength
-from sim.model import AllianceModel
 from sim.store import atomic_write, config_hash, existing_results
 from sim.world import World, world_from_config
+
+if TYPE_CHECKING:
+    from sim.model import AllianceModel  # Mesa: imported only by run_replication (engine="mesa")
 
 ENGINES = ("batch", "mesa")
 
@@ -130,6 +132,8 @@ def run_replication(
     world: World, mechanisms: MechanismsConfig, schedule: Any, seed: np.random.SeedSequence
 ) -> AllianceModel:
     """Build and run one model to the horizon; the finished model holds its DataCollector."""
+    from sim.model import AllianceModel
+
     model = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(seed))
     model.run()
     return model

@@ -1,24 +1,32 @@
 """Every figure, from result tables only (never from a live model).
 
-Each ``plot_*`` function takes tables and returns a matplotlib Figure; writing them is
+Each ``plot_*`` function takes tables and returns a ``matplotlib.figure.Figure`` made with the
+object API (no pyplot state: nothing to close, nothing shared between figures); writing them is
 :func:`sim.store.write_figures`' job. :func:`headline_figures` are a run's figures,
-:func:`sweep_figures` a sweep report's. Bands are 95% t-intervals of the mean over replications.
+:func:`sweep_figures` a sweep report's. Every figure has a title, axes with units, and a legend
+entry for every kind of mark; where a mark could read as a bug (a line at exactly 0, a band
+too narrow to see) its legend entry says why. Time bands are 95% t-intervals of the mean over
+replications, month by month; intervals at the horizon are the BCa intervals of ``summary.json``.
 """
 
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
-import matplotlib.colors
+import matplotlib
 import matplotlib.dates as mdates
-import matplotlib.patches
-import matplotlib.pyplot as plt
-import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 
-from sim.analysis import HYPOTHESES, paired_bands, time_bands
+from sim.analysis import HYPOTHESES, paired_bands, roles, time_bands
 from sim.levers import LEVER_LABELS, SANCTIONS
 from sim.patterns import score_table
 
@@ -29,23 +37,43 @@ SIGN_COLORS = {1: COLORS[0], 0: "#d9d9d9", -1: COLORS[1]}  # warmer blue, unchan
 SIGN_WORDS = {1: "+1 warmer", 0: "0 unchanged", -1: "-1 cooler"}
 SIGN_TEXT = {1: "+1", 0: "0", -1: "-1"}
 CONFIDENCE_ALPHA = {"H": 1.0, "M": 0.6, "L": 0.3}  # an observed half's shade: paler for a less sure rating
+# how each verdict is marked on a point of an effect curve (marker, face colour)
+VERDICT_STYLE = {"supported": ("o", "black"), "refuted": ("X", "#c44e52"), "inconclusive": ("o", "white"),
+                 "not applicable": (".", "#777777")}
+TIE_UNIT = "geometric mean of the two commitment shares of base budget, 0 to 1"
+LEVERAGE_UNIT = "leverage index, docs/MODEL.md 7.11"
+LEVERAGE_DEFINITION = ("index: tie to the dyad's member x hostility to the other beyond the threshold x "
+                       "concession share, summed over both sides")
+
+__all__ = ["headline_figures", "plot_blocs", "plot_effect_vs", "plot_effect_vs_outreach", "plot_entente",
+           "plot_horizon_vs", "plot_leverage", "plot_network", "plot_pattern_score", "plot_phase_diagram",
+           "plot_portfolio", "plot_sensitivity", "roles", "sweep_figures"]
 
 
-def _date_axis(ax: plt.Axes) -> None:
+def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_locator(mdates.YearLocator())
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     ax.set_xlabel("date (one step = one month)")
     ax.grid(alpha=0.3)
 
 
-def _bands(ax: plt.Axes, table: pd.DataFrame, metric: str) -> None:
-    bands = time_bands(table, metric)
-    for k, (scenario, b) in enumerate(bands.groupby("scenario", sort=False)):
-        color = COLORS[k % len(COLORS)]
-        ax.plot(b["date"], b["mean"], color=color, marker="o" if len(b) < 3 else None, label=f"{scenario} (mean)")
+def _narrow(low: pd.Series, high: pd.Series, ax: Axes) -> bool:
+    """True if a band is at most 2% of the axis' data range wide everywhere (it would not show)."""
+    span = np.subtract(*ax.dataLim.intervaly[::-1]) or 1.0
+    return bool(float(np.nanmax(high - low)) <= 0.02 * abs(span))
+
+
+def _bands(ax: Axes, table: pd.DataFrame, metric: str) -> None:
+    """Mean per scenario and month with its 95% t band; a band too narrow to see says so in the legend."""
+    bands = list(time_bands(table, metric).groupby("scenario", sort=False))
+    for k, (scenario, b) in enumerate(bands):
+        ax.plot(b["date"], b["mean"], color=COLORS[k % len(COLORS)], marker="o" if len(b) < 3 else None,
+                label=f"{scenario} (mean)")
+    for k, (scenario, b) in enumerate(bands):
         if b["low"].notna().all():  # a band needs at least two replications
-            ax.fill_between(b["date"], b["low"], b["high"], color=color, alpha=0.25, linewidth=0,
-                            label=f"{scenario} 95% CI")
+            hidden = " (narrower than the line)" if _narrow(b["low"], b["high"], ax) else ""
+            ax.fill_between(b["date"], b["low"], b["high"], color=COLORS[k % len(COLORS)], alpha=0.25, linewidth=0,
+                            label=f"{scenario} 95% t-interval{hidden}")
     _date_axis(ax)
 
 
@@ -54,44 +82,41 @@ def _replications(table: pd.DataFrame) -> str:
     return f"{n} replication{'s' if n != 1 else ''} per scenario"
 
 
-def roles(table: pd.DataFrame) -> tuple[str, str, str, list[str]]:
-    """Entente pair, outreach actor and targets, read from the metric columns of a results table."""
-    a, b = next(c for c in table.columns if c.startswith("affinity_")).removeprefix("affinity_").split("_")
-    actor = next(c for c in table.columns if c.startswith("budget_")).removeprefix("budget_")
-    targets = [c.removeprefix("leverage_") for c in table.columns
-               if c.startswith("leverage_") and "_over_" not in c]
-    return a.upper(), b.upper(), actor.upper(), [t.upper() for t in targets]
-
-
 def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
-    """Entente strength over time for each scenario with confidence bands; for a paired run, a
-    lower panel with the paired difference (treatment - control) and the H1 verdict."""
+    """Entente strength over time for each scenario with 95% t bands; for a paired run, a lower
+    panel with the paired difference (treatment - control) month by month (t band), and at the
+    horizon the effect with its 95% BCa interval and the H1 verdict from ``summary``."""
     scenarios = list(table["scenario"].unique())
     paired = summary is not None and len(scenarios) == 2
-    fig, axes = plt.subplots(2 if paired else 1, 1, figsize=(8, 7 if paired else 4.5), layout="constrained",
-                             sharex=True, height_ratios=[3, 2] if paired else None, squeeze=False)
+    fig = Figure(figsize=(8, 7.4 if paired else 4.8), layout="constrained")
+    axes = fig.subplots(2 if paired else 1, 1, sharex=True, height_ratios=[3, 2] if paired else None, squeeze=False)
     ax = axes[0][0]
     a, b, _, _ = roles(table)
     _bands(ax, table, "entente_strength")
-    ax.set_ylabel(f"{a}-{b} tie strength\n(geometric mean of commitment shares)")
-    ax.set_title(f"Entente strength ({_replications(table)})")
-    ax.legend(loc="best", fontsize=8)
+    ax.set_ylabel(f"{a}-{b} tie strength\n({TIE_UNIT})", fontsize=8)
+    fig.suptitle(f"Entente strength: the {a}-{b} tie by month ({_replications(table)})")
+    ax.legend(loc="lower left", fontsize=8)
     if paired:
         h = summary["h1"]
         ax2 = axes[1][0]
         d = paired_bands(table, "entente_strength", summary["control"], summary["treatment"])
         ax2.axhline(0, color="#333333", linewidth=0.8)
-        ax2.plot(d["date"], d["mean"], color=COLORS[3], label="mean paired difference")
+        ax2.plot(d["date"], d["mean"], color=COLORS[3], label="mean paired difference, by month")
         ax2.fill_between(d["date"], d["low"], d["high"], color=COLORS[3], alpha=0.25, linewidth=0,
-                         label="95% CI (t, over replications)")
-        _date_axis(ax2)
-        ax2.set_ylabel(f"{summary['treatment']} - {summary['control']}\n(same seeds)")
-        ax2.legend(loc="lower left", fontsize=8)
-        ci = "no CI (< 5 replications)" if h["ci_low"] is None else (
-            f"95% BCa CI [{h['ci_low']:+.3f}, {h['ci_high']:+.3f}]")
+                         label="95% t-interval by month (over replications)")
         rel = "" if h["relative_effect"] is None else f" ({h['relative_effect']:+.0%})"
-        ax2.text(0.99, 0.97, f"H1 (dilution) at {summary['horizon']}: effect {h['effect']:+.3f}{rel}\n"
-                 f"{ci}, p = {h['p_value']:.2g}: {h['verdict']}",
+        if h["ci_low"] is not None:
+            horizon = pd.Timestamp(d["date"].max())
+            ax2.errorbar([horizon], [h["effect"]], yerr=[[h["effect"] - h["ci_low"]], [h["ci_high"] - h["effect"]]],
+                         fmt="D", color="black", markersize=4, capsize=4, zorder=4,
+                         label=f"at {summary['horizon']}: effect{rel} and 95% BCa interval (summary.json)")
+        _date_axis(ax2)
+        ax2.set_ylabel(f"{summary['treatment']} - {summary['control']}\n(same seeds, tie strength)", fontsize=8)
+        ax2.legend(loc="lower left", fontsize=8)
+        ci = "no interval (< 5 replications)" if h["ci_low"] is None else (
+            f"BCa [{h['ci_low']:+.4f}, {h['ci_high']:+.4f}]")
+        ax2.text(0.99, 0.97, f"H1 (dilution) at {summary['horizon']}: {h['effect']:+.4f}{rel}, {ci},\n"
+                 f"sign-flip p = {h['p_value']:.2g}: {h['verdict']}",
                  transform=ax2.transAxes, ha="right", va="top", fontsize=8,
                  bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
         ax.set_xlabel("")
@@ -99,30 +124,42 @@ def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
 
 
 def plot_leverage(table: pd.DataFrame) -> Figure:
-    """Sunni leverage over the dyad: total per scenario (left), per state in the last scenario (right)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    """Leverage of the outreach targets over the entente dyad: total per scenario (left), per
+    target in the last scenario (right). A target at 0 throughout is named so in the legend."""
+    fig = Figure(figsize=(12, 4.9), layout="constrained")
+    left, right = fig.subplots(1, 2)
     a, b, actor, targets = roles(table)
     _bands(left, table, "sunni_leverage")
-    left.set_ylabel(f"leverage of {', '.join(targets)}\nover the {a}-{b} dyad (value units)")
-    left.set_title(f"Total over {actor}'s outreach targets")
-    left.legend(loc="best", fontsize=8)
+    fig.suptitle(f"Leverage of {actor}'s outreach targets over the {a}-{b} dyad ({_replications(table)})\n"
+                 f"{LEVERAGE_DEFINITION}", fontsize=10)
+    left.set_ylabel(f"total leverage over the dyad\n({LEVERAGE_UNIT})", fontsize=8)
+    left.set_title(f"Sum over {', '.join(targets)}", fontsize=10)
+    left.legend(loc="upper left", fontsize=8)
     last = table["scenario"].unique()[-1]
     sub = table[table["scenario"] == last]
     columns = [c for c in table.columns if c.startswith("leverage_") and "_over_" not in c]
     for k, column in enumerate(columns):
-        b = time_bands(sub, column)
-        right.plot(b["date"], b["mean"], color=COLORS[k % len(COLORS)], label=column.removeprefix("leverage_").upper())
-        right.fill_between(b["date"], b["low"], b["high"], color=COLORS[k % len(COLORS)], alpha=0.2, linewidth=0)
+        bands = time_bands(sub, column)
+        code = column.removeprefix("leverage_").upper()
+        zero = bool((bands["mean"] == 0).all() and (bands["low"].fillna(0) == 0).all())
+        label = (f"{code}: 0 throughout (not hostile enough to {a} or {b} to make a demand)" if zero else code)
+        color = COLORS[k % len(COLORS)]
+        right.plot(bands["date"], bands["mean"], color=color, label=label, linestyle=":" if zero else "-")
+        right.fill_between(bands["date"], bands["low"], bands["high"], color=color, alpha=0.2, linewidth=0)
+    right.fill_between([], [], [], color="#999999", alpha=0.3, linewidth=0, label="95% t-intervals")
     _date_axis(right)
-    right.set_ylabel("leverage over the dyad (value units)")
-    right.set_title(f"Per state, scenario {last}")
-    right.legend(loc="best", fontsize=8)
+    right.set_ylabel(f"leverage over the dyad\n({LEVERAGE_UNIT})", fontsize=8)
+    right.set_title(f"Each target, scenario {last}", fontsize=10)
+    right.legend(loc="center right", fontsize=8)
     return fig
 
 
 def plot_portfolio(table: pd.DataFrame, top: int = 8) -> Figure:
     """The outreach actor's commitments by partner over time (budget units, replication means),
-    stacked, with its budget: one panel per scenario. Absolute, so that a growing budget shows."""
+    stacked, under its budget: one panel per scenario. Absolute, so that a growing budget shows.
+    The space between the stack and the budget line is budget not committed (hatched: desired
+    commitments fall short of the budget, so it does not bind); the legend lists the partners in
+    the stack's order, top first."""
     scenarios = list(table["scenario"].unique())
     _, _, actor, _ = roles(table)
     shares = [c for c in table.columns if c.startswith("share_")]
@@ -133,70 +170,128 @@ def plot_portfolio(table: pd.DataFrame, top: int = 8) -> Figure:
     order = means.max().sort_values(ascending=False).index  # by peak, so a partner that grows shows
     keep, rest = list(order[:top]), list(order[top:])
     top_value = 1.05 * max(means.sum(axis=1).max(), budgets.max())
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(6 * len(scenarios), 4.5), layout="constrained",
-                             sharey=True, squeeze=False)
+    fig = Figure(figsize=(6 * len(scenarios) + 1.5, 4.9), layout="constrained")
+    axes = fig.subplots(1, len(scenarios), sharey=True, squeeze=False)
+    colors = matplotlib.colormaps["tab10"](np.arange(len(keep) + bool(rest)))
     for ax, scenario in zip(axes[0], scenarios, strict=True):
         m = means.loc[scenario]
         stack = [m[c].to_numpy() for c in keep] + ([m[rest].sum(axis=1).to_numpy()] if rest else [])
-        labels = [c.removeprefix("share_").upper() for c in keep] + (["others"] if rest else [])
-        colors = plt.get_cmap("tab10")(np.arange(len(stack)))
+        labels = [c.removeprefix("share_").upper() for c in keep] + ([f"{len(rest)} others"] if rest else [])
         ax.stackplot(m.index, *stack, labels=labels, colors=colors, alpha=0.9)
-        ax.plot(budgets.loc[scenario].index, budgets.loc[scenario].to_numpy(), color="black", linewidth=1.5,
-                label="budget")
+        spent, b = np.sum(stack, axis=0), budgets.loc[scenario]
+        ax.fill_between(m.index, spent, b.to_numpy(), where=b.to_numpy() > spent, facecolor="none",
+                        edgecolor="#888888", hatch="///", linewidth=0, label="budget not committed")
+        ax.plot(b.index, b.to_numpy(), color="black", linewidth=1.5, label="budget")
         ax.set_ylim(0, top_value)
-        ax.set_title(scenario)
+        ax.set_title(scenario, fontsize=10)
         _date_axis(ax)
-    axes[0][0].set_ylabel(f"{actor}'s commitment by partner\n(budget units, mean over replications)")
-    axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    axes[0][0].set_ylabel(f"{actor}'s commitment by partner\n(budget units; {actor}'s 2018 budget = "
+                          f"{float(budgets.iloc[0]):.2f})", fontsize=8)
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    n = len(keep) + bool(rest)  # the stack's entries: top of the stack first, as drawn
+    order_top_first = [*handles[n:][::-1], *handles[:n][::-1]]
+    labels_top_first = [*labels[n:][::-1], *labels[:n][::-1]]
+    axes[0][-1].legend(order_top_first, labels_top_first, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+                       title="top of the stack first", title_fontsize=8)
+    fig.suptitle(f"{actor}'s commitments by partner, stacked under its budget (mean over replications)\n"
+                 "hatched: budget not committed (desired commitments add up to less than the budget, which then "
+                 "does not bind)", fontsize=10)
     return fig
 
 
+def _circle(nodes: list[str]) -> dict[str, np.ndarray]:
+    """Positions on the unit circle, counter-clockwise from (1, 0), in the order given."""
+    theta = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
+    return {n: np.array([np.cos(t), np.sin(t)]) for n, t in zip(nodes, theta, strict=True)}
+
+
+def _edges(ax: Axes, pos: dict[str, np.ndarray], pairs: pd.DataFrame, **style: Any) -> None:
+    if len(pairs):
+        segments = [[pos[o], pos[t]] for o, t in zip(pairs["origin"], pairs["target"], strict=True)]
+        ax.add_collection(LineCollection(segments, **style))
+
+
 def plot_network(network: pd.DataFrame, min_tie: float = 0.04, min_hostility: float = 0.5,
-                 highlight: tuple[str, str] = ("RUS", "IRN")) -> Figure:
-    """Tie network at the start (calibration) and at the end of each scenario (replication means).
+                 highlight: tuple[str, str] = ("RUS", "IRN"), min_change: float = 0.005) -> Figure:
+    """Tie network at the start (calibration) and at the end of each scenario (replication means),
+    and, for two scenarios, the change at the end (second minus first).
 
     Nodes sit on a circle grouped by camp (node colour). Edge width is the mutual tie strength
     (ties below ``min_tie`` hidden), colour its affinity (green friendly, red hostile); thin
-    dashed red lines are hostile pairs (affinity <= -min_hostility) without such a tie. The
-    ``highlight`` pair is drawn on top in black dashes.
+    dashed grey lines are hostile pairs (affinity <= -min_hostility) without such a tie; the
+    ``highlight`` pair is drawn on top in black dashes. In the change panel, edges whose tie
+    differs by at least ``min_change`` are blue (stronger) or orange (weaker), width by size.
     """
     start = network[network["stage"] == "start"]
     start = start[start["scenario"] == start["scenario"].iloc[0]]
-    panels = [("start (calibration)", start)] + [
-        (f"end: {s}", g) for s, g in network[network["stage"] == "end"].groupby("scenario", sort=False)
-    ]
+    ends = list(network[network["stage"] == "end"].groupby("scenario", sort=False))
+    panels = [("start (calibration)", start)] + [(f"end: {s}", g) for s, g in ends]
     camps = dict(zip(start["origin"], start["origin_camp"], strict=False)) | dict(
         zip(start["target"], start["target_camp"], strict=False))
+    camp_names = sorted(set(camps.values()))
     nodes = sorted(camps, key=lambda c: (camps[c], c))
-    pos = nx.circular_layout(nodes)
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.6), layout="constrained")
-    cmap = plt.get_cmap("RdYlGn")
-    for ax, (title, g) in zip(np.atleast_1d(axes), panels, strict=True):
+    pos = _circle(nodes)
+    change = len(ends) == 2
+    fig = Figure(figsize=(4.3 * (len(panels) + change) + 1.2, 5.6), layout="constrained")
+    axes = list(np.atleast_1d(fig.subplots(1, len(panels) + change)))
+    cmap = matplotlib.colormaps["RdYlGn"]
+    node_colors = [CAMP_COLORS[camp_names.index(camps[n]) % len(CAMP_COLORS)] for n in nodes]
+    xy = np.array([pos[n] for n in nodes])
+
+    def pair_of(g: pd.DataFrame) -> pd.DataFrame:
+        return g[((g["origin"] == highlight[0]) & (g["target"] == highlight[1]))
+                 | ((g["origin"] == highlight[1]) & (g["target"] == highlight[0]))]
+
+    def nodes_on(ax: Axes) -> None:
+        ax.scatter(xy[:, 0], xy[:, 1], s=520, c=node_colors, zorder=3, edgecolors="white", linewidths=0.8)
+        for n, (x, y) in zip(nodes, xy, strict=True):
+            ax.text(x, y, n, ha="center", va="center", fontsize=7, color="white", fontweight="bold", zorder=4)
+        ax.set_xlim(-1.2, 1.2)
+        ax.set_ylim(-1.2, 1.2)
+        ax.set_aspect("equal")
+        ax.set(xticks=[], yticks=[])  # no ticks to lay out (most of a panel's drawing time otherwise)
+        ax.set_axis_off()
+
+    for ax, (title, g) in zip(axes, panels, strict=False):
         ties = g[g["tie"] >= min_tie]
         hostile = g[(g["tie"] < min_tie) & (g["affinity"] <= -min_hostility)]
-        graph = nx.Graph()
-        graph.add_nodes_from(nodes)
-        nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=list(zip(hostile["origin"], hostile["target"], strict=True)),
-                               style="dashed", edge_color="#c44e52", alpha=0.5, width=0.8)
-        pair = g[((g["origin"] == highlight[0]) & (g["target"] == highlight[1]))
-                 | ((g["origin"] == highlight[1]) & (g["target"] == highlight[0]))]
-        nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=list(zip(ties["origin"], ties["target"], strict=True)),
-                               width=(40 * ties["tie"]).tolist(),
-                               edge_color=[cmap((a + 1) / 2) for a in ties["affinity"]])
-        for row in pair.itertuples():  # on top: black, dashed over the pair's own width
-            nx.draw_networkx_edges(graph, pos, ax=ax, edgelist=[(row.origin, row.target)],
-                                   width=max(2.0, 40 * row.tie), edge_color="black", style="dashed")
-        nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=650, alpha=0.9,
-                               node_color=[CAMP_COLORS[sorted(set(camps.values())).index(camps[n])] for n in nodes])
-        nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8, font_color="white", font_weight="bold")
-        rus_irn = float(pair["tie"].iloc[0]) if len(pair) else float("nan")
-        ax.set_title(f"{title}\n{highlight[0]}-{highlight[1]} tie {rus_irn:.3f}")
-        ax.set_axis_off()
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=CAMP_COLORS[k], label=camp)
-               for k, camp in enumerate(sorted(set(camps.values())))]
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, title="camp (node colour)")
-    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-1, 1))
-    fig.colorbar(sm, ax=axes, shrink=0.6, label=f"affinity (edge colour); width = tie strength (>= {min_tie})")
+        _edges(ax, pos, hostile, linestyles="dashed", colors="#999999", linewidths=0.6, alpha=0.6)
+        _edges(ax, pos, ties, linewidths=(30 * ties["tie"]).tolist(),
+               colors=[cmap((s + 1) / 2) for s in ties["affinity"]])
+        pair = pair_of(g)
+        _edges(ax, pos, pair, linewidths=max(2.0, 30 * float(pair["tie"].max())) if len(pair) else 2.0,
+               colors="black", linestyles="dashed", zorder=2)
+        nodes_on(ax)
+        tie = float(pair["tie"].iloc[0]) if len(pair) else float("nan")
+        ax.set_title(f"{title}\n{highlight[0]}-{highlight[1]} tie {tie:.3f}", fontsize=10)
+    if change:
+        (first, g0), (second, g1) = ends
+        ax = axes[-1]
+        key = ["origin", "target"]
+        diff = g1.set_index(key)["tie"] - g0.set_index(key)["tie"]
+        diff = diff.reset_index(name="change")
+        for sign, color in ((1, COLORS[0]), (-1, COLORS[1])):
+            moved = diff[sign * diff["change"] >= min_change]
+            _edges(ax, pos, moved, colors=color, linewidths=(30 * moved["change"].abs()).clip(lower=0.8).tolist())
+        nodes_on(ax)
+        pair = pair_of(diff.rename(columns={"change": "tie"}))
+        delta = float(pair["tie"].iloc[0]) if len(pair) else float("nan")
+        ax.set_title(f"change at the end: {second} - {first}\n{highlight[0]}-{highlight[1]} {delta:+.3f}",
+                     fontsize=10)
+    handles = [Line2D([], [], marker="o", linestyle="", color=CAMP_COLORS[k % len(CAMP_COLORS)], label=camp)
+               for k, camp in enumerate(camp_names)]
+    handles += [Line2D([], [], color="#999999", linestyle="--", linewidth=0.8,
+                       label=f"hostile, no tie (affinity <= -{min_hostility:g})"),
+                Line2D([], [], color="black", linestyle="--", linewidth=2, label=f"{highlight[0]}-{highlight[1]}")]
+    if change:
+        handles += [Line2D([], [], color=COLORS[0], linewidth=3, label=f"change: tie stronger by >= {min_change:g}"),
+                    Line2D([], [], color=COLORS[1], linewidth=3, label=f"change: tie weaker by >= {min_change:g}")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=8,
+               title="node colour = camp; edges", title_fontsize=8)
+    fig.colorbar(ScalarMappable(cmap=cmap, norm=Normalize(-1, 1)), ax=axes, shrink=0.6, location="right",
+                 label=f"affinity (edge colour); width = tie strength\n(ties >= {min_tie:g}; change: same width scale)")
+    fig.suptitle("Tie network, replication means: the start, the end of each scenario"
+                 + (", and the change" if change else ""))
     return fig
 
 
@@ -205,8 +300,9 @@ def plot_blocs(blocs: pd.DataFrame) -> Figure:
     whose reference is its first column."""
     body = blocs.drop(index="agreement")
     grid = (body == "B").to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * grid.shape[1], 0.9 + 0.32 * grid.shape[0]), layout="constrained")
-    ax.imshow(grid, cmap=matplotlib.colors.ListedColormap([COLORS[0], COLORS[1]]), aspect="auto", vmin=0, vmax=1)
+    fig = Figure(figsize=(1.6 + 1.5 * grid.shape[1], 0.9 + 0.32 * grid.shape[0]), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(grid, cmap=ListedColormap([COLORS[0], COLORS[1]]), aspect="auto", vmin=0, vmax=1)
     for (r, c), value in np.ndenumerate(body.to_numpy()):
         ax.text(c, r, value, ha="center", va="center", color="white", fontsize=8, fontweight="bold")
     ax.set_xticks(range(grid.shape[1]), [f"{col}\n({blocs.loc['agreement', col]} agree with column 1)"
@@ -216,59 +312,131 @@ def plot_blocs(blocs: pd.DataFrame) -> Figure:
     return fig
 
 
-def headline_figures(table: pd.DataFrame, network: pd.DataFrame, summary: dict | None = None) -> dict[str, Figure]:
-    """The figures of a run, by file stem."""
-    return {
+def headline_figures(table: pd.DataFrame, network: pd.DataFrame | None, summary: dict | None = None
+                     ) -> dict[str, Figure]:
+    """The figures of a run, by file stem (the network's only if there is a network table)."""
+    out = {
         "entente_strength": plot_entente(table, summary),
         "sunni_leverage": plot_leverage(table),
         "portfolio": plot_portfolio(table),
-        "network": plot_network(network, highlight=roles(table)[:2]),
     }
+    if network is not None and len(network):
+        out["network"] = plot_network(network, highlight=roles(table)[:2])
+    return out
+
+
+def _key_label(key: str) -> str:
+    """``outreach (policy.outreach)`` for a lever, ``noise.sigma`` for a mechanism parameter."""
+    return f"{LEVER_LABELS[key]} ({key})" if key in LEVER_LABELS else key.removeprefix("model.mechanisms.")
+
+
+def _x_values(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
+    """Numeric x positions of a swept key's values, and tick labels when they are not numbers."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(dtype=float), None
+    levels = sorted(values.astype(str).unique())
+    return np.array([levels.index(str(v)) for v in values], dtype=float), levels
+
+
+def plot_effect_vs(effects: pd.DataFrame, keys: list[str], x_key: str) -> Figure:
+    """H1 and H2 effects against one swept key with 95% BCa bands, one line per value of the other
+    keys (at most six; beyond, the points alone), each point marked by its verdict."""
+    others = [k for k in keys if k != x_key]
+    fig = Figure(figsize=(11, 4.6), layout="constrained")
+    axes = fig.subplots(1, 2)
+    grouped = bool(others) and effects.groupby(others).ngroups <= 6
+    for ax, (h, spec) in zip(axes, HYPOTHESES.items(), strict=True):
+        sub = effects[effects["hypothesis"] == h]
+        groups = sub.groupby(others, sort=True) if grouped else [((), sub)]
+        for n, (label, g) in enumerate(groups):
+            x, ticks = _x_values(g[x_key])
+            g = g.assign(_x=x).sort_values("_x")
+            color = COLORS[n % len(COLORS)]
+            name = ", ".join(f"{_key_label(k)} {v}" for k, v in
+                             zip(others, label if isinstance(label, tuple) else (label,), strict=True))
+            line = "-" if (grouped or not others) else "none"
+            ax.plot(g["_x"], g["effect"], color=color, linestyle=line, label=name or "mean paired effect")
+            if g["ci_low"].notna().all() and line == "-":
+                ax.fill_between(g["_x"], g["ci_low"].astype(float), g["ci_high"].astype(float), color=color,
+                                alpha=0.2, linewidth=0, label="95% BCa interval" if n == 0 else None)
+            for verdict, (marker, face) in VERDICT_STYLE.items():
+                at = g[g["verdict"] == verdict]
+                ax.scatter(at["_x"], at["effect"], s=36, marker=marker, facecolors=face, edgecolors="black",
+                           linewidths=0.8, zorder=3)
+            if ticks is not None:
+                ax.set_xticks(range(len(ticks)), ticks)
+        ax.axhline(0, color="#333333", linewidth=0.8)
+        span = np.subtract(*ax.get_ylim()[::-1])
+        if "threshold" in sub and sub["threshold"].notna().any():
+            threshold = spec["expected"] * float(sub["threshold"].max())
+            on_zero = abs(threshold) < 0.02 * abs(span)
+            ax.axhline(threshold, color="#333333", linewidth=0.8, linestyle="--",
+                       label=f"practical threshold ({threshold:+.2g}"
+                             + (": on the zero line at this scale)" if on_zero else ")"))
+        for verdict, (marker, face) in VERDICT_STYLE.items():
+            if (sub["verdict"] == verdict).any():
+                ax.scatter([], [], s=36, marker=marker, facecolors=face, edgecolors="black", linewidths=0.8,
+                           label=f"verdict: {verdict}" + (" (equal outreach)" if verdict == "not applicable" else ""))
+        ax.set_xlabel(_key_label(x_key))
+        ax.set_ylabel(f"effect on {spec['metric']} at the horizon\n(treatment - control, same seeds)")
+        ax.set_title(textwrap.fill(f"{h.upper()}: {spec['claim']}", 60), fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(f"Paired effects at the horizon against {_key_label(x_key)}")
+    return fig
 
 
 def plot_effect_vs_outreach(effects: pd.DataFrame, keys: list[str]) -> Figure:
-    """H1 and H2 effects against outreach with 95% CI bands, one line per other condition."""
-    others = [k for k in keys if k != "policy.outreach"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    """H1 and H2 effects against outreach (:func:`plot_effect_vs` on ``policy.outreach``)."""
+    return plot_effect_vs(effects, keys, "policy.outreach")
+
+
+def plot_horizon_vs(table: pd.DataFrame, keys: list[str], x_key: str) -> Figure:
+    """Unpaired sweeps: the H1 and H2 metrics at the horizon against one swept key, one line per
+    scenario (means over replications, and over the other swept keys, with a 95% t-interval)."""
+    horizon = table[table["date"] == table["date"].max()]
+    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    axes = fig.subplots(1, 2)
     for ax, (h, spec) in zip(axes, HYPOTHESES.items(), strict=True):
-        sub = effects[effects["hypothesis"] == h]
-        groups = sub.groupby(others, sort=True) if others else [((), sub)]
-        for n, (label, g) in enumerate(groups):
-            g = g.sort_values("policy.outreach")
+        for n, (scenario, g) in enumerate(horizon.groupby("scenario", sort=False)):
+            bands = time_bands(g.assign(date=g[x_key]), spec["metric"])  # "date" = the key's value
+            x, ticks = _x_values(bands["date"])
+            order = np.argsort(x)
             color = COLORS[n % len(COLORS)]
-            name = ", ".join(f"{LEVER_LABELS.get(k, k)} {v}" for k, v in
-                             zip(others, label if isinstance(label, tuple) else (label,), strict=True))
-            ax.plot(g["policy.outreach"], g["effect"], marker="o", color=color, label=name or "mean paired effect")
-            if g["ci_low"].notna().all():
-                ax.fill_between(g["policy.outreach"], g["ci_low"].astype(float), g["ci_high"].astype(float),
-                                color=color, alpha=0.2, linewidth=0, label="95% BCa CI" if not others else None)
-            held = g[g["verdict"] == "supported"]
-            ax.scatter(held["policy.outreach"], held["effect"], s=60, facecolors="none", edgecolors="black",
-                       zorder=3, label="supported" if n == 0 and len(held) else None)
-        ax.axhline(0, color="#333333", linewidth=0.8)
-        if "threshold" in sub and sub["threshold"].notna().any():
-            ax.axhline(spec["expected"] * float(sub["threshold"].max()), color="#333333", linewidth=0.8,
-                       linestyle="--", label="practical threshold")
-        ax.set_xlabel("Russian outreach intensity (policy.outreach)")
-        ax.set_ylabel(f"effect on {spec['metric']} at the horizon\n(outreach - baseline, same seeds)")
-        ax.set_title(textwrap.fill(f"{h.upper()}: {spec['claim']}", 55), fontsize=9)
+            ax.plot(x[order], bands["mean"].to_numpy()[order], marker="o", color=color, label=f"{scenario} (mean)")
+            if bands["low"].notna().all():
+                ax.fill_between(x[order], bands["low"].to_numpy()[order], bands["high"].to_numpy()[order],
+                                color=color, alpha=0.2, linewidth=0, label=f"{scenario} 95% t-interval")
+            if ticks is not None:
+                ax.set_xticks(range(len(ticks)), ticks)
+        ax.set_xlabel(_key_label(x_key))
+        unit = TIE_UNIT if spec["metric"] == "entente_strength" else LEVERAGE_UNIT
+        ax.set_ylabel(f"{spec['metric']} at {table['date'].max():%Y-%m}\n({unit})", fontsize=8)
+        ax.set_title(f"{h.upper()} metric: {spec['metric']}", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
+    others = [k for k in keys if k != x_key]
+    fig.suptitle(f"The H1 and H2 metrics at the horizon against {_key_label(x_key)} (no pairing: levels, not effects"
+                 + (f"; mean over {', '.join(map(_key_label, others))})" if others else ")"), fontsize=10)
     return fig
 
 
 def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str = "h1") -> Figure:
     """Heatmap of one effect over the two sanctions levers, a panel per outreach level.
 
-    A cell outlined in black has a 95% CI that excludes 0; its text is the effect and the verdict's
-    initial (S supported, R refuted, I inconclusive).
+    Each cell's text is the effect and the verdict's initial (S supported, R refuted, I
+    inconclusive). A cell whose 95% CI includes 0 (no detectable effect) is outlined with dots;
+    the title says how many there are.
     """
     x_key, y_key = (f"policy.{name}" for name in SANCTIONS)
     sub = effects[effects["hypothesis"] == hypothesis]
     levels = sorted(sub["policy.outreach"].unique()) if "policy.outreach" in keys else [None]
     limit = float(np.nanmax(np.abs(sub["effect"]))) or 1.0
-    fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels) + 1, 4), layout="constrained", squeeze=False)
+    fig = Figure(figsize=(4.2 * len(levels) + 1.2, 4.4), layout="constrained")
+    axes = fig.subplots(1, len(levels), squeeze=False)
     image = None
+    includes_zero = 0
     for ax, level in zip(axes[0], levels, strict=True):
         g = sub if level is None else sub[sub["policy.outreach"] == level]
         xs, ys = sorted(g[x_key].unique()), sorted(g[y_key].unique())
@@ -277,10 +445,11 @@ def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str =
         for r in g.itertuples(index=False):
             row = dict(zip(g.columns, r, strict=True))
             i, j = ys.index(row[y_key]), xs.index(row[x_key])
-            excludes = row["ci_low"] is not None and not pd.isna(row["ci_low"]) and (
-                row["ci_low"] > 0 or row["ci_high"] < 0)
-            if excludes:
-                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2))
+            known = row["ci_low"] is not None and not pd.isna(row["ci_low"])
+            if known and row["ci_low"] <= 0 <= row["ci_high"]:
+                includes_zero += 1
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.5,
+                                       linestyle=":"))
             dark = abs(row["effect"]) > 0.6 * limit
             ax.text(j, i, f"{row['effect']:+.3f}\n{VERDICT_MARKS.get(row['verdict'], '')}", ha="center",
                     va="center", fontsize=7, color="white" if dark else "black")
@@ -288,11 +457,14 @@ def plot_phase_diagram(effects: pd.DataFrame, keys: list[str], hypothesis: str =
         ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
         ax.set_xlabel(LEVER_LABELS[x_key])
         ax.set_ylabel(LEVER_LABELS[y_key])
-        ax.set_title("all points" if level is None else f"outreach {level:g} vs 0")
+        ax.set_title("all points" if level is None else f"outreach {level:g} vs 0", fontsize=10)
     spec = HYPOTHESES[hypothesis]
-    fig.colorbar(image, ax=axes[0].tolist(), label=f"{hypothesis.upper()} effect on {spec['metric']}")
-    fig.suptitle(f"{hypothesis.upper()} effect at the horizon by condition (outlined: 95% CI excludes 0; "
-                 "S supported, R refuted, I inconclusive)", fontsize=10)
+    fig.colorbar(image, ax=axes[0].tolist(), label=f"{hypothesis.upper()} effect on {spec['metric']}\n"
+                                                   "(treatment - control at the horizon)")
+    outlined = (f"dotted outline: 95% CI includes 0 ({includes_zero} cell{'s' if includes_zero != 1 else ''})"
+                if includes_zero else "every cell's 95% CI excludes 0")
+    fig.suptitle(f"{hypothesis.upper()} effect at the horizon by sanctions condition\n"
+                 f"text: effect and verdict (S supported, R refuted, I inconclusive); {outlined}", fontsize=10)
     return fig
 
 
@@ -300,8 +472,8 @@ def plot_sensitivity(sensitivity: pd.DataFrame, design: str) -> Figure:
     """Sobol first- and total-order indices (or Morris mu*) of the H1 and H2 effects, with 95% CIs."""
     hs = list(sensitivity["hypothesis"].unique())
     n = sensitivity["parameter"].nunique()
-    fig, axes = plt.subplots(1, len(hs), figsize=(6 * len(hs), 0.28 * n + 1.5), layout="constrained", sharey=True,
-                             squeeze=False)
+    fig = Figure(figsize=(6 * len(hs), 0.28 * n + 1.9), layout="constrained")
+    axes = fig.subplots(1, len(hs), sharey=True, squeeze=False)
     columns = [("S1", "first order S1"), ("ST", "total order ST")] if design == "sobol" else [("mu_star", "mu*")]
     order = (sensitivity[sensitivity["hypothesis"] == hs[0]]
              .sort_values(columns[-1][0])["parameter"].tolist())
@@ -315,22 +487,33 @@ def plot_sensitivity(sensitivity: pd.DataFrame, design: str) -> Figure:
         ax.set_yticks(y, [p.removeprefix("model.mechanisms.") for p in order], fontsize=7)
         ax.axvline(0, color="#333333", linewidth=0.8)
         ax.set_title(f"{h.upper()} effect on {HYPOTHESES[h]['metric']}", fontsize=9)
-        ax.set_xlabel("Sobol index (95% bootstrap CI)" if design == "sobol" else "Morris mu* (95% CI)")
+        ax.set_xlabel("Sobol index (bars: 95% bootstrap CI)" if design == "sobol"
+                      else "Morris mu* (effect units; bars: 95% CI)")
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=8, loc="lower right")
+    idle = sensitivity.groupby("parameter")[columns[-1][0]].apply(lambda v: bool((v.abs() < 1e-12).all()))
+    note = (f"\nno bar ({int(idle.sum())} parameters): no effect at all in this pair, e.g. sanctions parameters "
+            "where no sanctions lever is on" if idle.any() else "")
+    fig.suptitle(f"Sensitivity of the H1 and H2 effects to the mechanism parameters ({design}){note}",
+                 fontsize=10)
     return fig
 
 
 def sweep_figures(effects: pd.DataFrame, keys: list[str], design: str,
-                  sensitivity: pd.DataFrame | None = None) -> dict[str, Figure]:
+                  sensitivity: pd.DataFrame | None = None, table: pd.DataFrame | None = None) -> dict[str, Figure]:
     """The figures of a sweep report (``sim.report.Report``'s tables), by file stem.
 
     Effect against outreach for a grid over ``policy.outreach`` (with at most six other
-    conditions), phase diagrams when both sanctions levers are swept, and the sensitivity
-    indices when there are any; none without effects.
+    conditions), phase diagrams when both sanctions levers are swept, the sensitivity indices
+    when there are any; for a grid over other keys, the effects against each key
+    (``effect_vs_<key>``); and for a sweep without pairs (no effects), the H1 and H2 metrics at
+    the horizon against each swept key from ``table`` (``horizon_vs_<key>``).
     """
     out: dict[str, Figure] = {}
     if effects.empty:
+        if table is not None and not table.empty:
+            for key in keys:
+                out[f"horizon_vs_{_stem(key)}"] = plot_horizon_vs(table, keys, key)
         return out
     if "policy.outreach" in keys and design == "grid":
         others = [k for k in keys if k != "policy.outreach"]
@@ -341,7 +524,15 @@ def sweep_figures(effects: pd.DataFrame, keys: list[str], design: str,
         out["phase_diagram_h2"] = plot_phase_diagram(effects, keys, "h2")
     if sensitivity is not None:
         out["sensitivity"] = plot_sensitivity(sensitivity, design)
+    if not out and design == "grid":
+        for key in keys:
+            out[f"effect_vs_{_stem(key)}"] = plot_effect_vs(effects, keys, key)
     return out
+
+
+def _stem(key: str) -> str:
+    """A file stem for a swept key: ``model.mechanisms.noise.sigma`` -> ``noise_sigma``."""
+    return key.removeprefix("model.mechanisms.").removeprefix("policy.").replace(".", "_")
 
 
 def _score_words(scores: pd.DataFrame, scenario: str) -> str:
@@ -369,19 +560,19 @@ def plot_pattern_score(cells: pd.DataFrame) -> Figure:
     dyads = list(dict.fromkeys(zip(cells["a"], cells["b"], strict=True)))
     periods = sorted(set(zip(cells["start"], cells["end"], strict=True)))
     width = 2.3 * len(periods) + 1.4
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(max(width * len(scenarios), 7.5), 2.4 + 0.42 * len(dyads)),
-                             layout="constrained", squeeze=False)
+    fig = Figure(figsize=(max(width * len(scenarios), 7.5), 2.4 + 0.42 * len(dyads)), layout="constrained")
+    axes = fig.subplots(1, len(scenarios), squeeze=False)
     for ax, scenario in zip(axes[0], scenarios, strict=True):
         for c in cells[cells["scenario"] == scenario].itertuples(index=False):
             i, j = dyads.index((c.a, c.b)), periods.index((c.start, c.end))
-            ax.add_patch(plt.Rectangle((j - 0.45, i - 0.42), 0.45, 0.84, facecolor=SIGN_COLORS[c.observed],
+            ax.add_patch(Rectangle((j - 0.45, i - 0.42), 0.45, 0.84, facecolor=SIGN_COLORS[c.observed],
                                        alpha=CONFIDENCE_ALPHA[c.confidence], linewidth=0))
-            ax.add_patch(plt.Rectangle((j, i - 0.42), 0.45, 0.84, facecolor=SIGN_COLORS[c.model_sign], linewidth=0))
+            ax.add_patch(Rectangle((j, i - 0.42), 0.45, 0.84, facecolor=SIGN_COLORS[c.model_sign], linewidth=0))
             ax.text(j - 0.225, i, f"{SIGN_TEXT[c.observed]} {c.confidence}", ha="center", va="center", fontsize=8)
             ax.text(j + 0.225, i, f"{SIGN_TEXT[c.model_sign]}\n{c.change:+.3f}", ha="center", va="center",
                     fontsize=7, linespacing=0.95)
             if c.agree:
-                ax.add_patch(plt.Rectangle((j - 0.45, i - 0.42), 0.9, 0.84, fill=False, edgecolor="black",
+                ax.add_patch(Rectangle((j - 0.45, i - 0.42), 0.9, 0.84, fill=False, edgecolor="black",
                                            linewidth=2))
         ax.set_xlim(-0.5, len(periods) - 0.5)
         ax.set_ylim(len(dyads) - 0.5, -0.5)
@@ -393,11 +584,11 @@ def plot_pattern_score(cells: pd.DataFrame) -> Figure:
         ax.set_xlabel("period: sign of tie(end) - tie(month before start);\nmodel half: sign and mean change "
                       "(tie strength, 0-1)", fontsize=8)
         ax.set_title(f"{scenario}\n" + textwrap.fill(_score_words(scores, scenario), 60), fontsize=9)
-    signs = [matplotlib.patches.Patch(facecolor=SIGN_COLORS[s], label=SIGN_WORDS[s]) for s in (1, 0, -1)]
-    signs.append(matplotlib.patches.Patch(fill=False, edgecolor="black", linewidth=2, label="model agrees"))
-    shades = [matplotlib.patches.Patch(facecolor=SIGN_COLORS[1], alpha=a, label=f"observed, confidence {k}")
+    signs = [Patch(facecolor=SIGN_COLORS[s], label=SIGN_WORDS[s]) for s in (1, 0, -1)]
+    signs.append(Patch(fill=False, edgecolor="black", linewidth=2, label="model agrees"))
+    shades = [Patch(facecolor=SIGN_COLORS[1], alpha=a, label=f"observed, confidence {k}")
               for k, a in CONFIDENCE_ALPHA.items()]
-    shades.append(matplotlib.patches.Patch(visible=False, label=" "))
+    shades.append(Patch(visible=False, label=" "))
     handles = [h for pair in zip(signs, shades, strict=True) for h in pair]  # the legend fills column by column
     fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle("Pattern score: observed direction of each dyad's tie (left half) against the model's (right half)",

@@ -1,13 +1,14 @@
-"""Recording: the months' metrics measured in stacked calls, and Mesa's DataCollector on one numpy array."""
+"""Recording: the months' metrics measured in stacked calls (no Mesa: the stacked engine imports it).
+
+The Mesa face of a record, a DataCollector on one numpy array, is :class:`sim.model.ArrayDataCollector`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import mesa
 import numpy as np
-import pandas as pd
 
 # Memory the months of metric inputs waiting to be measured may take (bytes). A 2018-world run
 # (13 states, 86 months: 0.5 MB) is measured in one call at the end; a 1,000-state world (32 MB
@@ -77,72 +78,3 @@ class DeferredMeasure:
             flat[name] = np.broadcast_to(values, (k, *self.batch)).reshape(size)
         self.measure(out, **flat)
         return out.reshape(k, *self.batch, self.columns)
-
-
-class ArrayDataCollector(mesa.DataCollector):
-    """A ``mesa.DataCollector`` whose model variables live in one float array, a row per collect.
-
-    Mesa's own ``collect`` calls one reporter per column and deep-copies every value; with 28
-    columns that cost more than the model's whole month. Here ``collect`` copies the arrays the
-    metrics read (``model.metric_inputs()``) and ``model.date``; the metrics of the months
-    collected are computed together (:class:`DeferredMeasure`, with ``measure``) when the buffer
-    is full or the record is read, which gives the numbers a month-by-month measurement gives.
-    ``get_model_vars_dataframe()`` gives the table a DataCollector with the reporters in
-    ``model_reporters`` would give: ``date`` first, then one float column per metric.
-    :meth:`array` (rows collected so far: ``rows``), ``columns`` and ``dates`` are the raw record.
-    """
-
-    def __init__(self, columns: Sequence[str], capacity: int, measure: Callable[..., Any]) -> None:
-        super().__init__()
-        self.columns = tuple(columns)
-        self._values = np.empty((max(capacity, 1), len(self.columns)))
-        self._pending = DeferredMeasure(measure, len(self.columns), capacity=capacity)
-        self.dates: list[str] = []
-        self.rows = 0
-        # What each column is, as Mesa model reporters (a plain DataCollector given these records
-        # the same table); collect() below does their work.
-        self.model_reporters = {"date": "date"} | {c: _column(k) for k, c in enumerate(self.columns)}
-
-    @property
-    def model_vars(self) -> dict[str, list[Any]]:
-        """Mesa's column lists, built from the array on demand."""
-        values = self.array()
-        out: dict[str, list[Any]] = {"date": list(self.dates)}
-        for k, column in enumerate(self.columns):
-            out[column] = values[:, k].tolist()
-        return out
-
-    @model_vars.setter
-    def model_vars(self, value: dict[str, list[Any]]) -> None:
-        if value:  # DataCollector.__init__ assigns {}; anything else would be lost
-            raise AttributeError("ArrayDataCollector records into an array; model_vars is read-only")
-
-    def collect(self, model: Any) -> None:
-        """Record the model's current metric inputs and date (the metrics follow on reading)."""
-        if self.rows == len(self._values):  # more collects than planned: grow
-            self._values = np.concatenate([self._values, np.empty_like(self._values)])
-        self.rows += 1
-        self.dates.append(model.date)
-        self._collection_steps.append(model.time)
-        self._store(self._pending.push(**model.metric_inputs()))
-
-    def array(self) -> np.ndarray:
-        """The recorded rows, shape (rows, len(columns)) (a view: copy before the next collect if kept)."""
-        self._store(self._pending.flush())
-        return self._values[: self.rows]
-
-    def get_model_vars_dataframe(self) -> pd.DataFrame:
-        """One row per collect: ``date``, then one column per metric."""
-        df = pd.DataFrame(self.array().copy(), columns=list(self.columns))
-        df.insert(0, "date", list(self.dates))
-        return df
-
-    def _store(self, measured: np.ndarray | None) -> None:
-        """Write the metrics of the last ``len(measured)`` months collected into their rows."""
-        if measured is not None and len(measured):
-            self._values[self.rows - len(measured): self.rows] = measured
-
-
-def _column(k: int) -> Callable[[Any], float]:
-    """A model reporter reading metric ``k`` of the month."""
-    return lambda model: float(model.metric_row[k])

@@ -11,9 +11,11 @@ Hydra multirun) and returns a :class:`Report`:
 - ``sensitivity``: Sobol S1/ST or Morris mu*/sigma of the H1 and H2 effects (SALib).
 
 :func:`write_report` writes them under ``DIR/report/`` with ``verdicts.md`` and the figures
-(:func:`sim.plots.sweep_figures`): effect against outreach with its CI band, the phase diagram
-over the sanctions levers, and the sensitivity indices as bars. The report is derived data:
-writing it again gives the same files.
+(:func:`report_figures`): a single run's headline figures again; for a sweep, effect against
+outreach with its CI band, the phase diagram over the sanctions levers, the sensitivity indices
+as bars, the effect against any other swept key, or, for a sweep without pairs, the H1 and H2
+metrics at the horizon against each swept key. The report is derived data: writing it again
+gives the same files. matplotlib is imported only to draw them.
 
 Reading results needs the store, the analysis and the plots only: this module never imports
 the engine (``tests/test_api.py`` checks it), so it reads a sweep without Mesa or a model.
@@ -32,9 +34,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim.analysis import HYPOTHESES, summarise
+from sim.analysis import HYPOTHESES, number, summarise
 from sim.design import analyse
-from sim.plots import LEVER_LABELS, sweep_figures
+from sim.levers import LEVER_LABELS
 from sim.store import DESIGN_FILE, POINTS, CellStore, atomic_write, config_at, write_figures
 
 REPORT = "report"
@@ -208,8 +210,8 @@ def verdict_markdown(report: Report) -> str:
         row = {LEVER_LABELS.get(k, k): first[k] for k in report.keys}
         for r in g.itertuples(index=False):
             h = r.hypothesis
-            ci = "" if r.ci_low is None or pd.isna(r.ci_low) else f" [{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
-            row[f"{h.upper()} effect (95% CI)"] = f"{r.effect:+.4f}{ci}"
+            ci = "" if r.ci_low is None or pd.isna(r.ci_low) else f" [{number(r.ci_low)}, {number(r.ci_high)}]"
+            row[f"{h.upper()} effect (95% CI)"] = f"{number(r.effect)}{ci}"
             row[f"{h.upper()} verdict"] = r.verdict
         rows.append(row)
     counts = e.groupby(["hypothesis", "verdict"]).size().unstack(fill_value=0)
@@ -232,10 +234,21 @@ def write_report(root: str | Path, out: str | Path | None = None, *, progress: b
     if report.sensitivity is not None:
         paths["sensitivity"] = out / "sensitivity.parquet"
         atomic_write(paths["sensitivity"], lambda p: report.sensitivity.to_parquet(p, index=False))
-    for path in write_figures(out, sweep_figures(report.effects, report.keys, report.design,
-                                                 report.sensitivity)):
+    for path in write_figures(out, report_figures(root, report)):
         paths[path.stem] = path
     return paths
+
+
+def report_figures(root: Path, report: Report) -> dict[str, Any]:
+    """The figures of a report, by file stem: for a single run its headline figures (from its
+    results, network and summary files), for a sweep :func:`sim.plots.sweep_figures`."""
+    from sim.plots import headline_figures, sweep_figures
+
+    if not (root / POINTS).is_dir():  # a single run
+        network = pd.read_parquet(root / "network.parquet") if (root / "network.parquet").exists() else None
+        summary = json.loads((root / "summary.json").read_text()) if (root / "summary.json").exists() else None
+        return headline_figures(report.table, network, summary)
+    return sweep_figures(report.effects, report.keys, report.design, report.sensitivity, report.table)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -244,6 +257,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("directory", type=Path, help="a sim-run output directory or a multirun sweep directory")
     parser.add_argument("--out", type=Path, default=None, help="where to write (default: DIRECTORY/report)")
     args = parser.parse_args(argv)
+    import tqdm
+
+    tqdm.tqdm.monitor_interval = 0  # one thread, so figures may be saved by a forked process too
     try:
         paths = write_report(args.directory, args.out, progress=True)
     except FileNotFoundError as e:

@@ -269,14 +269,36 @@ def write_point(root: Path, point: Mapping[str, Any]) -> None:
         atomic_write(path, lambda f: f.write_text(json.dumps(dict(point), default=str)))
 
 
-def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) -> dict[str, Any]:
-    """Run every cell of ``p`` not yet in the store under ``root``, ``workers`` processes at a time.
+# What starting a worker of the process pool costs (s): an interpreter importing numpy, pandas and
+# the engine (1.5-2 s on the 2-core machine of docs/PERFORMANCE.md). Below about twice this much
+# work a second process costs more than it saves.
+WORKER_START_SECONDS = 2.0
+
+
+def pool_size(workers: int, remaining_seconds: float, stacks_left: int,
+              start_cost: float = WORKER_START_SECONDS) -> int:
+    """How many processes the rest of a sweep is worth: at most ``workers`` (-1: every core) and
+    ``stacks_left``, and 1 (this process, no pool) unless the time the others save,
+    ``remaining_seconds * (1 - 1/n)``, exceeds what starting them costs (``start_cost``)."""
+    n = (os.cpu_count() or 1) if workers < 0 else workers
+    n = min(n, stacks_left)
+    if n <= 1 or remaining_seconds * (1 - 1 / n) <= start_cost:
+        return 1
+    return n
+
+
+def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True,
+             start_cost: float = WORKER_START_SECONDS) -> dict[str, Any]:
+    """Run every cell of ``p`` not yet in the store under ``root``, up to ``workers`` processes at a time.
 
     Cells that differ only in numeric mechanism parameters and lever levels (a sensitivity
     sample, an outreach or sanctions grid, a grid of weights) run together as one stack
-    (:func:`stacks`), with the numbers each gives alone. Each
-    cell is written by the worker that ran it, as soon as its stack finishes, so the parent holds
-    no results and an interrupted sweep keeps every finished cell. Returns counts and timings.
+    (:func:`stacks`), with the numbers each gives alone. The first stack runs in this process
+    and times the work; the rest go to a pool of :func:`pool_size` processes (one, this
+    process, when starting more would cost more than it saves, as for a small sweep). Each
+    cell is written by the process that ran it, as soon as its stack finishes, so the parent
+    holds no results and an interrupted sweep keeps every finished cell. Returns counts,
+    timings and ``workers``, the processes used.
     """
     from joblib import Parallel, delayed
 
@@ -290,16 +312,27 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True) ->
     reps = int(p.settings.get("replications", 1))
     start = time.perf_counter()
     simulated = 0.0
+    used = 1
     if todo:
-        jobs: Iterator[list[tuple[str, float, bool]]] = Parallel(n_jobs=workers, return_as="generator_unordered")(
-            delayed(run_and_store_stack)(str(root), group, record, dyads) for group in stacks(todo))
+        groups = stacks(todo)
         with tqdm(total=len(todo), desc=f"{p.experiment}: cells", unit="cell", disable=not progress,
                   smoothing=0.05) as bar:
-            for finished in jobs:
-                simulated += sum(seconds for _, seconds, _ in finished)
-                bar.update(len(finished))
+            probe = time.perf_counter()
+            finished = run_and_store_stack(str(root), groups[0], record, dyads)
+            per_cell = (time.perf_counter() - probe) / len(groups[0])
+            simulated += sum(seconds for _, seconds, _ in finished)
+            bar.update(len(finished))
+            rest = groups[1:]
+            used = pool_size(workers, per_cell * sum(len(g) for g in rest), len(rest), start_cost)
+            if rest:
+                jobs: Iterator[list[tuple[str, float, bool]]] = Parallel(
+                    n_jobs=used, return_as="generator_unordered")(
+                    delayed(run_and_store_stack)(str(root), group, record, dyads) for group in rest)
+                for finished in jobs:
+                    simulated += sum(seconds for _, seconds, _ in finished)
+                    bar.update(len(finished))
     wall = time.perf_counter() - start
-    return {"cells": len(p.cells), "skipped": len(p.cells) - len(todo), "ran": len(todo), "workers": workers,
+    return {"cells": len(p.cells), "skipped": len(p.cells) - len(todo), "ran": len(todo), "workers": used,
             "seconds": wall, "replications_per_second": len(todo) * reps / wall if todo and wall > 0 else None,
             "simulation_seconds": simulated}
 

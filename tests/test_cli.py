@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -47,6 +49,17 @@ def test_headline_run_writes_table_summary_figures_and_provenance(sim_run, tmp_p
     assert set(prov["configs"]) == {"baseline", "sunni_outreach"}
     assert (out / ".hydra" / "config.yaml").exists()
     assert not list(out.glob(".*.tmp-*"))  # no temporary file left over
+    assert not (out / "sim.log").exists()  # nothing was logged: no empty log
+    # the run's time by stage, in provenance and in one line; the last lines say what H1 and H2 are
+    stages = prov["stages"]
+    assert {"startup", "compose", "prepare", "simulate", "statistics", "tables", "figures", "total"} <= set(stages)
+    assert stages["total"] == pytest.approx(sum(v for k, v in stages.items() if k != "total"), abs=0.01)
+    assert "time: startup" in p.stdout and "compose" in p.stdout
+    lines = p.stdout.splitlines()
+    assert lines[-1] == f"results: {out}"
+    assert any(x.startswith("H1: outreach weakens the Russia-Iran tie") for x in lines)
+    assert any(x.startswith("H2: outreach gives the Sunni states more leverage") for x in lines)
+    assert any(str(out / "summary.md") in x for x in lines)
 
 
 def test_one_scenario_alone(sim_run, tmp_path: Path) -> None:
@@ -89,6 +102,9 @@ def test_synthetic_world_runs_the_paired_experiment_with_the_lever_only_scenario
     assert p.returncode == 0, p.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["treatment"] == "outreach" and summary["outreach_direction"] == 1
+    # the summary names the synthetic world's roles, not Russia and Iran
+    assert summary["h1"]["claim"] == "S00's outreach weakens the S00-S01 tie (dilution)"
+    assert "Russia" not in (tmp_path / "out" / "summary.md").read_text() and "Russia" not in p.stdout
 
 
 def test_finished_results_are_never_overwritten(sim_run, tmp_path: Path) -> None:
@@ -178,3 +194,31 @@ def test_bad_input_exits_nonzero_with_one_message_and_no_results(
     assert "Traceback" not in p.stderr
     out = tmp_path / "out"
     assert not out.exists() or not any(out.iterdir()), list(out.iterdir())
+
+
+def test_figures_saved_by_two_processes_are_the_files_one_process_saves(tmp_path: Path) -> None:
+    """write_figures forks a second process to save every other figure (in a fresh one-thread
+    interpreter: pytest's own threads rule forking out here); the files are the same bytes."""
+    code = f"""
+from pathlib import Path
+from matplotlib.figure import Figure
+from sim.store import write_figures
+
+def figures():
+    out = {{}}
+    for k in range(3):
+        fig = Figure(figsize=(3, 2))
+        fig.subplots().plot([0, 1, 2], [0, k, 2 * k], label=str(k))
+        out[f"f{{k}}"] = fig
+    return out
+
+for processes in (1, 2):
+    (Path({str(tmp_path)!r}) / str(processes)).mkdir()
+    paths = write_figures(Path({str(tmp_path)!r}) / str(processes), figures(), processes=processes)
+    print([p.name for p in paths])
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["['f0.png', 'f1.png', 'f2.png']"] * 2
+    for name in ("f0.png", "f1.png", "f2.png"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()

@@ -21,7 +21,7 @@ from sim.design import grid_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, prepare_plain, run_cell, run_prepared
 from sim.report import collect, write_report
 from sim.store import CellStore, cell_config, config_hash, temporary_name
-from sim.sweep import Plan, evaluate, plan, stack_key, stacks, write_plan
+from sim.sweep import Plan, evaluate, plan, pool_size, stack_key, stacks, write_plan
 
 SHORT = ["replications=2", "horizon.end=2021-08"]  # the last outreach event is in 2021-08
 TWO_LEVELS = 'experiment.grid={policy.outreach:"0,1"}'
@@ -140,13 +140,20 @@ def test_a_cell_still_being_written_is_not_finished(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ identical on every path
 
 
+def test_a_small_sweep_runs_in_one_process_a_large_one_in_a_pool() -> None:
+    assert pool_size(2, remaining_seconds=1.0, stacks_left=5) == 1  # saving 0.5 s costs a 2 s start
+    assert pool_size(2, remaining_seconds=60.0, stacks_left=5) == 2
+    assert pool_size(4, remaining_seconds=60.0, stacks_left=2) == 2  # no more processes than stacks
+    assert pool_size(2, remaining_seconds=60.0, stacks_left=0) == 1
+
+
 def test_evaluator_gives_identical_tables_at_one_and_two_workers(tmp_path: Path) -> None:
     p = _plan("outreach_sweep", *SHORT, 'experiment.grid={policy.outreach:"0,0.5,1"}')
     tables = []
     for workers in (1, 2):
         root = tmp_path / f"w{workers}"
         write_plan(root, p)
-        stats = evaluate(p, root, workers=workers, progress=False)
+        stats = evaluate(p, root, workers=workers, progress=False, start_cost=0.0)  # no saving on processes
         assert stats["ran"] == 4 and stats["skipped"] == 0
         tables.append(_sorted(collect(root).table))
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
@@ -350,6 +357,17 @@ def test_report_of_a_single_run_directory(sim_run, tmp_path: Path) -> None:
     h1 = report.effects.set_index("hypothesis").loc["h1"]
     assert h1["effect"] == summary["h1"]["effect"] and h1["verdict"] == summary["h1"]["verdict"]
     assert len(report.table) == 2 * 5 * 86
+    paths = write_report(tmp_path / "out")  # sim-report on a run draws its figures again
+    assert {"entente_strength", "sunni_leverage", "portfolio", "network"} <= set(paths)
+
+
+def test_a_multirun_without_pairs_ends_with_a_report_and_a_figure_per_swept_key(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    p = _sim(tmp_path, "-m", "compare=null", "model.mechanisms.noise.sigma=0.02,0.05", *SHORT,
+             f"hydra.sweep.dir={sweep}")
+    assert p.returncode == 0, p.stderr
+    assert "report of" in p.stdout
+    assert (sweep / "report" / "horizon_vs_noise_sigma.png").stat().st_size > 10_000
 
 
 def test_run_experiment_from_python_equals_sim_run(tmp_path: Path) -> None:
