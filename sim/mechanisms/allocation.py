@@ -27,7 +27,10 @@ def desired_commitment(
 def fit_to_budget(desired: np.ndarray, budget: np.ndarray) -> np.ndarray:
     """Scale each row down proportionally if it exceeds the budget: A*_i = D_i min(1, b_i / sum_j D_ij)."""
     total = desired.sum(axis=-1)
-    scale = np.minimum(1.0, budget / np.where(total > 0, total, 1.0))
+    # min(1, b / t), divided only where t > b: a tiny total (a subnormal row) would overflow b / t
+    # to inf for a scale of 1 anyway
+    shape = np.broadcast_shapes(np.shape(budget), total.shape)
+    scale = np.divide(budget, total, out=np.ones(shape), where=total > budget)
     return desired * scale[..., None]
 
 
