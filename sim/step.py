@@ -186,7 +186,9 @@ class Month:
             value += scarcity_premium(value, self._lost, weight=p.scarcity.weight)
         in_force = [s for s in self.schedule.sanctions if _on(self.schedule.sanctions_intensity(s, month))]
         if p.diversion.enabled and self._lost.any():
-            hubs = hub_matrix(self.world.n, [(s.target, self._participation(s)[0]) for s in in_force])
+            hubs = hub_matrix(self.world.n, [(s.target, _where_on(self._participation(s)[0],
+                                                                  self.schedule.sanctions_intensity(s, month)))
+                                             for s in in_force])
             value += diversion_premium(self._lost, hubs, weight=p.diversion.weight)
         if p.sanctions.enabled:
             for s in in_force:
@@ -293,6 +295,14 @@ class Month:
             reciprocity_weight=p.reciprocity_weight,
             third_party_weight=p.third_party_weight,
         )
+
+
+def _where_on(pi: np.ndarray, level: float | np.ndarray) -> np.ndarray:
+    """Participation ``pi`` in the slices where the regime's level is not 0, and none elsewhere
+    (a regime off in a slice has no participants there, as in a run of that slice alone)."""
+    if isinstance(level, float):
+        return pi
+    return pi * (np.asarray(level) != 0)[:, None]
 
 
 def _on(level: float | np.ndarray) -> bool:
