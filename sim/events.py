@@ -269,8 +269,7 @@ def sanctions_penalty(tie: np.ndarray, participation: np.ndarray, target: int, i
     1[k = sender]), to the last bit. ``tie`` may be a stack (R, N, N), ``participation`` (N,) or
     (R, N), and ``intensity``, ``cost`` and ``exposure`` one per slice (shape (R,)).
     """
-    exposed = np.minimum(1.0, tie @ participation[..., :, None])[..., 0] if participation.ndim == 1 else \
-        np.minimum(1.0, np.einsum("...km,...m->...k", tie, participation))
+    exposed = np.minimum(1.0, tie @ participation[..., :, None])[..., 0]  # one matmul per slice either way
     exposure_k = participation + (1.0 - participation) * per_slice(exposure, 1) * exposed
     out = np.zeros_like(tie)
     out[..., :, target] = per_slice(np.multiply(intensity, cost), 1) * exposure_k
