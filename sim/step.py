@@ -116,7 +116,7 @@ class Month:
         self._lost = alternatives_lost(self.outside_option, world.outside_option)
         self._levels: tuple[float | np.ndarray, ...] | None = None  # sanctions levels of the drivers
         self._outreach_level: float | np.ndarray | None = None
-        self._formation: np.ndarray | None = None
+        self._formed: np.ndarray | None = None  # the fixed effect moved by formation, once an anchor moved
         self._refresh_conditions()
         self._anchor0 = self._anchor.copy()
         # Calibration, on the start year's arrays: per slice only where a parameter differs.
@@ -210,7 +210,7 @@ class Month:
         synchronous and one call on all rows is every agent deciding.
         """
         p = self.params.allocation
-        fixed = self.fixed_effect if self._formation is None else self.fixed_effect + self._formation
+        fixed = self.fixed_effect if self._formed is None else self._formed
         self.commit = allocate(self.commit, self.value, fixed, self.budget, enabled=p.enabled,
                                rationality=p.rationality, max_share=p.max_share, inertia=p.inertia)
 
@@ -265,10 +265,13 @@ class Month:
                                          alignment_weight=v.alignment_weight)
         # The anchor: the calibrated affinity moved by events and by later changes in alignment.
         self._anchor = affinity_anchor(c.anchor, self.alignment, self.alignment0)
+        # Formation: the fixed effect as the anchor has moved since calibration, computed when an
+        # event moves it (not every month); at construction there is no fixed effect yet.
         f = self.params.formation
         anchor0 = getattr(self, "_anchor0", None)
         moved = anchor0 is not None and not np.array_equal(self._anchor, anchor0)
-        self._formation = formation_shift(self._anchor, anchor0, rate=f.rate) if f.enabled and moved else None
+        self._formed = (self.fixed_effect + formation_shift(self._anchor, anchor0, rate=f.rate)
+                        if f.enabled and moved else None)
 
     def _participation(self, s: Sanctions) -> tuple[np.ndarray, float | np.ndarray]:
         """Participation pi in regime ``s`` and the exposure of non-participants: the regime's own
