@@ -494,6 +494,16 @@ def month_index(ym: tuple[int, int]) -> int:
     return ym[0] * 12 + ym[1] - 1
 
 
+def month_name(index: int) -> str:
+    """``YYYY-MM`` of a :func:`month_index`."""
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def shift_month(month: str, months: int) -> str:
+    """The month ``months`` after ``month`` (``YYYY-MM``; negative: before)."""
+    return month_name(month_index(parse_month(month, "month", "month")) + months)
+
+
 def _number(file: str, key: str, value: Any, lo: float, hi: float, allowed: str) -> None:
     """A ConfigError unless ``value`` is a finite number in [lo, hi] (for values without a ParamSpec)."""
     if not _finite(value) or not lo <= value <= hi:

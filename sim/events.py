@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import month_index, parse_month
+from sim.config import month_index, month_name, parse_month
 from sim.mechanisms.arrays import per_slice
 from sim.world import World
 
@@ -28,7 +28,7 @@ def month_range(start: str, end: str) -> list[str]:
     """Every month from ``start`` to ``end`` inclusive, as ``YYYY-MM`` strings."""
     a = month_index(parse_month(start, "horizon", "start"))
     b = month_index(parse_month(end, "horizon", "end"))
-    return [f"{m // 12}-{m % 12 + 1:02d}" for m in range(a, b + 1)]
+    return [month_name(m) for m in range(a, b + 1)]
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from sim.batch import PAIR_FIELDS, batch_size, run_batch
-from sim.config import MechanismsConfig
-from sim.events import Schedule, build_schedule, month_range
+from sim.config import MechanismsConfig, shift_month
+from sim.events import Schedule, build_schedule
 from sim.mechanisms.ties import tie_strength
 from sim.store import atomic_write, config_hash, existing_results
 from sim.world import World, world_from_config
@@ -241,9 +241,7 @@ def dyad_table(scenario: str, world: World, dates: Sequence[str], pairs: np.ndar
     """
     r, rows, _, p = pairs.shape
     i, j = np.triu_indices(world.n, 1)
-    first = month_range(dates[0], dates[0])[0]
-    year, month = int(first[:4]), int(first[5:])
-    before = f"{year - (month == 1)}-{(month - 2) % 12 + 1:02d}"
+    before = shift_month(dates[0], -1)
     codes = np.array(world.codes)
     table = pd.DataFrame({
         "scenario": scenario,

@@ -39,7 +39,7 @@ import pandas as pd
 
 from sim import project_dir
 from sim.analysis import t_interval
-from sim.config import ConfigError, month_index, parse_month
+from sim.config import ConfigError, month_index, parse_month, shift_month
 
 COLUMNS = ("a", "b", "start", "end", "sign", "confidence")  # a patterns CSV's required columns
 DYAD_COLUMNS = ("scenario", "replication", "date", "a", "b", "tie")  # what scoring reads of dyads.parquet
@@ -84,12 +84,12 @@ def default_patterns() -> Path:
 
 def previous_month(month: str) -> str:
     """The month before ``month`` (``YYYY-MM``)."""
-    return str(pd.Period(month, freq="M") - 1)
+    return shift_month(month, -1)
 
 
 def next_month(month: str) -> str:
     """The month after ``month`` (``YYYY-MM``)."""
-    return str(pd.Period(month, freq="M") + 1)
+    return shift_month(month, 1)
 
 
 def load_patterns(path: str | Path, codes: Sequence[str], horizon: tuple[str, str]) -> pd.DataFrame:
