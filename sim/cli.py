@@ -419,9 +419,4 @@ def main() -> None:
     """``sim-run``: the Hydra app :func:`run`, timed from here (see :class:`Stages`)."""
     global _STARTED
     _STARTED = (time.perf_counter(), _process_seconds())
-    import tqdm
-
-    # no monitor thread for progress bars: sim-run stays one thread, so its figures may be saved by
-    # a forked process beside it (sim.store.write_figures)
-    tqdm.tqdm.monitor_interval = 0
     run()

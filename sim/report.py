@@ -257,9 +257,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("directory", type=Path, help="a sim-run output directory or a multirun sweep directory")
     parser.add_argument("--out", type=Path, default=None, help="where to write (default: DIRECTORY/report)")
     args = parser.parse_args(argv)
-    import tqdm
-
-    tqdm.tqdm.monitor_interval = 0  # one thread, so figures may be saved by a forked process too
     try:
         paths = write_report(args.directory, args.out, progress=True)
     except FileNotFoundError as e:

@@ -28,9 +28,6 @@ import json
 import os
 import shutil
 import socket
-import sys
-import threading
-import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -69,50 +66,13 @@ def existing_results(outdir: Path) -> list[str]:
     return [name for name in RESULT_FILES if (outdir / name).exists()]
 
 
-def write_figures(outdir: Path, figures: Mapping[str, Any], formats: tuple[str, ...] = ("png",),
-                  processes: int | None = None) -> list[Path]:
-    """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically) and close it; return the paths.
-
-    Drawing a figure into a PNG (text layout, rasterising) costs 0.3-0.5 s whatever its data, so
-    several figures are saved by ``processes`` processes at once (default: two where a core is
-    idle by the load average, else one; on a busy machine a second process only adds the cost of
-    forking, measured): this process and forked children, which inherit the built
-    figures, save every other one. Only on Linux and in a process with no other thread (as
-    ``sim-run`` and ``sim-report``: forking beside threads may deadlock); elsewhere, or with
-    ``processes=1``, one after the other. A child that fails makes this call fail.
+def write_figures(outdir: Path, figures: Mapping[str, Any], formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """Save each matplotlib figure as ``outdir/<stem>.<fmt>`` (atomically); return the paths.
 
     Figures made with the object API (``matplotlib.figure.Figure``, as :mod:`sim.plots` makes them)
-    need no closing; one made through pyplot is closed there, so pyplot does not keep it.
+    need no closing; one made through pyplot is closed here, so pyplot does not keep it.
     """
-    stems = list(figures)
-    if processes is None:
-        idle = (os.cpu_count() or 1) - os.getloadavg()[0]  # cores the other jobs on the machine leave free
-        processes = min(2, len(stems)) if idle >= 1.0 else 1
-    if not (hasattr(os, "fork") and sys.platform.startswith("linux")) or threading.active_count() > 1:
-        processes = 1  # no fork: elsewhere than Linux, or where other threads may hold locks (Jupyter, pytest)
-    processes = max(1, min(processes, len(stems)))
-    children = []
-    for k in range(1, processes):
-        pid = os.fork()
-        if pid == 0:  # a child: save its share, then leave without running the parent's exit handlers
-            code = 0
-            try:
-                _save(outdir, {s: figures[s] for s in stems[k::processes]}, formats)
-            except BaseException:
-                traceback.print_exc()
-                code = 1
-            finally:
-                os._exit(code)
-        children.append(pid)
-    failed = []
-    try:
-        _save(outdir, {s: figures[s] for s in stems[0::processes]}, formats)
-    finally:
-        for pid in children:
-            if os.waitpid(pid, 0)[1] != 0:
-                failed.append(pid)
-    if failed:
-        raise RuntimeError(f"saving figures into {outdir} failed in process(es) {failed} (see the traceback above)")
+    _save(outdir, figures, formats)
     paths = []
     for stem, fig in figures.items():
         paths += [outdir / f"{stem}.{fmt}" for fmt in formats]

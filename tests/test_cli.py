@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -194,31 +192,3 @@ def test_bad_input_exits_nonzero_with_one_message_and_no_results(
     assert "Traceback" not in p.stderr
     out = tmp_path / "out"
     assert not out.exists() or not any(out.iterdir()), list(out.iterdir())
-
-
-def test_figures_saved_by_two_processes_are_the_files_one_process_saves(tmp_path: Path) -> None:
-    """write_figures forks a second process to save every other figure (in a fresh one-thread
-    interpreter: pytest's own threads rule forking out here); the files are the same bytes."""
-    code = f"""
-from pathlib import Path
-from matplotlib.figure import Figure
-from sim.store import write_figures
-
-def figures():
-    out = {{}}
-    for k in range(3):
-        fig = Figure(figsize=(3, 2))
-        fig.subplots().plot([0, 1, 2], [0, k, 2 * k], label=str(k))
-        out[f"f{{k}}"] = fig
-    return out
-
-for processes in (1, 2):
-    (Path({str(tmp_path)!r}) / str(processes)).mkdir()
-    paths = write_figures(Path({str(tmp_path)!r}) / str(processes), figures(), processes=processes)
-    print([p.name for p in paths])
-"""
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines() == ["['f0.png', 'f1.png', 'f2.png']"] * 2
-    for name in ("f0.png", "f1.png", "f2.png"):
-        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
