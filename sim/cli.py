@@ -40,7 +40,7 @@ from sim.api import (
 )
 from sim.config import ConfigError
 from sim.events import events_after
-from sim.store import existing_results
+from sim.store import DirectoryError, existing_results
 
 if TYPE_CHECKING:
     from sim.experiment import Cell
@@ -352,7 +352,7 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
         refuse_grid_overrides(overrides, e.grid, where)
         p = plan(pair.control, pair.treatment, e, file=where, treatment_only=pair.treatment_only)
         write_plan(outdir, p)
-    except (ConfigError, FileExistsError) as err:
+    except (ConfigError, FileExistsError, DirectoryError) as err:
         if isinstance(err, ConfigError):
             err = _blame(err, overrides)
         if not (outdir / "points").exists():

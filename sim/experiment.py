@@ -33,7 +33,7 @@ from sim.batch import PAIR_FIELDS, batch_size, run_batch
 from sim.config import MechanismsConfig, shift_month
 from sim.events import Schedule, build_schedule
 from sim.mechanisms.ties import tie_strength
-from sim.store import atomic_write, config_hash, existing_results
+from sim.store import atomic_write, code_version, config_hash, existing_results
 from sim.world import World, world_from_config
 
 if TYPE_CHECKING:
@@ -342,16 +342,22 @@ def write_results(
 
 
 PACKAGES = ("alliance-sim", "mesa", "numpy", "scipy", "pandas", "hydra-core", "omegaconf", "networkx")
-ENVIRONMENT = ("git_revision", "python", "platform", "packages")  # the keys environment() returns
+ENVIRONMENT = ("code", "git_revision", "python", "platform", "packages")  # the keys environment() returns
+
+
+def environment() -> dict[str, Any]:
+    """What a result's numbers may depend on besides its config: ``code`` (the version cells are keyed by,
+    :func:`sim.store.code_version`), ``git_revision`` (``-dirty`` when the tree has changes), ``python``,
+    ``platform`` and ``packages`` (versions of :data:`PACKAGES`).
+
+    A run's ``provenance.json`` and each sweep cell's ``cell.json`` hold it.
+    """
+    return {"code": code_version(), **_environment()}
 
 
 @functools.cache
-def environment() -> dict[str, Any]:
-    """What a result's numbers may depend on besides its config: ``git_revision`` (``-dirty`` when the
-    tree has changes), ``python``, ``platform`` and ``packages`` (versions of :data:`PACKAGES`).
-
-    Computed once per process. A run's ``provenance.json`` and each sweep cell's ``cell.json`` hold it.
-    """
+def _environment() -> dict[str, Any]:
+    """:func:`environment` but the code version, computed once per process (git and package metadata)."""
     packages = {}
     for name in PACKAGES:
         try:

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sim.api import SavedRun, saved_run
-from sim.store import CELLS, DESIGN_FILE, DYADS, POINTS, CellStore, config_hash
+from sim.store import CELLS, DESIGN_FILE, DYADS, POINTS, CellStore, cell_key, config_hash
 
 KEY_COLUMNS = ("scenario", "cell", "replication", "date", "stage", "origin", "target", "a", "b", "point",
                "hypothesis")
@@ -170,7 +170,7 @@ def environment_differences(stored: Mapping[str, Any] | None, now: Mapping[str, 
     if not stored:
         return ["the stored result records no environment (written before sim-run recorded it)"]
     out = []
-    for key in ("git_revision", "python", "platform"):
+    for key in ("code", "git_revision", "python", "platform"):
         if stored.get(key) != now.get(key):
             out.append(f"{key}: {stored.get(key)} -> {now.get(key)}")
     for name in sorted(set(stored.get("packages", {})) | set(now.get("packages", {}))):
@@ -220,11 +220,14 @@ def result_tables(root: Path, kind: str, cells: Sequence[str] | None = None) -> 
 
 
 def _check_cell(store: CellStore, key: str) -> dict[str, Any]:
-    """A stored cell's resolved config, checked against its hash; ResultError if absent or damaged."""
+    """A stored cell's resolved config, checked against its hash (of the config and the code version
+    ``cell.json`` records; the config alone for a cell written before the code was hashed); ResultError
+    if absent or damaged."""
     if not store.has(key):
         raise ResultError(f"{store.path(key)} is not a finished cell of {store.root}: give a hash listed under cells/")
     config = _read_json(store.path(key) / "config.json")
-    if config_hash(config) != key:
+    code = _read_json(store.path(key) / "cell.json").get("code")
+    if (cell_key(config, code) if code else config_hash(config)) != key:
         raise ResultError(f"{store.path(key) / 'config.json'} does not hash to {key}: the cell is damaged "
                           "(or was written by another version of sim.store); rerun its sweep instead")
     return config
@@ -273,17 +276,56 @@ def rerun_saved(saved: SavedRun, out: Path, quiet: bool) -> None:
                           + ("\n" + "\n".join(tail) if tail else ""))
 
 
-def rerun_cells(source: Source, keys: Sequence[str], points: Sequence[Mapping[str, Any]], out: Path) -> None:
-    """Rerun stored cells from their resolved configs into ``out``'s store, and their points' records."""
+def rerun_cells(source: Source, keys: Sequence[str], points: Sequence[Mapping[str, Any]], out: Path,
+                renamed: Mapping[str, str]) -> None:
+    """Rerun stored cells from their resolved configs into ``out``'s store, each under its hash for this
+    code (``renamed``, :func:`rerun_keys`), and their points' records with those hashes."""
     from sim.sweep import PlannedCell, run_and_store, write_point  # the engine, only when rerunning
 
     store = CellStore(source.root)
     for key in keys:
         config, meta = _check_cell(store, key), store.meta(key)
-        run_and_store(str(out), PlannedCell(key, str(meta["scenario"]), config), str(meta.get("record", "series")),
-                      dyads=store.has_file(key, DYADS))
+        run_and_store(str(out), PlannedCell(renamed[key], str(meta["scenario"]), config),
+                      str(meta.get("record", "series")), dyads=store.has_file(key, DYADS))
     for point in points:
-        write_point(out, point)
+        write_point(out, renamed_point(point, renamed))
+
+
+def rerun_keys(store: CellStore, keys: Sequence[str]) -> dict[str, str]:
+    """Each stored cell's hash -> the hash a rerun of its config gets from this code (the same hash
+    unless the code version differs: :func:`sim.store.cell_key`)."""
+    return {key: cell_key(_check_cell(store, key)) for key in keys}
+
+
+def renamed_point(point: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    """A point record with its cells' hashes for this code (and so its id: :func:`sim.sweep.point_id`)."""
+    from sim.sweep import point_id
+
+    control = renamed.get(point["control"], point["control"])
+    treatment = None if point["treatment"] is None else renamed.get(point["treatment"], point["treatment"])
+    return {**point, "id": point_id(control, treatment if treatment is not None else control),
+            "control": control, "treatment": treatment}
+
+
+def _as_stored(tables: Mapping[str, Path], renamed: Mapping[str, str]) -> dict[str, Path]:
+    """The rerun's tables by the name of the stored table they rerun (``cells/<stored hash>/...``)."""
+    back = {new: old for old, new in renamed.items()}
+    out = {}
+    for name, path in tables.items():
+        parts = name.split("/")
+        if parts[0] == CELLS and len(parts) == 3:
+            name = f"{CELLS}/{back.get(parts[1], parts[1])}/{parts[2]}"
+        out[name] = path
+    return out
+
+
+def _with_rerun_keys(table: pd.DataFrame, renamed: Mapping[str, str], points: Mapping[str, str]) -> pd.DataFrame:
+    """A stored report table with its ``cell`` and ``point`` columns in the rerun's hashes."""
+    table = table.copy()
+    for column, names in (("cell", renamed), ("point", points)):
+        if column in table.columns and any(a != b for a, b in names.items()):
+            table[column] = table[column].map(lambda k, names=names: names.get(k, k))
+    return table
 
 
 # ------------------------------------------------------------------ the verdict
@@ -344,11 +386,15 @@ def _params(point: Mapping[str, Any]) -> str:
     return json.dumps(point.get("params", {}), sort_keys=True, default=str)
 
 
-def sweep_config_lines(old_root: Path, new_root: Path, compared: set[str]) -> list[str]:
+def sweep_config_lines(old_root: Path, new_root: Path, compared: set[str],
+                       renamed: Mapping[str, str] | None = None) -> list[str]:
     """Cells among ``compared`` (stored hashes) the rerun did not write, and cells it wrote that the
-    stored sweep lacks; where a point with the same values has other cells, the keys that differ."""
+    stored sweep lacks; where a point with the same values has other cells, the keys that differ.
+    ``renamed``: a stored hash -> the rerun's hash of the same config (:func:`rerun_keys`)."""
     old, new = CellStore(old_root), CellStore(new_root)
-    missing, extra = sorted(compared - new.done()), sorted(new.done() - old.done())
+    renamed = renamed or {}
+    missing = sorted(k for k in compared if renamed.get(k, k) not in new.done())
+    extra = sorted(new.done() - {renamed.get(k, k) for k in old.done()})
     if not missing and not extra:
         return []
     lines: list[str] = []
@@ -358,7 +404,7 @@ def sweep_config_lines(old_root: Path, new_root: Path, compared: set[str]) -> li
         before = by_params.get(_params(point))
         for role in ("control", "treatment") if before else ():
             a, b = before[role], point[role]
-            if a != b and a is not None and b is not None and old.has(a):
+            if renamed.get(a, a) != b and a is not None and b is not None and old.has(a):
                 lines += config_differences(f"point {_params(point)} {role} (cells/{a} -> cells/{b})",
                                             old.config(a), new.config(b))
                 explained |= {a, b}
@@ -406,12 +452,14 @@ def reproduce(outdir: str | Path, out: str | Path | None = None, *, point: str |
     stored = {} if source.kind == "job" else {
         name: _read_table(path) for name, path in result_tables(source.root, source.kind, selected).items()}
     cells = [] if source.kind == "run" else selected if selected is not None else sorted(store.done())
+    renamed = rerun_keys(store, cells)  # identical hashes unless this code's version differs
     now = environment()
     env = sorted({line for e in stored_environments(source, cells) for line in environment_differences(e, now)})
     for line in env:
         print(f"warning: the stored result's environment differs: {line}", file=sys.stderr)
     if selected is not None or source.saved is None:
-        rerun_cells(source, cells, points if selected is not None else list(_points(source.root).values()), target)
+        rerun_cells(source, cells, points if selected is not None else list(_points(source.root).values()), target,
+                    renamed)
         if selected is None and (source.root / "report").is_dir():
             from sim.report import write_report
 
@@ -426,9 +474,15 @@ def reproduce(outdir: str | Path, out: str | Path | None = None, *, point: str |
             mine = {_params(p) for p in _points(target).values()}
             cells = [k for p in _points(source.root).values() if _params(p) in mine
                      for k in (p["control"], p["treatment"]) if k is not None]
+            renamed = rerun_keys(store, cells)
             stored = {name: _read_table(path) for name, path in result_tables(source.root, "sweep", cells).items()}
-        configs = sweep_config_lines(source.root, target, set(cells))
-    rerun = result_tables(target, source.kind, selected if source.kind != "job" else cells)
+        configs = sweep_config_lines(source.root, target, set(cells), renamed)
+        points_renamed = {p["id"]: renamed_point(p, renamed)["id"] for p in _points(source.root).values()}
+        stored = {name: _with_rerun_keys(t, renamed, points_renamed) if name.startswith("report/") else t
+                  for name, t in stored.items()}
+    wanted = selected if source.kind != "job" else cells
+    rerun = _as_stored(result_tables(target, source.kind, None if wanted is None else [renamed[k] for k in wanted]),
+                       renamed)
     tables = [compare_tables(name, table, _read_table(rerun[name])) if rerun[name].exists()
               else TableDiff(name, table.shape, problem="not written by the rerun")
               for name, table in stored.items() if name in rerun]

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,19 @@ from sim.batch import MAX_BATCH
 from sim.config import ConfigError, check_value, validate
 from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, environment, prepare_plain, run_stacked
-from sim.store import DESIGN_FILE, DYADS, POINTS, CellStore, atomic_write, cell_config, config_at, config_hash
+from sim.store import (
+    DESIGN_FILE,
+    DYADS,
+    POINTS,
+    CellStore,
+    DirectoryError,
+    atomic_write,
+    cell_config,
+    cell_key,
+    code_version,
+    config_at,
+    config_hash,
+)
 
 
 @dataclass
@@ -152,14 +165,15 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
                                seed=int(control.config.seed))
         points, sample = sensitivity_points(problem, x), x.tolist()
     keys = list(points[0]) if points else []
-    bases = [cell_config(c.config) for c in (control, treatment)]
     result = Plan(str(experiment.name), design, keys, [], problem=problem, sample=sample,
                   settings={"seed": int(control.config.seed), "replications": int(control.config.replications),
                             "record": str(experiment.record), "dyads": bool(experiment.dyads),
                             "levels": int(experiment.levels),
                             "min_relative_effect": float(control.config.min_relative_effect),
-                            "control": control.scenario, "treatment": treatment.scenario})
+                            "control": control.scenario, "treatment": treatment.scenario,
+                            "code": code_version()})
     nodes = {k: _node(control.config, k, file) for k in keys}  # the schema types a key alike in every cell
+    bases = [cell_config(c.config) for c in (control, treatment)]
     for params in points:
         hashes = []
         for role, (cell, base) in enumerate(zip((control, treatment), bases, strict=True)):
@@ -171,7 +185,7 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
                 full_check |= not _check(k, config_at(config, k), file)
             if full_check:
                 validate(OmegaConf.merge(cell.config, OmegaConf.create(config)), {"config": file})
-            key = config_hash(config)
+            key = cell_key(config)
             result.cells.setdefault(key, PlannedCell(key, cell.scenario, config))
             hashes.append(key)
         result.points.append({"id": point_id(*hashes), "params": params,
@@ -214,7 +228,8 @@ def run_and_store_stack(root: str, cells: Sequence[PlannedCell], record: str, dy
             written = store.write(cell.key, table, cell.config,
                                   {"scenario": cell.scenario, "seconds": round(result.seconds, 4), "record": record,
                                    "replications": int(cell.config["replications"]),
-                                   "seed": int(cell.config["seed"]), "environment": environment()}, extra)
+                                   "seed": int(cell.config["seed"]), "code": code_version(),
+                                   "environment": environment()}, extra)
         out.append((cell.key, result.seconds, written))
     return out
 
@@ -242,11 +257,13 @@ def stacks(cells: Sequence[PlannedCell], slices: int = MAX_BATCH) -> list[list[P
 
 def write_plan(root: Path, p: Plan) -> None:
     """Write ``design.json`` and one ``points/<id>.json`` per point; refuse a different plan (one
-    that differs only in ``experiment.dyads`` is the same plan: the rerun adds the pair tables)."""
+    that differs only in ``experiment.dyads`` is the same plan: the rerun adds the pair tables),
+    and a directory whose sweep was computed by another code version (:func:`refuse_other_code`)."""
     path = root / DESIGN_FILE
     record = p.record()
     if path.exists():
         old = json.loads(path.read_text())
+        refuse_other_code(root, old.get("settings", {}).get("code"), p.settings.get("code"))
         if config_hash(_numbers_of(old)) != config_hash(_numbers_of(json.loads(json.dumps(record, default=str)))):
             raise FileExistsError(f"{root} holds another sweep ({old['experiment']}, {len(old['points'])} points); "
                                   "choose another directory with hydra.run.dir=...")
@@ -254,6 +271,22 @@ def write_plan(root: Path, p: Plan) -> None:
     atomic_write(path, lambda f: f.write_text(json.dumps(record, indent=1, default=str)))
     for point in p.points:
         write_point(root, point)
+
+
+def refuse_other_code(root: Path, recorded: str | None, current: str | None = None) -> None:
+    """A DirectoryError unless the sweep in ``root`` was computed by code version ``current``
+    (default :func:`sim.store.code_version`; ``recorded`` None: written before versions were
+    recorded). Its cells would not be found (the code is in their hash), and new points beside
+    the old would mix two codes' numbers in one report."""
+    current = current or code_version()
+    if recorded == current:
+        return
+    was = f"code version {recorded}" if recorded else "a code version it did not record"
+    reuse = (f", or, if your change cannot alter the numbers, reuse them deliberately: SIM_CODE_VERSION={recorded} "
+             "before the command (README, 'Resume')") if recorded else ""
+    raise DirectoryError(f"{root} holds a sweep computed by {was}, and this code is version {current}: its "
+                         "cells are not reused. Run into another directory (hydra.run.dir=... or "
+                         f"hydra.sweep.dir=...){reuse}")
 
 
 def _numbers_of(record: dict[str, Any]) -> dict[str, Any]:
@@ -291,6 +324,9 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True,
              start_cost: float = WORKER_START_SECONDS) -> dict[str, Any]:
     """Run every cell of ``p`` not yet in the store under ``root``, up to ``workers`` processes at a time.
 
+    A finished cell counts only if its files match their checksums (:meth:`sim.store.CellStore.intact`):
+    a damaged one is moved aside, with a warning, and run again.
+
     Cells that differ only in numeric mechanism parameters and lever levels (a sensitivity
     sample, an outreach or sanctions grid, a grid of weights) run together as one stack
     (:func:`stacks`), with the numbers each gives alone. The first stack runs in this process
@@ -304,7 +340,7 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True,
 
     store = CellStore(root)
     _clean_stale(store)
-    done = store.done()
+    done = store.intact(p.cells, say=warn)
     todo = [c for c in p.cells.values()
             if c.key not in done or (p.settings.get("dyads") and not store.has_file(c.key, DYADS))]
     record = str(p.settings.get("record", "horizon"))
@@ -344,15 +380,23 @@ def run_point(control: Cell, treatment: Cell | None, root: Path, record: str = "
     (with ``dyads``, each cell's pair table too)."""
     cells = [control] + ([treatment] if treatment is not None else [])
     keys = []
+    store = CellStore(root)
     for cell in cells:
         config = cell_config(cell.config)
-        key = config_hash(config)
+        key = cell_key(config)
+        store.intact([key], say=warn)  # a damaged cell is moved aside, then run again
         run_and_store(str(root), PlannedCell(key, cell.scenario, config), record, dyads)
         keys.append(key)
     point = {"id": point_id(keys[0], keys[-1]), "params": dict(params or {}), "control": keys[0],
-             "treatment": keys[-1] if treatment is not None else None, "settings": dict(settings or {})}
+             "treatment": keys[-1] if treatment is not None else None,
+             "settings": {**(settings or {}), "code": code_version()}}
     write_point(root, point)
     return point
+
+
+def warn(line: str) -> None:
+    """One line to stderr, ``warning: ...`` (above a progress bar)."""
+    tqdm.write(f"warning: {line}", file=sys.stderr)
 
 
 def _clean_stale(store: CellStore) -> None:

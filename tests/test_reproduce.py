@@ -78,6 +78,28 @@ def test_an_outreach_sweep_and_one_of_its_points_reproduce_bit_for_bit(tmp_path:
     assert snapshot(sweep) == before
 
 
+def test_a_sweep_computed_by_other_code_reproduces_cell_by_cell_under_its_new_hashes(tmp_path: Path, monkeypatch,
+                                                                                     capsys) -> None:
+    """The code is in a cell's hash: rerun by this code, each cell gets another hash, and is compared with
+    the stored cell of the same config (and the report's cell and point columns likewise)."""
+    from sim.store import CellStore, source_version
+
+    sweep = tmp_path / "sweep"
+    monkeypatch.setenv("SIM_CODE_VERSION", "0123456789abcdef")
+    sim_run(tmp_path, "experiment=outreach_sweep", 'experiment.grid={policy.outreach:"0,1"}', *SMALL,
+            "experiment.workers=1", f"hydra.run.dir={sweep}")
+    monkeypatch.delenv("SIM_CODE_VERSION")
+    verdict = reproduce(sweep, tmp_path / "all", quiet=True)  # through the saved config
+    assert verdict.identical, str(verdict)
+    assert f"code: 0123456789abcdef -> {source_version()}" in verdict.environment
+    assert not set(CellStore(tmp_path / "all").done()) & set(CellStore(sweep).done())
+    assert {"report/effects.parquet", "report/results.parquet"} <= {t.name for t in verdict.tables}
+    assert sum(t.name.startswith("cells/") for t in verdict.tables) == 3
+    cell = sorted(CellStore(sweep).done())[0]
+    assert main([str(sweep), "--cell", cell, "--out", str(tmp_path / "cell")]) == 0  # from the stored config
+    assert f"cells/{cell}/results.parquet: identical" in capsys.readouterr().out
+
+
 def test_one_job_of_a_multirun_reproduces_bit_for_bit(tmp_path: Path) -> None:
     sweep = tmp_path / "multirun"
     sim_run(tmp_path, "-m", "experiment=outreach_sweep", "policy.outreach=0,1", *SMALL, f"hydra.sweep.dir={sweep}")

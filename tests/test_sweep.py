@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,12 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim import store as store_module
 from sim.api import build_pair, compose
 from sim.config import ConfigError, numeric_parameters
 from sim.design import grid_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, prepare_plain, run_cell, run_prepared
 from sim.report import collect, write_report
-from sim.store import CellStore, cell_config, config_hash, temporary_name
+from sim.store import PACKAGE, CellStore, cell_config, cell_key, source_version, temporary_name
 from sim.sweep import Plan, evaluate, plan, pool_size, stack_key, stacks, write_plan
 
 SHORT = ["replications=2", "horizon.end=2021-08"]  # the last outreach event is in 2021-08
@@ -93,13 +95,27 @@ def test_conditions_plan_pairs_each_condition_with_outreach_zero_under_the_same_
 def test_a_cell_hash_ignores_what_does_not_change_numbers_and_sees_what_does() -> None:
     a = compose(["experiment=hypothesis"])
     b = compose(["experiment=conditions", "min_relative_effect=0.2", "compare=us_sanctions"])
-    assert config_hash(cell_config(a)) == config_hash(cell_config(b))
+    assert cell_key(cell_config(a)) == cell_key(cell_config(b))
     for change in ("seed=7", "replications=3", "model.mechanisms.noise.sigma=0.06", "policy.outreach=0.5"):
-        assert config_hash(cell_config(compose([change]))) != config_hash(cell_config(a)), change
+        assert cell_key(cell_config(compose([change]))) != cell_key(cell_config(a)), change
+    assert cell_key(cell_config(a), code="another") != cell_key(cell_config(a))  # the code is hashed too
     # a cell planned by the sweep has the same hash as the config Hydra composes for that point
     p = _plan("outreach_sweep")
     composed = compose(["scenario=sunni_outreach", "policy.outreach=0.3"])
-    assert config_hash(cell_config(composed)) in {pt["treatment"] for pt in p.points}
+    assert cell_key(cell_config(composed)) in {pt["treatment"] for pt in p.points}
+
+
+def test_the_code_version_is_the_source_so_an_uncommitted_edit_or_an_installed_copy_is_seen(tmp_path: Path) -> None:
+    """Hashing the files (not git's revision) sees an edit nobody committed, and a copy without git."""
+    copy = tmp_path / "sim"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "configs", "data"))
+    assert source_version(copy) == source_version()  # the same source elsewhere, outside any git checkout
+    ties = copy / "mechanisms" / "ties.py"
+    ties.write_text(ties.read_text() + "\n# an edit\n")
+    edited = source_version(copy)
+    assert edited != source_version()
+    (copy / "mechanisms" / "extra.py").write_text("X = 1\n")  # a new module counts too
+    assert source_version(copy) not in (edited, source_version())
 
 
 @pytest.mark.parametrize(("override", "key", "allowed"), [
@@ -135,6 +151,62 @@ def test_a_cell_still_being_written_is_not_finished(tmp_path: Path) -> None:
     assert store.done() == set()
     writing.rename(store.path("0123456789abcdef"))
     assert store.done() == {"0123456789abcdef"}
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(("damage", "problem"), [
+    (lambda cell: _truncate(cell / "results.parquet"), "results.parquet has"),
+    (lambda cell: _flip_a_byte(cell / "results.parquet"), "results.parquet does not match the checksum"),
+    (lambda cell: _flip_a_byte(cell / "config.json"), "config.json does not match the checksum"),
+    (lambda cell: (cell / "results.parquet").unlink(), "results.parquet is missing"),
+    (lambda cell: (cell / "cell.json").write_text("{"), "cell.json cannot be read"),
+])
+def test_a_damaged_cell_is_recomputed_with_a_line_and_the_table_equals_an_uninterrupted_run(
+        tmp_path: Path, capsys, damage, problem: str) -> None:
+    p = _plan("outreach_sweep", *SHORT, 'experiment.grid={policy.outreach:"0,0.5,1"}')
+    whole = tmp_path / "whole"
+    write_plan(whole, p)
+    evaluate(p, whole, workers=1, progress=False)
+    damaged = tmp_path / "damaged"
+    shutil.copytree(whole, damaged)
+    key = p.points[1]["treatment"]
+    damage(CellStore(damaged).path(key))
+    capsys.readouterr()
+    stats = evaluate(p, damaged, workers=1, progress=False)
+    assert stats["ran"] == 1 and stats["skipped"] == 3
+    lines = [line for line in capsys.readouterr().err.splitlines() if "damaged" in line]
+    assert len(lines) == 1 and f"cells/{key} is damaged ({problem}" in lines[0] and "computing it again" in lines[0]
+    assert CellStore(damaged).check(key) is None
+    assert len(list((damaged / "cells").glob(f".damaged-{key}-*"))) == 1  # moved aside, not deleted
+    pd.testing.assert_frame_equal(_sorted(collect(damaged).table), _sorted(collect(whole).table), check_exact=True)
+
+
+def test_a_cell_computed_by_other_code_is_computed_again(tmp_path: Path, monkeypatch) -> None:
+    """Edit the code (here: its version, as an edited file gives it) and no cell of the old code is found."""
+    p = _plan("outreach_sweep", *SHORT, TWO_LEVELS)
+    evaluate(p, tmp_path, workers=1, progress=False)
+    monkeypatch.setattr(store_module, "source_version", lambda: "0123456789abcdef")
+    edited = _plan("outreach_sweep", *SHORT, TWO_LEVELS)
+    assert not set(edited.cells) & set(p.cells)
+    stats = evaluate(edited, tmp_path, workers=1, progress=False)
+    assert stats["ran"] == 3 and stats["skipped"] == 0
+    store = CellStore(tmp_path)
+    assert {store.meta(k)["code"] for k in edited.cells} == {"0123456789abcdef"}
+    assert {store.meta(k)["code"] for k in p.cells} == {source_version()}  # the old cells are kept
+    for old, new in zip(p.cells, edited.cells, strict=True):  # the same config: same numbers (the code did not)
+        assert store.config(old) == store.config(new)
+        pd.testing.assert_frame_equal(store.table(old), store.table(new), check_exact=True)
+    monkeypatch.setenv("SIM_CODE_VERSION", source_version())  # a deliberate reuse of the old cells
+    assert evaluate(_plan("outreach_sweep", *SHORT, TWO_LEVELS), tmp_path, workers=1, progress=False)["ran"] == 0
 
 
 # ------------------------------------------------------------------ identical on every path
@@ -197,8 +269,9 @@ def test_lever_grids_run_in_stacks_with_each_cells_numbers_alone(tmp_path: Path)
         pd.testing.assert_frame_equal(store.table(cell.key), alone.table, check_exact=True)
 
 
-def _sim(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+def _sim(tmp_path: Path, *args: str, timeout: int = 300, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=tmp_path, capture_output=True, text=True,
                           env=env, timeout=timeout)
 
@@ -257,10 +330,13 @@ def test_a_killed_sweep_rerun_ends_with_the_table_of_an_uninterrupted_run(tmp_pa
     finished = CellStore(killed).done()
     assert 2 <= len(finished) < 7, "the kill should land mid-sweep"
     assert not (killed / "report").exists()
+    truncated = sorted(finished)[0]  # and a finished cell's table cut short (a copy, a full disk)
+    _truncate(CellStore(killed).path(truncated) / "results.parquet")
 
     p = _sim(tmp_path, *_sweep_args(killed))
     assert p.returncode == 0, p.stderr
-    assert f"skipped {len(finished)} finished" in p.stdout
+    assert f"skipped {len(finished) - 1} finished" in p.stdout
+    assert f"warning: cells/{truncated} is damaged (results.parquet has" in p.stderr
     assert not list((killed / "cells").glob(".tmp-*"))
     for name in ("results.parquet", "effects.parquet"):
         a = pd.read_parquet(whole / "report" / name)
@@ -272,13 +348,24 @@ def test_a_killed_sweep_rerun_ends_with_the_table_of_an_uninterrupted_run(tmp_pa
 
 
 def test_another_sweep_into_a_finished_directory_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    """Another plan, or the same plan under other code, is refused; declaring the old code version
+    (SIM_CODE_VERSION) reuses its cells deliberately."""
     root = tmp_path / "sweep"
-    assert _sim(tmp_path, "experiment=outreach_sweep", TWO_LEVELS, *SHORT, f"hydra.run.dir={root}").returncode == 0
+    args = ["experiment=outreach_sweep", TWO_LEVELS, *SHORT, f"hydra.run.dir={root}"]
+    old = {"SIM_CODE_VERSION": "0123456789abcdef"}  # the code as it was when the sweep ran
+    assert _sim(tmp_path, *args, env=old).returncode == 0
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and ".hydra" not in p.parts}
-    p = _sim(tmp_path, "experiment=outreach_sweep", TWO_LEVELS, *SHORT, "seed=9", f"hydra.run.dir={root}")
+    p = _sim(tmp_path, *args, "seed=9", env=old)
     assert p.returncode == 2 and "holds another sweep" in p.stderr
+    p = _sim(tmp_path, *args)  # this code
+    assert p.returncode == 2
+    assert p.stderr.count("error:") == 1 and "Traceback" not in p.stderr
+    assert f"computed by code version 0123456789abcdef, and this code is version {source_version()}" in p.stderr
+    assert "SIM_CODE_VERSION=0123456789abcdef" in p.stderr
     after = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and ".hydra" not in p.parts}
     assert before == after
+    p = _sim(tmp_path, *args, env=old)
+    assert p.returncode == 0 and "ran 0 cells, skipped 3" in p.stdout
 
 
 # ------------------------------------------------------------------ bad input on the command line
