@@ -365,9 +365,13 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     print(f"resume after an interruption with: {command()} {shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
     try:
         stats = evaluate(p, outdir, workers)
-    except KeyboardInterrupt:
-        print(f"interrupted: finished cells are kept in {outdir / 'cells'}", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (sim.processes.Terminated)
+        from sim.processes import Terminated
+
+        terminated = isinstance(stop, Terminated)
+        print(f"{'terminated' if terminated else 'interrupted'}: finished cells are kept in {outdir / 'cells'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        sys.exit(143 if terminated else 130)
     rate = stats["replications_per_second"]
     print(f"ran {stats['ran']} cells, skipped {stats['skipped']} finished in {stats['seconds']:.1f} s"
           + (f" ({rate:.0f} replications/s)" if rate else "")

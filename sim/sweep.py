@@ -335,8 +335,15 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True,
     cell is written by the process that ran it, as soon as its stack finishes, so the parent
     holds no results and an interrupted sweep keeps every finished cell. Returns counts,
     timings and ``workers``, the processes used.
+
+    The workers end with this process, however it ends, and leave Ctrl-C and SIGTERM to it; here
+    SIGTERM raises :class:`sim.processes.Terminated` (a KeyboardInterrupt), and either stops the
+    pool through joblib, which kills the workers and releases the pool's semaphores
+    (:mod:`sim.processes`).
     """
     from joblib import Parallel, delayed
+
+    from sim.processes import init_worker, sigterm_as_interrupt, starting_workers
 
     store = CellStore(root)
     _clean_stale(store)
@@ -351,8 +358,8 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True,
     used = 1
     if todo:
         groups = stacks(todo)
-        with tqdm(total=len(todo), desc=f"{p.experiment}: cells", unit="cell", disable=not progress,
-                  smoothing=0.05) as bar:
+        with sigterm_as_interrupt(), tqdm(total=len(todo), desc=f"{p.experiment}: cells", unit="cell",
+                                          disable=not progress, smoothing=0.05) as bar:
             probe = time.perf_counter()
             finished = run_and_store_stack(str(root), groups[0], record, dyads)
             per_cell = (time.perf_counter() - probe) / len(groups[0])
@@ -361,9 +368,11 @@ def evaluate(p: Plan, root: Path, workers: int = 1, *, progress: bool = True,
             rest = groups[1:]
             used = pool_size(workers, per_cell * sum(len(g) for g in rest), len(rest), start_cost)
             if rest:
-                jobs: Iterator[list[tuple[str, float, bool]]] = Parallel(
-                    n_jobs=used, return_as="generator_unordered")(
-                    delayed(run_and_store_stack)(str(root), group, record, dyads) for group in rest)
+                with starting_workers():  # they start with Ctrl-C ignored, as init_worker leaves it
+                    jobs: Iterator[list[tuple[str, float, bool]]] = Parallel(
+                        n_jobs=used, return_as="generator_unordered",
+                        initializer=init_worker, initargs=(os.getpid(),))(
+                        delayed(run_and_store_stack)(str(root), group, record, dyads) for group in rest)
                 for finished in jobs:
                     simulated += sum(seconds for _, seconds, _ in finished)
                     bar.update(len(finished))
