@@ -320,6 +320,7 @@ def run_experiment(overrides: Sequence[str] | None, root: str | Path, *, workers
     the treatment ``compare`` (a ConfigError if it is null).
     """
     from sim.report import write_report
+    from sim.store import DirectoryLock
     from sim.sweep import evaluate, plan, write_plan
 
     overrides = list(overrides or [])
@@ -334,7 +335,8 @@ def run_experiment(overrides: Sequence[str] | None, root: str | Path, *, workers
                           f"a scenario to pair with: a {design} design runs the paired test at every point")
     refuse_grid_overrides(overrides, cfg.experiment.grid, where)
     p = plan(pair.control, pair.treatment, cfg.experiment, file=where, treatment_only=pair.treatment_only)
-    write_plan(root, p)
-    evaluate(p, root, int(workers if workers is not None else cfg.experiment.workers), progress=progress)
-    write_report(root, progress=progress)
+    with DirectoryLock(root):  # a DirectoryError if another sweep is writing into root
+        write_plan(root, p)
+        evaluate(p, root, int(workers if workers is not None else cfg.experiment.workers), progress=progress)
+        write_report(root, progress=progress)
     return root

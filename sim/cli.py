@@ -40,7 +40,7 @@ from sim.api import (
 )
 from sim.config import ConfigError
 from sim.events import events_after
-from sim.store import DirectoryError, existing_results
+from sim.store import LOCK_FILE, DirectoryError, DirectoryLock, existing_results
 
 if TYPE_CHECKING:
     from sim.experiment import Cell
@@ -144,7 +144,9 @@ def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
 
 
 class ResultGuard(Callback):
-    """Refuses, before Hydra writes anything, to run into a directory that holds finished results."""
+    """Refuses, before Hydra writes anything, to run into a directory that holds finished results, or
+    that a sweep is writing (its lock is held: :class:`sim.store.DirectoryLock`; Hydra would
+    rewrite the sweep's ``.hydra/``)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         outdir = Path(str(config.hydra.run.dir))
@@ -153,21 +155,32 @@ class ResultGuard(Callback):
             print(f"error: {outdir} already holds results ({', '.join(found)}); refusing to overwrite them",
                   file=sys.stderr)
             sys.exit(2)
+        if (outdir / LOCK_FILE).exists():
+            try:
+                DirectoryLock(outdir).acquire().release()
+            except DirectoryError as e:
+                print(f"error: {e}", file=sys.stderr)
+                sys.exit(2)
 
 
 class SweepReport(Callback):
     """At the end of a Hydra multirun, the sweep's report (``sim-report`` on the sweep directory)."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        root = Path(str(config.hydra.sweep.dir)).absolute()
-        if not (root / "points").is_dir():
-            return
-        from sim.report import write_report
+        from sim.multirun import release
 
-        start = time.perf_counter()
-        paths = write_report(root)
-        print(f"report of {root} in {time.perf_counter() - start:.1f} s: "
-              + ", ".join(p.name for p in paths.values()) + f" in {root / 'report'}")
+        try:
+            root = Path(str(config.hydra.sweep.dir)).absolute()
+            if not (root / "points").is_dir():
+                return
+            from sim.report import write_report
+
+            start = time.perf_counter()
+            paths = write_report(root)
+            print(f"report of {root} in {time.perf_counter() - start:.1f} s: "
+                  + ", ".join(p.name for p in paths.values()) + f" in {root / 'report'}")
+        finally:
+            release()  # the sweep directory's lock, taken by the sweeper (sim.multirun)
 
 
 def abandon(outdir: Path) -> None:
@@ -188,16 +201,9 @@ def run(cfg: DictConfig) -> None:
     outdir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
     try:
-        how = invocation(hc)
+        how, pair = validated(cfg, hc)
         overrides, multirun = how.overrides, how.multirun
-        pair = cells_for(cfg, hc, how)
         design = str(cfg.experiment.design)
-        if multirun and design not in ("pair", "grid"):
-            raise ConfigError("command line (-m)", "experiment.design", design,
-                              "pair or grid under -m (a sensitivity sample is not a grid of jobs: drop -m)")
-        if design != "pair" and pair.treatment is None:
-            raise ConfigError("command line", "compare", cfg.compare,
-                              f"a scenario to pair with: a {design} design runs the paired test at every point")
     except (ConfigError, FileNotFoundError, ValueError) as e:
         abandon(outdir)
         print(f"error: {_blame(e, overrides) if isinstance(e, ConfigError) else e}", file=sys.stderr)
@@ -215,6 +221,23 @@ def run(cfg: DictConfig) -> None:
         run_pair(cfg, cells, outdir)
     else:
         run_sweep(cfg, pair, outdir, _source_file("experiment", str(how.choices.get("experiment")), hc), overrides)
+
+
+def validated(cfg: DictConfig, hc: Any) -> tuple[Invocation, Pair]:
+    """A run's invocation and its validated pair (:func:`cells_for`), and its design checked against
+    its mode; ConfigError, FileNotFoundError or ValueError at the first problem. What every run and
+    every job of a multirun checks first (the multirun's sweeper too, for all its jobs at once:
+    :mod:`sim.multirun`). ``hc`` is the run's Hydra node (:class:`HydraConfig`, or a job's ``hydra``)."""
+    how = invocation(hc)
+    pair = cells_for(cfg, hc, how)
+    design = str(cfg.experiment.design)
+    if how.multirun and design not in ("pair", "grid"):
+        raise ConfigError("command line (-m)", "experiment.design", design,
+                          "pair or grid under -m (a sensitivity sample is not a grid of jobs: drop -m)")
+    if design != "pair" and pair.treatment is None:
+        raise ConfigError("command line", "compare", cfg.compare,
+                          f"a scenario to pair with: a {design} design runs the paired test at every point")
+    return how, pair
 
 
 def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
@@ -342,42 +365,51 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     """A grid or sensitivity design through the in-process evaluator, then its report.
 
     ``where`` is the experiment preset's file. Rerunning into the same directory
-    (``hydra.run.dir=...``) resumes: finished cells are skipped.
+    (``hydra.run.dir=...``) resumes: finished cells are skipped. The directory is locked from
+    the plan to the report (:class:`sim.store.DirectoryLock`): a second sweep into it meanwhile
+    is refused.
     """
     from sim.report import write_report
     from sim.sweep import evaluate, plan, write_plan
 
     e = cfg.experiment
+    lock = DirectoryLock(outdir)
     try:
         refuse_grid_overrides(overrides, e.grid, where)
         p = plan(pair.control, pair.treatment, e, file=where, treatment_only=pair.treatment_only)
+        lock.acquire()
         write_plan(outdir, p)
     except (ConfigError, FileExistsError, DirectoryError) as err:
+        lock.release()
         if isinstance(err, ConfigError):
             err = _blame(err, overrides)
-        if not (outdir / "points").exists():
-            abandon(outdir)
+        if not (outdir / "points").exists() and not (outdir / LOCK_FILE).exists():
+            abandon(outdir)  # a fresh directory, not one another sweep is writing
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    workers = int(e.workers)
-    print(f"{e.name}: {len(p.points)} points, {len(p.cells)} cells x {cfg.replications} replications, "
-          f"up to {workers if workers > 0 else 'every core as'} worker(s) -> {outdir}")
-    print(f"resume after an interruption with: {command()} {shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
     try:
-        stats = evaluate(p, outdir, workers)
-    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (sim.processes.Terminated)
-        from sim.processes import Terminated
+        workers = int(e.workers)
+        print(f"{e.name}: {len(p.points)} points, {len(p.cells)} cells x {cfg.replications} replications, "
+              f"up to {workers if workers > 0 else 'every core as'} worker(s) -> {outdir}")
+        print(f"resume after an interruption with: {command()} "
+              f"{shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
+        try:
+            stats = evaluate(p, outdir, workers)
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (sim.processes.Terminated)
+            from sim.processes import Terminated
 
-        terminated = isinstance(stop, Terminated)
-        print(f"{'terminated' if terminated else 'interrupted'}: finished cells are kept in {outdir / 'cells'}; "
-              "rerun the same command to resume", file=sys.stderr)
-        sys.exit(143 if terminated else 130)
-    rate = stats["replications_per_second"]
-    print(f"ran {stats['ran']} cells, skipped {stats['skipped']} finished in {stats['seconds']:.1f} s"
-          + (f" ({rate:.0f} replications/s)" if rate else "")
-          + (f" on {stats['workers']} processes" if stats["workers"] > 1 else " in this process"))
-    for name, path in write_report(outdir, progress=True).items():
-        print(f"{name}: {path}")
+            terminated = isinstance(stop, Terminated)
+            print(f"{'terminated' if terminated else 'interrupted'}: finished cells are kept in "
+                  f"{outdir / 'cells'}; rerun the same command to resume", file=sys.stderr)
+            sys.exit(143 if terminated else 130)
+        rate = stats["replications_per_second"]
+        print(f"ran {stats['ran']} cells, skipped {stats['skipped']} finished in {stats['seconds']:.1f} s"
+              + (f" ({rate:.0f} replications/s)" if rate else "")
+              + (f" on {stats['workers']} processes" if stats["workers"] > 1 else " in this process"))
+        for name, path in write_report(outdir, progress=True).items():
+            print(f"{name}: {path}")
+    finally:
+        lock.release()
 
 
 def run_job(cfg: DictConfig, hc: HydraConfig, cells: list[Cell], overrides: list[str], root: Path) -> None:

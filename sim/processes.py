@@ -29,6 +29,11 @@ killed by its parent leaves registered with the resource tracker, to be reported
 The parent turns SIGTERM into :class:`Terminated`, a ``KeyboardInterrupt`` (:func:`sigterm_as_interrupt`):
 by default SIGTERM ends Python without unwinding, and the pool's semaphores and temporary folders
 stay registered with loky's resource tracker, which warns about them as leaked.
+
+Hydra's joblib launcher runs a multirun's jobs in a loky pool too, created by a ``Parallel`` call
+that names its backend, ``"loky"``, and takes no initializer. While the sweeper launches jobs, that
+name stands for a loky backend with :func:`init_worker` (:func:`tied_loky`, through joblib's
+``register_parallel_backend``), so those workers end with the sweep's process as well.
 """
 
 from __future__ import annotations
@@ -89,6 +94,24 @@ def _watch(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(_POLL_SECONDS)
     os._exit(1)
+
+
+@contextmanager
+def tied_loky() -> Iterator[None]:
+    """Within the block, joblib's ``"loky"`` backend starts its workers with :func:`init_worker` (tied to
+    this process); the backend registered before is restored after it."""
+    from joblib import parallel
+    from joblib._parallel_backends import LokyBackend
+
+    def tied(**kwargs: object) -> LokyBackend:
+        return LokyBackend(**kwargs, initializer=init_worker, initargs=(os.getpid(),))
+
+    before = parallel.BACKENDS["loky"]
+    parallel.register_parallel_backend("loky", tied)
+    try:
+        yield
+    finally:
+        parallel.register_parallel_backend("loky", before)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ recorded when it was written (:meth:`CellStore.check`; a damaged cell is moved a
 recomputed). The hash (:func:`cell_key`) covers everything that changes the numbers (world,
 model, scenario, policy, horizon, replications, seed, and the code: :func:`code_version`) and
 nothing that does not (the experiment preset, the comparison partner, the verdict threshold,
-Hydra's own settings).
+Hydra's own settings). One sweep at a time writes into a directory (:class:`DirectoryLock`).
 """
 
 from __future__ import annotations
@@ -162,8 +162,68 @@ def file_digest(path: Path) -> dict[str, Any]:
 
 
 class DirectoryError(Exception):
-    """A sweep directory that cannot be used as asked (its cells were computed by another code version):
-    one message for the user."""
+    """A sweep directory that cannot be used as asked (another sweep at work in it, or another code's
+    cells): one message for the user."""
+
+
+LOCK_FILE = ".sweep.lock"  # held by the process that runs a sweep into the directory (DirectoryLock)
+OWNER_FILE = ".sweep.owner"  # who holds it: pid, host, start, command (the lock file itself is truncated by others)
+
+
+class DirectoryLock:
+    """The lock of a sweep directory: one sweep (evaluator or multirun) at a time writes into it.
+
+    ``filelock.FileLock`` (``flock`` on ``<root>/.sweep.lock``): released by the operating system
+    when its holder dies, even by SIGKILL, so a killed sweep never leaves the directory locked.
+    A second sweep started into a directory in use is refused (:meth:`acquire`: a DirectoryError
+    naming the holder), never mixed with the first: without it, two plans written at once would
+    leave both plans' points, and their report would mix them. The workers and Hydra jobs a
+    sweep starts write their cells under their parent's lock (cells are written atomically and
+    named by their hash, so two writers of one cell write the same one).
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        from filelock import FileLock
+
+        self.root = Path(root)
+        self._lock = FileLock(self.root / LOCK_FILE)
+
+    def acquire(self) -> DirectoryLock:
+        """Take the lock (creating ``root``), or raise DirectoryError at once if another process holds it."""
+        import shlex
+        import sys
+        import time
+
+        from filelock import Timeout
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            try:
+                holder = json.loads((self.root / OWNER_FILE).read_text())
+                who = (f"pid {holder['pid']} on {holder['host']}, started {holder['started']}: "
+                       f"{holder['command']}")
+            except (OSError, ValueError, KeyError):
+                who = "its owner unknown"
+            raise DirectoryError(f"{self.root} is in use by another sweep ({who}); wait for it to end, then rerun "
+                                 "to resume, or run into another directory (hydra.run.dir=... or hydra.sweep.dir=...)"
+                                 ) from None
+        owner = {"pid": os.getpid(), "host": socket.gethostname(),
+                 "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": shlex.join(sys.argv)}
+        atomic_write(self.root / OWNER_FILE, lambda p: p.write_text(json.dumps(owner)))
+        return self
+
+    def release(self) -> None:
+        if self._lock.is_locked:
+            (self.root / OWNER_FILE).unlink(missing_ok=True)
+            self._lock.release()
+
+    def __enter__(self) -> DirectoryLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def temporary_name(key: str) -> str:

@@ -12,7 +12,8 @@ Two ways to run a plan, with identical numbers (each cell's seeds come from its 
   (``experiment.workers``), because a Hydra job costs seconds (a process, Hydra's setup,
   composing the configs), far more than a replication;
 - ``sim-run -m``: Hydra runs one job per point (any launcher: joblib, submitit, Ray); each job
-  writes its cells into the same store under the sweep directory (:func:`run_point`).
+  writes its cells into the same store under the sweep directory (:func:`run_point`). The
+  sweeper plans every job first and skips the finished ones (:mod:`sim.multirun`).
 
 Either way ``<root>/points/<id>.json`` records each point (its values and its two cells) and
 ``sim-report <root>`` turns the directory into tables and figures.
@@ -172,12 +173,27 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
                             "min_relative_effect": float(control.config.min_relative_effect),
                             "control": control.scenario, "treatment": treatment.scenario,
                             "code": code_version()})
-    nodes = {k: _node(control.config, k, file) for k in keys}  # the schema types a key alike in every cell
-    bases = [cell_config(c.config) for c in (control, treatment)]
+    for params, (c, t) in zip(points, point_cells([control, treatment], points, file, treatment_only=treatment_only),
+                              strict=True):
+        result.cells.setdefault(c.key, c)
+        result.cells.setdefault(t.key, t)
+        result.points.append({"id": point_id(c.key, t.key), "params": params, "control": c.key, "treatment": t.key})
+    return result
+
+
+def point_cells(cells: Sequence[Cell], points: Sequence[Mapping[str, Any]], file: str, *,
+                treatment_only: Collection[str]) -> Iterator[list[PlannedCell]]:
+    """Each point's validated, hashed cells: ``cells`` (the control and, in a pair, the treatment, as
+    composed and validated) with the point's values set, a key in ``treatment_only`` in the
+    treatment only. Every point has the keys of the first; a value outside its key's declared
+    range is a ConfigError naming ``file``, and a key without one has its cell validated whole."""
+    keys = list(points[0]) if points else []
+    nodes = {k: _node(cells[0].config, k, file) for k in keys}  # the schema types a key alike in every cell
+    bases = [cell_config(c.config) for c in cells]
     for params in points:
-        hashes = []
-        for role, (cell, base) in enumerate(zip((control, treatment), bases, strict=True)):
-            own = [k for k in keys if role == 1 or k not in treatment_only]
+        planned = []
+        for role, (cell, base) in enumerate(zip(cells, bases, strict=True)):
+            own = [k for k in keys if role > 0 or k not in treatment_only]
             config = _copy_for(base, own)
             full_check = False
             for k in own:
@@ -185,12 +201,8 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
                 full_check |= not _check(k, config_at(config, k), file)
             if full_check:
                 validate(OmegaConf.merge(cell.config, OmegaConf.create(config)), {"config": file})
-            key = cell_key(config)
-            result.cells.setdefault(key, PlannedCell(key, cell.scenario, config))
-            hashes.append(key)
-        result.points.append({"id": point_id(*hashes), "params": params,
-                              "control": hashes[0], "treatment": hashes[1]})
-    return result
+            planned.append(PlannedCell(cell_key(config), cell.scenario, config))
+        yield planned
 
 
 # ------------------------------------------------------------------ running

@@ -87,6 +87,15 @@ def test_no_process_of_a_sweep_survives_sigkill_of_its_parent(tmp_path: Path) ->
     assert alive == [], "alive 5 s after the parent was killed"
 
 
+def test_no_job_of_a_local_multirun_survives_sigkill_of_its_parent(tmp_path: Path) -> None:
+    """The joblib launcher's workers run Hydra jobs: they end with the sweep's process too."""
+    args = ["-m", "experiment=outreach_sweep", "replications=256", "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    code, _, alive = _stop(tmp_path, args, "popen_loky", signal.SIGKILL, "parent")
+    assert code == -signal.SIGKILL
+    assert alive == [], "alive 5 s after the parent was killed"
+
+
 @pytest.mark.parametrize(("sig", "to", "code", "line"), [
     (signal.SIGINT, "group", 130, "interrupted: finished cells are kept in"),  # Ctrl-C in a terminal
     (signal.SIGTERM, "parent", 143, "terminated: finished cells are kept in"),  # kill PID

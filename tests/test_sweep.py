@@ -22,7 +22,7 @@ from sim.config import ConfigError, numeric_parameters
 from sim.design import grid_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, prepare_plain, run_cell, run_prepared
 from sim.report import collect, write_report
-from sim.store import PACKAGE, CellStore, cell_config, cell_key, source_version, temporary_name
+from sim.store import PACKAGE, CellStore, DirectoryLock, cell_config, cell_key, source_version, temporary_name
 from sim.sweep import Plan, evaluate, plan, pool_size, stack_key, stacks, write_plan
 
 SHORT = ["replications=2", "horizon.end=2021-08"]  # the last outreach event is in 2021-08
@@ -366,6 +366,88 @@ def test_another_sweep_into_a_finished_directory_is_refused_and_changes_nothing(
     assert before == after
     p = _sim(tmp_path, *args, env=old)
     assert p.returncode == 0 and "ran 0 cells, skipped 3" in p.stdout
+
+
+# ------------------------------------------------------------------ multiruns: planned, resumed, locked
+
+
+@pytest.mark.parametrize(("sweep", "job", "message"), [
+    (["experiment=outreach_sweep", "policy.outreach=0,0.5,2"], "job 2 (policy.outreach=2 ",
+     "policy.outreach = 2.0 is not allowed; allowed: a number in [0, 1]"),  # a declared range
+    (["compare=null", "replications=2,0"], "job 1 (compare=null replications=0 ",
+     "replications = 0 is not allowed; allowed: an integer >= 1"),  # a key validated with its whole config
+    (["compare=us_sanctions,baseline"], "job 1 (compare=baseline ",
+     "compare = 'baseline' is not allowed; allowed: a scenario other than scenario=baseline"),  # composed on its own
+])
+def test_a_bad_value_in_the_last_job_of_a_multirun_fails_before_any_job_runs(tmp_path: Path, sweep: list[str],
+                                                                              job: str, message: str) -> None:
+    out = tmp_path / "sweep"
+    p = _sim(tmp_path, "-m", *sweep, "horizon.end=2021-08", f"hydra.sweep.dir={out}")
+    assert p.returncode == 2
+    errors = [line for line in p.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and job in errors[0] and message in errors[0], p.stderr[-1500:]
+    assert "Traceback" not in p.stderr and "Launching" not in p.stdout + p.stderr
+    assert not out.exists()  # no job ran: no job directory, cell, point or multirun.yaml
+
+
+def test_a_resumed_multirun_names_the_jobs_it_skips_and_runs_only_the_others(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    args = ["-m", "experiment=outreach_sweep", "policy.outreach=0,0.5,1", *SHORT, f"hydra.sweep.dir={sweep}"]
+    p = _sim(tmp_path, *args)
+    assert p.returncode == 0, p.stderr[-2000:]
+    whole = _sorted(collect(sweep).table)
+    points = {json.loads(f.read_text())["params"]["policy.outreach"]: f for f in (sweep / "points").glob("*.json")}
+    lost = json.loads(points[1].read_text())  # as if killed in job 2: its point and treatment not written
+    points[1].unlink()
+    shutil.rmtree(CellStore(sweep).path(lost["treatment"]))
+    job0 = (sweep / "0" / ".hydra" / "config.yaml").stat().st_mtime_ns
+    p = _sim(tmp_path, *args)
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = p.stdout + p.stderr
+    assert "skip job 0 (policy.outreach=0 " in out and "skip job 1 (policy.outreach=0.5 " in out
+    assert "skip job 2" not in out and "2 of 3 jobs finished before; 1 to run" in out
+    assert "Launching 1 jobs" in out and "#2 : policy.outreach=1 " in out  # job 2 keeps its number
+    assert (sweep / "0" / ".hydra" / "config.yaml").stat().st_mtime_ns == job0  # a skipped job's directory is left
+    pd.testing.assert_frame_equal(_sorted(collect(sweep).table), whole, check_exact=True)
+    p = _sim(tmp_path, *args, env={"SIM_CODE_VERSION": "0123456789abcdef"})  # other code: refused, nothing run
+    assert p.returncode == 2 and "holds a sweep computed by code version" in p.stderr
+    assert "Launching" not in p.stdout + p.stderr
+
+
+def test_two_sweeps_started_at_once_into_one_directory_one_runs_and_the_other_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    args = [sys.executable, "-m", "sim", "experiment=outreach_sweep", TWO_LEVELS, "replications=20",
+            "experiment.workers=1", f"hydra.run.dir={root}"]
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    procs = [subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    done = [(proc.wait(timeout=600), *proc.communicate()) for proc in procs]
+    assert sorted(code for code, _, _ in done) == [0, 2], [err[-1500:] for _, _, err in done]
+    refused = next(err for code, _, err in done if code == 2)
+    assert "is in use by another sweep (pid " in refused and refused.count("error:") == 1
+    assert "Traceback" not in refused
+    reference = tmp_path / "reference"  # the same sweep alone
+    p = _plan("outreach_sweep", TWO_LEVELS, "replications=20")
+    write_plan(reference, p)
+    evaluate(p, reference, workers=1, progress=False)
+    pd.testing.assert_frame_equal(_sorted(collect(root).table), _sorted(collect(reference).table), check_exact=True)
+    assert len(list((root / "points").glob("*.json"))) == 2 and sorted(CellStore(root).done()) == sorted(p.cells)
+
+
+@pytest.mark.parametrize("multirun", [False, True])
+def test_a_sweep_into_a_directory_in_use_is_refused_and_changes_nothing(tmp_path: Path, multirun: bool) -> None:
+    root = tmp_path / "sweep"
+    with DirectoryLock(root):  # another sweep at work in it
+        before = sorted(p.name for p in root.iterdir())
+        if multirun:
+            p = _sim(tmp_path, "-m", "experiment=outreach_sweep", "policy.outreach=0,1", *SHORT,
+                     f"hydra.sweep.dir={root}")
+        else:
+            p = _sim(tmp_path, "experiment=outreach_sweep", TWO_LEVELS, *SHORT, f"hydra.run.dir={root}")
+        assert p.returncode == 2
+        assert f"error: {root} is in use by another sweep (pid {os.getpid()} on " in p.stderr
+        assert "Traceback" not in p.stderr and "Launching" not in p.stdout + p.stderr
+        assert sorted(p.name for p in root.iterdir()) == before  # no .hydra/, multirun.yaml, points or cells
 
 
 # ------------------------------------------------------------------ bad input on the command line
