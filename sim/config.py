@@ -99,6 +99,23 @@ def param(default: float, low: float, high: float, description: str, *, low_open
     return field(default=default, metadata={SPEC: spec})
 
 
+# Bounds of the parameters that have no natural upper end. Relationship values are sums of terms of
+# order 1 (each input lies in [-1, 1] or is a share), so a weight, cost or premium of 100 makes its
+# term outweigh the others a hundredfold and a logistic slope or formation rate of 100 logits is a
+# step function: larger values change nothing but the chance of overflow (1.7e308 gives inf - inf
+# = NaN in the first month). Monthly rates are bounded by 1 (a whole affinity range in a month).
+SCALE_MAX = 100.0
+SCALE_NOTE = "terms are of order 1: larger values only saturate the model, and near 1.7e308 overflow to NaN"
+RATE_MAX = 1.0
+RATE_NOTE = "a monthly rate: 1 moves an affinity across its whole range in a month"
+MIN_SHARE = 0.01  # the smallest allowed allocation.max_share
+
+
+def scale_param(default: float, description: str, *, note: str = "") -> Any:
+    """A weight, cost, premium, slope or scale: a number in ``[0, SCALE_MAX]`` (see :data:`SCALE_MAX`)."""
+    return param(default, 0.0, SCALE_MAX, description, note=f"{note}; {SCALE_NOTE}" if note else SCALE_NOTE)
+
+
 def lever_param(name: str) -> Any:
     """The ``PolicyConfig`` field of lever ``name``: default 0 (off), an intensity in [0, 1]."""
     return param(0.0, 0.0, 1.0, f"intensity of {lever(name).label}: 0 off, 1 full strength")
@@ -192,11 +209,11 @@ class ValueParams:
     """
 
     enabled: bool = True
-    complementarity_weight: float = param(1.0, 0.0, math.inf, "w_c: weight of capability complementarity C")
-    alignment_weight: float = param(0.5, 0.0, math.inf, "w_a: weight of salience-weighted interest alignment")
-    reciprocity_weight: float = param(0.5, 0.0, math.inf, "w_r: weight of the partner's commitment share back")
-    third_party_weight: float = param(0.3, 0.0, math.inf,
-                                      "w_t: weight of third-party costs, from partners hostile to the partner")
+    complementarity_weight: float = scale_param(1.0, "w_c: weight of capability complementarity C")
+    alignment_weight: float = scale_param(0.5, "w_a: weight of salience-weighted interest alignment")
+    reciprocity_weight: float = scale_param(0.5, "w_r: weight of the partner's commitment share back")
+    third_party_weight: float = scale_param(0.3, "w_t: weight of third-party costs, from partners hostile to "
+                                            "the partner")
 
 
 @dataclass
@@ -207,8 +224,10 @@ class AllocationParams:
     """
 
     enabled: bool = True
-    rationality: float = param(4.0, 0.0, math.inf, "beta: logistic slope of desired commitment in value")
-    max_share: float = param(0.6, 0.0, 1.0, "largest share of its budget one partner can take", low_open=True)
+    rationality: float = scale_param(4.0, "beta: logistic slope of desired commitment in value")
+    max_share: float = param(0.6, MIN_SHARE, 1.0, "largest share of its budget one partner can take",
+                             note="below 1% no tie could hold a calibrated commitment (the smallest in 2018 is 0.01 "
+                             "of a budget), and tiny shares divide the calibration by nearly 0 (NaN)")
     inertia: float = param(0.85, 0.0, 1.0, "share of last month's commitment kept each month")
 
 
@@ -220,9 +239,9 @@ class BudgetParams:
     """
 
     enabled: bool = True
-    gain: float = param(1.0, 0.0, math.inf, "budget growth per unit of returns-weighted tie change since calibration")
-    max_growth: float = param(2.0, 1.0, math.inf, "cap on budget growth by partnerships, a multiple of the base",
-                              note="partnerships cannot shrink a budget below its base")
+    gain: float = scale_param(1.0, "budget growth per unit of returns-weighted tie change since calibration")
+    max_growth: float = param(2.0, 1.0, SCALE_MAX, "cap on budget growth by partnerships, a multiple of the base",
+                              note="partnerships cannot shrink a budget below its base nor grow it a hundredfold")
 
 
 @dataclass
@@ -230,9 +249,10 @@ class ConditionalityParams:
     """Hostile third parties condition cooperation; resolved by power-dependence."""
 
     enabled: bool = True
-    weight: float = param(0.5, 0.0, math.inf, "weight of the conditionality pressure in relationship value")
-    hostility_threshold: float = param(0.2, 0.0, math.inf,
-                                       "hostility (-affinity) above which a state demands against a partner")
+    weight: float = scale_param(0.5, "weight of the conditionality pressure in relationship value")
+    hostility_threshold: float = param(0.2, 0.0, 1.0,
+                                       "hostility (-affinity) above which a state demands against a partner",
+                                       note="affinities are >= -1: at 1 no state is hostile enough")
 
 
 @dataclass
@@ -244,8 +264,10 @@ class AffinityParams:
 
     enabled: bool = True
     alignment_rate: float = param(0.05, 0.0, 1.0, "monthly rate of affinity drift toward its anchor")
-    balance_rate: float = param(0.02, 0.0, math.inf, "monthly rate of drift toward structural balance")
-    cooperation_rate: float = param(0.02, 0.0, math.inf, "monthly affinity gain per unit of tie above calibration")
+    balance_rate: float = param(0.02, 0.0, RATE_MAX, "monthly rate of drift toward structural balance",
+                                note=RATE_NOTE)
+    cooperation_rate: float = param(0.02, 0.0, RATE_MAX, "monthly affinity gain per unit of tie above calibration",
+                                    note=RATE_NOTE)
 
 
 @dataclass
@@ -253,7 +275,7 @@ class ScarcityParams:
     """Partners kept gain value as outside options shrink: V += weight * lost_i * max(0, V)."""
 
     enabled: bool = True
-    weight: float = param(1.0, 0.0, math.inf, "value premium on kept partners per share of outside options lost")
+    weight: float = scale_param(1.0, "value premium on kept partners per share of outside options lost")
 
 
 @dataclass
@@ -261,7 +283,7 @@ class NoiseParams:
     """AR(1) value shocks xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, scaled by sigma."""
 
     enabled: bool = True
-    sigma: float = param(0.05, 0.0, math.inf, "sigma: scale of the value shocks")
+    sigma: float = scale_param(0.05, "sigma: scale of the value shocks")
     persistence: float = param(0.8, 0.0, 1.0, "phi: month-to-month persistence of the value shocks")
 
 
@@ -270,7 +292,7 @@ class OutreachParams:
     """Value premium Russia's outreach adds to its targets: V[actor, target] += premium * outreach."""
 
     enabled: bool = True
-    premium: float = param(0.2, 0.0, math.inf, "value the outreach actor adds to each target at full outreach")
+    premium: float = scale_param(0.2, "value the outreach actor adds to each target at full outreach")
 
 
 @dataclass
@@ -283,7 +305,7 @@ class SanctionsParams:
     # target's budget times (1 - s * cut)
     budget_cut: float = param(0.2, 0.0, 1.0, "share of the target's budget full sanctions cut")
     # V[k, target] -= s * cost * (T[k, sender] + 1[k = sender])
-    secondary_cost: float = param(0.6, 0.0, math.inf, "secondary-sanctions cost of closeness to the target")
+    secondary_cost: float = scale_param(0.6, "secondary-sanctions cost of closeness to the target")
 
 
 @dataclass
@@ -309,8 +331,8 @@ class DiversionParams:
     """
 
     enabled: bool = True
-    weight: float = param(0.25, 0.0, math.inf, "value a hub and a sanctioned state gain to each other per share "
-                          "of the state's outside options lost")
+    weight: float = scale_param(0.25, "value a hub and a sanctioned state gain to each other per share "
+                                "of the state's outside options lost")
 
 
 @dataclass
@@ -322,9 +344,9 @@ class FormationParams:
     """
 
     enabled: bool = True
-    rate: float = param(4.7, 0.0, math.inf, "logits of desired commitment per unit of affinity anchor gained "
-                        "since calibration", note="approximate: the 2018 gap between a ruptured pair and the "
-                        "median tied pair, per unit of affinity")
+    rate: float = scale_param(4.7, "logits of desired commitment per unit of affinity anchor gained "
+                              "since calibration", note="approximate: the 2018 gap between a ruptured pair and "
+                              "the median tied pair, per unit of affinity")
 
 
 @dataclass
