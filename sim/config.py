@@ -12,11 +12,14 @@ import dataclasses
 import functools
 import math
 import typing
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from sim.levers import LEVERS, OUTREACH, SANCTIONS, lever
 
@@ -578,17 +581,49 @@ def check_value(file: str, key: str, value: Any) -> None:
     parameter_spec(key).check(file, key, value)
 
 
+class _NoValue:
+    """The value of a mandatory key a file left out (or set to ``???``), as error messages show it."""
+
+    def __repr__(self) -> str:
+        return "(no value)"
+
+
+NO_VALUE = _NoValue()
+
+
+def file_of(key: str, files: Mapping[str, str]) -> str:
+    """The file :func:`validate`'s ``files`` names for a dotted ``key``: its top-level group's, else ``config``."""
+    group = key.split(".", 1)[0].split("[", 1)[0]
+    defaults = {"world": "world config", "scenario": "scenario config", "model": "model config"}
+    return files.get(group, defaults.get(group, files.get("config", "config")))
+
+
+@contextmanager
+def mandatory_values(files: Mapping[str, str]) -> Iterator[None]:
+    """Turn OmegaConf's MissingMandatoryValue (a key the schema requires, left out by a file) into a
+    ConfigError naming the file and the key."""
+    try:
+        yield
+    except MissingMandatoryValue as e:
+        key = str(e.full_key)
+        raise ConfigError(file_of(key, files), key, NO_VALUE,
+                          "a value: the key is mandatory; set it in the file") from None
+
+
 def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> None:
     """Check everything the schema cannot; raise one ConfigError at the first problem.
 
     ``files`` maps top-level groups (world, scenario, model) to the file that set them, so that
-    the message can name it; unknown groups fall back to ``config``.
+    the message can name it; unknown groups fall back to ``config``. A mandatory key without a
+    value (a state's ``capability``, an event's ``date``) is a ConfigError too.
     """
     files = files or {}
-    fw = files.get("world", "world config")
-    fs = files.get("scenario", "scenario config")
-    fm = files.get("model", "model config")
-    fc = files.get("config", "config")
+    with mandatory_values(files):
+        _validate(cfg, files)
+
+
+def _validate(cfg: DictConfig | Config, files: dict[str, str]) -> None:
+    fw, fs, fm, fc = (file_of(group, files) for group in ("world", "scenario", "model", "config"))
     c: Any = cfg
 
     check_schema(cfg, files)
@@ -601,8 +636,11 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
         check_value(fc, f"policy.{name}", c.policy[name])
     start = parse_month(c.horizon.start, fc, "horizon.start")
     end = parse_month(c.horizon.end, fc, "horizon.end")
-    if month_index(end) < month_index(start):
-        raise ConfigError(fc, "horizon.end", c.horizon.end, f"a month not before horizon.start ({c.horizon.start})")
+    if month_index(end) <= month_index(start):
+        raise ConfigError(fc, "horizon.end", c.horizon.end,
+                          f"a month after horizon.start ({c.horizon.start}): the verdicts compare the scenarios at "
+                          "the horizon, and a run of one month has one date (the levers' first response) and no "
+                          "change to measure")
 
     _validate_model(c.model, fm)
     _validate_experiment(c.experiment, files.get("experiment", fc))
