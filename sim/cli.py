@@ -12,12 +12,13 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import hydra
 import numpy as np
@@ -143,16 +144,40 @@ def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
     return int(np.sign(float(treatment.policy.outreach) - float(control.policy.outreach)))
 
 
+_RUN_DIR: Path | None = None  # the run's directory, once ResultGuard has checked it (for main()'s clean-up)
+
+
 class ResultGuard(Callback):
-    """Refuses, before Hydra writes anything, to run into a directory that holds finished results."""
+    """Before Hydra writes anything: refuses a directory that holds finished results, or that cannot
+    be written (a regular file, a read-only file system, no permission, a full disk)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        global _RUN_DIR
         outdir = Path(str(config.hydra.run.dir))
         found = existing_results(outdir)
         if found:
-            print(f"error: {outdir} already holds results ({', '.join(found)}); refusing to overwrite them",
-                  file=sys.stderr)
+            print(f"error: {outdir} already holds results ({', '.join(found)}); refusing to overwrite them: "
+                  "choose another directory with hydra.run.dir=...", file=sys.stderr)
             sys.exit(2)
+        _refuse_unwritable("hydra.run.dir", outdir)
+        _RUN_DIR = outdir
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _refuse_unwritable("hydra.sweep.dir", Path(str(config.hydra.sweep.dir)))
+
+
+def _refuse_unwritable(key: str, directory: Path) -> None:
+    """Exit 2 with one message unless files can be written into ``directory`` (:func:`sim.store.unwritable`)."""
+    from sim.store import unwritable
+
+    made = not directory.exists()
+    why = unwritable(directory)
+    if why is not None:
+        print(f"error: {key}={directory} {why}; choose another directory with {key}=...", file=sys.stderr)
+        sys.exit(2)
+    if made:  # Hydra makes it again when it writes; a bad config then leaves nothing behind
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 class SweepReport(Callback):
@@ -168,6 +193,55 @@ class SweepReport(Callback):
         paths = write_report(root)
         print(f"report of {root} in {time.perf_counter() - start:.1f} s: "
               + ", ".join(p.name for p in paths.values()) + f" in {root / 'report'}")
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal that stops a run (SIGTERM), raised where the run is, so it cleans up as Ctrl-C does."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Interrupted` in this (the main) thread."""
+    def stop(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def fail(error: BaseException, where: Path, lost: str) -> NoReturn:
+    """Exit with one message for what stopped a run writing into ``where`` (``lost``: what is left of it).
+
+    A disk, permission or file-system error (OSError), an interruption (Ctrl-C: exit 130; SIGTERM:
+    143), too little memory and non-finite numbers exit with a message; anything else is raised
+    again (a bug: :func:`main` reports it).
+    """
+    from sim.store import WriteError, write_failure
+
+    if isinstance(error, KeyboardInterrupt):
+        signum = getattr(error, "signum", signal.SIGINT)
+        print(f"interrupted ({signal.Signals(signum).name}): {lost} in {where}", file=sys.stderr)
+        sys.exit(128 + signum)
+    if isinstance(error, OSError):
+        message = write_failure(error, where)
+    elif isinstance(error, WriteError):
+        message = str(error)
+    elif isinstance(error, MemoryError):
+        message = (f"out of memory while running into {where}: choose fewer replications or a shorter horizon "
+                   "(the run's estimate was printed before it started)")
+    elif isinstance(error, FloatingPointError):
+        message = str(error)
+    else:
+        raise error
+    print(f"error: {message}; {lost}", file=sys.stderr)
+    sys.exit(1)
 
 
 def abandon(outdir: Path) -> None:
@@ -226,38 +300,40 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
     import pandas as pd
 
     from sim.experiment import provenance, run_cell, write_results
+    from sim.store import staged
 
     stages = Stages.since_start()
     try:
-        stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
-        results = [run_cell(cell, progress=True, pairs=True) for cell in cells]
-        simulate = sum(r.seconds for r in results)  # stepping and the tidy tables, inside run_cell
-        stages.mark("prepare", minus=simulate)
-        stages.add("simulate", simulate)
-        table = pd.concat([r.table for r in results], ignore_index=True)
-        network = pd.concat([r.network for r in results], ignore_index=True)
-        summary = md = None
-        if len(cells) == 2:
-            from sim.analysis import summarise, summary_markdown
+        with interruptible(), staged(outdir) as stage:  # published into outdir only when complete
+            stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
+            results = [run_cell(cell, progress=True, pairs=True) for cell in cells]
+            simulate = sum(r.seconds for r in results)  # stepping and the tidy tables, inside run_cell
+            stages.mark("prepare", minus=simulate)
+            stages.add("simulate", simulate)
+            table = pd.concat([r.table for r in results], ignore_index=True)
+            network = pd.concat([r.network for r in results], ignore_index=True)
+            summary = md = None
+            if len(cells) == 2:
+                from sim.analysis import summarise, summary_markdown
 
-            summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed),
-                                direction=outreach_direction(cells[0].config, cells[1].config),
-                                min_relative_effect=float(cfg.min_relative_effect))
-            md = summary_markdown(summary, int(cfg.replications))
-        stages.mark("statistics")
-        from sim.plots import headline_figures
-        from sim.store import write_figures
+                summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed),
+                                    direction=outreach_direction(cells[0].config, cells[1].config),
+                                    min_relative_effect=float(cfg.min_relative_effect))
+                md = summary_markdown(summary, int(cfg.replications))
+            stages.mark("statistics")
+            from sim.plots import headline_figures
+            from sim.store import write_figures
 
-        figures = write_figures(outdir, headline_figures(table, network, summary))
-        stages.mark("figures")
-        record = provenance(cells, results)
-        write_results(outdir, results, summary, md, record | {"stages": stages.seconds})
-        stages.mark("tables")
-        # again with the tables' own stage: the results table was written last, as the run's completion mark
-        write_provenance(outdir, record | {"stages": stages.seconds})
-    except BaseException:
+            figures = write_figures(stage, headline_figures(table, network, summary))
+            stages.mark("figures")
+            record = provenance(cells, results)
+            write_results(stage, results, summary, md, record | {"stages": stages.seconds})
+            stages.mark("tables")
+            # again with the tables' own stage; staged() publishes the results table last, as the completion mark
+            write_provenance(stage, record | {"stages": stages.seconds})
+    except BaseException as e:
         abandon(outdir)  # leave nothing that looks like a result
-        raise
+        fail(e, outdir, "nothing of this run was kept")
     print(f"{len(cells)} scenario(s) x {cfg.replications} replications; time: {stages.line()}")
     if summary is not None:
         for line in hypothesis_lines(summary):
@@ -352,27 +428,34 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
         refuse_grid_overrides(overrides, e.grid, where)
         p = plan(pair.control, pair.treatment, e, file=where, treatment_only=pair.treatment_only)
         write_plan(outdir, p)
-    except (ConfigError, FileExistsError) as err:
-        if isinstance(err, ConfigError):
-            err = _blame(err, overrides)
+    except (ConfigError, OSError) as err:
         if not (outdir / "points").exists():
             abandon(outdir)
-        print(f"error: {err}", file=sys.stderr)
+        if isinstance(err, OSError) and not isinstance(err, FileExistsError):
+            fail(err, outdir, "nothing of the sweep was kept")
+        print(f"error: {_blame(err, overrides) if isinstance(err, ConfigError) else err}", file=sys.stderr)
         sys.exit(2)
     workers = int(e.workers)
     print(f"{e.name}: {len(p.points)} points, {len(p.cells)} cells x {cfg.replications} replications, "
           f"up to {workers if workers > 0 else 'every core as'} worker(s) -> {outdir}")
     print(f"resume after an interruption with: {command()} {shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
+    resume = f"finished cells are kept in {outdir / 'cells'}; resume with the command above"
     try:
         stats = evaluate(p, outdir, workers)
     except KeyboardInterrupt:
-        print(f"interrupted: finished cells are kept in {outdir / 'cells'}", file=sys.stderr)
+        print(f"interrupted: {resume}", file=sys.stderr)
         sys.exit(130)
+    except (OSError, MemoryError) as err:
+        fail(err, outdir, resume)
     rate = stats["replications_per_second"]
     print(f"ran {stats['ran']} cells, skipped {stats['skipped']} finished in {stats['seconds']:.1f} s"
           + (f" ({rate:.0f} replications/s)" if rate else "")
           + (f" on {stats['workers']} processes" if stats["workers"] > 1 else " in this process"))
-    for name, path in write_report(outdir, progress=True).items():
+    try:
+        paths = write_report(outdir, progress=True)
+    except OSError as err:
+        fail(err, outdir / "report", f"every cell is finished: sim-report {outdir} makes the report")
+    for name, path in paths.items():
         print(f"{name}: {path}")
 
 
@@ -416,7 +499,85 @@ def command() -> str:
 
 
 def main() -> None:
-    """``sim-run``: the Hydra app :func:`run`, timed from here (see :class:`Stages`)."""
+    """``sim-run``: the Hydra app :func:`run`, timed from here (see :class:`Stages`).
+
+    Whatever stops it ends in one message and a non-zero exit, without a traceback: Hydra is
+    asked to raise what it would print (``HYDRA_FULL_ERROR=1`` within this process), and
+    :func:`failure` says it in one line (exit 2 for a bad config, data file or command line, 1
+    otherwise). A user who set ``HYDRA_FULL_ERROR=1`` gets the traceback.
+    """
     global _STARTED
     _STARTED = (time.perf_counter(), _process_seconds())
-    run()
+    asked = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        run()
+    except Exception as e:
+        if asked:
+            raise
+        if _RUN_DIR is not None:
+            abandon(_RUN_DIR)
+        message, code = failure(e)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(code)
+    finally:
+        if not asked:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+
+
+# What Hydra and OmegaConf add to a message for debugging: the config search path, key metadata.
+_NOISE = ("full_key:", "reference_type=", "object_type=", "provider=", "Config search path:")
+
+
+def _lines(error: BaseException) -> list[str]:
+    """An error's message as lines, without Hydra's and OmegaConf's debugging lines; a list under a
+    heading (Hydra's tab-indented options) joins its heading's line."""
+    out: list[str] = []
+    for line in str(error).splitlines():
+        text = line.strip()
+        if not text or text.startswith(_NOISE) or (out and out[-1].startswith(_NOISE)):
+            if text.startswith(_NOISE):
+                out.append(text)  # dropped below, with the lines it heads
+            continue
+        if line.startswith("\t") and out and (out[-1].endswith(":") or out[-1].endswith(",")):
+            out[-1] += f" {text},"
+        else:
+            out.append(text)
+    return [line.rstrip(",.") for line in out if not line.startswith(_NOISE)]
+
+
+def failure(error: Exception) -> tuple[str, int]:
+    """What stopped ``sim-run`` before or around its own code, in one line, and the exit status.
+
+    A YAML file Hydra cannot parse names the file, line and column; Hydra's and OmegaConf's own
+    errors (an unknown group option, an override it cannot parse or merge) are their message
+    without the debugging lines; a disk error says what to do (:func:`sim.store.write_failure`).
+    Anything else is unexpected: its type and message, and how to see the traceback.
+    """
+    import yaml
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    chain, cause = [], error
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for e in chain:
+        if isinstance(e, yaml.MarkedYAMLError) and e.problem_mark is not None:
+            mark = e.problem_mark
+            context = e.context or ""
+            if e.context_mark is not None and e.context_mark.line != mark.line:
+                context += f" from line {e.context_mark.line + 1}"
+            return (f"{mark.name}: line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {e.problem}"
+                    + (f" ({context.strip()})" if context.strip() else "") + "; correct the file", 2)
+    if isinstance(error, (HydraException, OmegaConfBaseException)):
+        lines = _lines(error)
+        if isinstance(error.__cause__, OmegaConfBaseException):
+            lines += _lines(error.__cause__)
+        return "; ".join(lines), 2
+    if isinstance(error, OSError):
+        from sim.store import write_failure
+
+        return write_failure(error, _RUN_DIR or Path.cwd()), 1
+    return (f"unexpected {type(error).__name__}: {error} (a bug? HYDRA_FULL_ERROR=1 sim-run ... shows the "
+            "traceback to report)", 1)

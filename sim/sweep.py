@@ -24,7 +24,6 @@ import copy
 import json
 import os
 import shutil
-import socket
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,17 @@ from sim.batch import MAX_BATCH
 from sim.config import ConfigError, check_value, validate
 from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
 from sim.experiment import Cell, environment, prepare_plain, run_stacked
-from sim.store import DESIGN_FILE, DYADS, POINTS, CellStore, atomic_write, cell_config, config_at, config_hash
+from sim.store import (
+    DESIGN_FILE,
+    DYADS,
+    POINTS,
+    CellStore,
+    atomic_write,
+    cell_config,
+    config_at,
+    config_hash,
+    stale_temporaries,
+)
 
 
 @dataclass
@@ -357,20 +366,5 @@ def run_point(control: Cell, treatment: Cell | None, root: Path, record: str = "
 
 def _clean_stale(store: CellStore) -> None:
     """Remove temporary cell directories whose writer, on this host, is gone (killed sweeps)."""
-    if not store.cells.is_dir():
-        return
-    host = socket.gethostname().replace("-", "_")
-    for tmp in store.cells.glob(".tmp-*"):
-        parts = tmp.name.split("-")  # .tmp, hash, host, pid, random
-        if len(parts) == 5 and parts[2] == host and parts[3].isdigit() and not _alive(int(parts[3])):
-            shutil.rmtree(tmp, ignore_errors=True)  # only this host's dead writers: others may be at work
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    for tmp in stale_temporaries(store.cells):
+        shutil.rmtree(tmp, ignore_errors=True)
