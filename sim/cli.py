@@ -272,6 +272,14 @@ def run(cfg: DictConfig) -> None:
         if design != "pair" and pair.treatment is None:
             raise ConfigError("command line", "compare", cfg.compare,
                               f"a scenario to pair with: a {design} design runs the paired test at every point")
+        size = None
+        if multirun or design == "pair":  # a sweep's size is known with its plan (run_sweep)
+            from sim.size import refuse_oversize, size_of
+
+            # a run holds its cells' tables with their pair tables; a job writes each cell as it finishes
+            size = size_of(cfg, len(pair.cells), pairs=not multirun or bool(cfg.experiment.dyads),
+                           held=1 if multirun else None)
+            refuse_oversize(size, _files(str(how.choices.get("scenario")), hc, how.choices)["config"])
     except (ConfigError, FileNotFoundError, ValueError) as e:
         abandon(outdir)
         print(f"error: {_blame(e, overrides) if isinstance(e, ConfigError) else e}", file=sys.stderr)
@@ -283,19 +291,24 @@ def run(cfg: DictConfig) -> None:
                          + ", ".join(late))
     for note in notes:
         print(f"note: {note}")
+    long = size is not None and size.long
+    if long:
+        print(f"estimate: {size.line()}; progress follows")
     if multirun:  # a rerun of a saved job writes its point into this run's directory
         run_job(cfg, hc, cells, overrides, Path(str(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else outdir)
     elif design == "pair":
-        run_pair(cfg, cells, outdir)
+        run_pair(cfg, cells, outdir, progress=long)
     else:
         run_sweep(cfg, pair, outdir, _source_file("experiment", str(how.choices.get("experiment")), hc), overrides)
 
 
-def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
+def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool = False) -> None:
     """The headline paired test (or one scenario): tables, summary, figures and provenance.
 
     The run's time is split into stages (:class:`Stages`), recorded in ``provenance.json``
     (``stages``, seconds) and printed in one line at the end, before what H1 and H2 found.
+    ``progress``: a long run also says when each stage after the simulation starts (the
+    simulation has its bar on a terminal).
     """
     import pandas as pd
 
@@ -306,7 +319,14 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
     try:
         with interruptible(), staged(outdir) as stage:  # published into outdir only when complete
             stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
-            results = [run_cell(cell, progress=True, pairs=True) for cell in cells]
+            results = []
+            for cell in cells:
+                began = time.perf_counter()
+                if progress:
+                    print(f"{cell.scenario}: simulating and tabulating {cfg.replications} replications", flush=True)
+                results.append(run_cell(cell, progress=True, pairs=True))
+                if progress:
+                    print(f"{cell.scenario}: done in {time.perf_counter() - began:.1f} s", flush=True)
             simulate = sum(r.seconds for r in results)  # stepping and the tidy tables, inside run_cell
             stages.mark("prepare", minus=simulate)
             stages.add("simulate", simulate)
@@ -321,6 +341,8 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
                                     min_relative_effect=float(cfg.min_relative_effect))
                 md = summary_markdown(summary, int(cfg.replications))
             stages.mark("statistics")
+            if progress:
+                print(f"statistics in {stages.seconds['statistics']:.1f} s; figures and tables next", flush=True)
             from sim.plots import headline_figures
             from sim.store import write_figures
 
@@ -421,12 +443,15 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     (``hydra.run.dir=...``) resumes: finished cells are skipped.
     """
     from sim.report import write_report
+    from sim.size import refuse_oversize, sweep_size
     from sim.sweep import evaluate, plan, write_plan
 
     e = cfg.experiment
     try:
         refuse_grid_overrides(overrides, e.grid, where)
         p = plan(pair.control, pair.treatment, e, file=where, treatment_only=pair.treatment_only)
+        size = sweep_size(cfg, len(p.cells), int(e.workers), dyads=bool(e.dyads))
+        refuse_oversize(size, str(CONFIG_DIR / "config.yaml"))
         write_plan(outdir, p)
     except (ConfigError, OSError) as err:
         if not (outdir / "points").exists():
@@ -439,6 +464,8 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     print(f"{e.name}: {len(p.points)} points, {len(p.cells)} cells x {cfg.replications} replications, "
           f"up to {workers if workers > 0 else 'every core as'} worker(s) -> {outdir}")
     print(f"resume after an interruption with: {command()} {shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
+    if size.long:
+        print(f"estimate: {size.line()}")
     resume = f"finished cells are kept in {outdir / 'cells'}; resume with the command above"
     try:
         stats = evaluate(p, outdir, workers)
