@@ -145,6 +145,7 @@ def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
 
 
 _RUN_DIR: Path | None = None  # the run's directory, once ResultGuard has checked it (for main()'s clean-up)
+_RECORD: dict[str, bytes] | None = None  # its .hydra/ files before Hydra wrote them (a sweep's, to resume)
 
 
 class ResultGuard(Callback):
@@ -161,9 +162,27 @@ class ResultGuard(Callback):
             sys.exit(2)
         _refuse_unwritable("hydra.run.dir", outdir)
         _RUN_DIR = outdir
+        _keep_record(outdir / ".hydra")
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _refuse_unwritable("hydra.sweep.dir", Path(str(config.hydra.sweep.dir)))
+
+
+def _keep_record(hydra_dir: Path) -> None:
+    """Keep the .hydra/ files a directory holds before Hydra writes this run's (:func:`restore_record`)."""
+    global _RECORD
+    _RECORD = {p.name: p.read_bytes() for p in hydra_dir.iterdir() if p.is_file()} if hydra_dir.is_dir() else None
+
+
+def restore_record(outdir: Path) -> None:
+    """Put back the .hydra/ record a refused run overwrote in ``outdir`` (a sweep's: sim-reproduce reads
+    it), or remove the one it wrote where there was none."""
+    hydra_dir = outdir / ".hydra"
+    shutil.rmtree(hydra_dir, ignore_errors=True)
+    if _RECORD is not None:
+        hydra_dir.mkdir()
+        for name, data in _RECORD.items():
+            (hydra_dir / name).write_bytes(data)
 
 
 def _refuse_unwritable(key: str, directory: Path) -> None:
@@ -456,6 +475,8 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     except (ConfigError, OSError) as err:
         if not (outdir / "points").exists():
             abandon(outdir)
+        else:  # another sweep's directory: its record stays its own
+            restore_record(outdir)
         if isinstance(err, OSError) and not isinstance(err, FileExistsError):
             fail(err, outdir, "nothing of the sweep was kept")
         print(f"error: {_blame(err, overrides) if isinstance(err, ConfigError) else err}", file=sys.stderr)
@@ -601,7 +622,7 @@ def failure(error: Exception) -> tuple[str, int]:
         lines = _lines(error)
         if isinstance(error.__cause__, OmegaConfBaseException):
             lines += _lines(error.__cause__)
-        return "; ".join(lines), 2
+        return "".join(f"{line} " if line.endswith(":") else f"{line}; " for line in lines).rstrip("; "), 2
     if isinstance(error, OSError):
         from sim.store import write_failure
 

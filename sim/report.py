@@ -54,7 +54,7 @@ from sim.store import (
 
 REPORT = "report"
 DAMAGED_RUN = "run it again with sim-run into a new directory (sim-reproduce DIR does it from DIR's .hydra/)"
-DAMAGED_SWEEP = "the sweep's record is damaged: run the sweep again into a new directory"
+DAMAGED_SWEEP = "run the sweep again into a new directory"
 
 
 @dataclass

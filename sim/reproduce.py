@@ -198,7 +198,7 @@ def environment_differences(stored: Mapping[str, Any] | None, now: Mapping[str, 
 # ------------------------------------------------------------------ reading a result
 
 
-DAMAGED = "the result is damaged; rerun it with sim-run into a new directory"
+DAMAGED = "rerun it with sim-run into a new directory"
 
 
 def _read_table(path: Path) -> pd.DataFrame:

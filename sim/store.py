@@ -4,7 +4,11 @@ This module names the files of a result directory and writes them safely; it nee
 so reading results (``sim-report``, notebooks) does not import one. A run directory holds
 :data:`RESULT_FILES`; a sweep directory holds ``design.json`` (:data:`DESIGN_FILE`, in-process
 sweeps only), ``points/<id>.json`` (:data:`POINTS`) and ``cells/``. Files are written to a
-temporary name and renamed (:func:`atomic_write`), so no half-written file is read as a result.
+temporary name and renamed (:func:`atomic_write`), so no half-written file is read as a result; a
+whole result (a run's tables and figures, a report) is written into a staging directory and
+published when complete (:func:`staged`). Reading a stored table or record that is damaged, or
+writing where one cannot, is one message naming the file and what to do (:class:`DamagedFileError`,
+:class:`WriteError`, :func:`write_failure`).
 
 The cell store: a *cell* is one fully resolved config (one scenario at one set of parameters) run for its
 ``replications`` seeded replications. Layout under a sweep's root directory::
@@ -70,8 +74,9 @@ def read_parquet(path: Path, remedy: str = "rerun it into a new directory") -> p
     try:
         return pd.read_parquet(path)
     except Exception as e:  # pyarrow's errors (ArrowInvalid, ...) share no base class with OSError
-        raise DamagedFileError(f"{path} cannot be read as a parquet table ({type(e).__name__}: {str(e)[:160]}): "
-                            f"the file is damaged (truncated or overwritten); {remedy}") from None
+        detail = str(e).replace(f" '{path}'", "").split(". ")[0][:160]  # the reason, without the file's name
+        raise DamagedFileError(f"{path} cannot be read as a parquet table ({type(e).__name__}: {detail}): "
+                               f"the file is damaged (truncated or overwritten); {remedy}") from None
 
 
 def read_json(path: Path, remedy: str = "rerun it into a new directory") -> Any:
@@ -94,7 +99,8 @@ def write_failure(error: OSError, where: Path | str) -> str:
     """One line for an OSError that stopped writing into the directory ``where``: the system's reason and
     what to do (the file is a temporary one, or a library's, and not named)."""
     remedy = _REMEDIES.get(error.errno or 0, f"check {where} and run again")
-    return f"cannot write into {where}: {error.strerror or error} ({remedy})"
+    reason = os.strerror(error.errno) if error.errno else str(error)  # pyarrow words its own
+    return f"cannot write into {where}: {reason} ({remedy})"
 
 
 def unwritable(directory: Path) -> str | None:
