@@ -560,11 +560,15 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         run()
-    except Exception as e:
+    except (Exception, KeyboardInterrupt) as e:  # a run's own interruption exits in run_pair or run_sweep
         if asked:
             raise
         if _RUN_DIR is not None:
             abandon(_RUN_DIR)
+        if isinstance(e, KeyboardInterrupt):
+            print("interrupted (SIGINT): sim-run stopped; what it had not finished writing was removed",
+                  file=sys.stderr)
+            sys.exit(130)
         message, code = failure(e)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(code)
@@ -626,6 +630,6 @@ def failure(error: Exception) -> tuple[str, int]:
     if isinstance(error, OSError):
         from sim.store import write_failure
 
-        return write_failure(error, _RUN_DIR or Path.cwd()), 1
+        return write_failure(error, _RUN_DIR or "the output directory (hydra.run.dir, hydra.sweep.dir)"), 1
     return (f"unexpected {type(error).__name__}: {error} (a bug? HYDRA_FULL_ERROR=1 sim-run ... shows the "
             "traceback to report)", 1)

@@ -53,20 +53,6 @@ SEARCHPATH = "hydra.searchpath=[file://{tmp}/extra]"
 MEMORY = {"SIM_MEMORY_LIMIT": "4G"}  # a fixed limit: the message does not depend on the machine
 
 
-def _world(name: str, edit: Callable[[str], str]) -> dict[str, str]:
-    """A world file ``world/<name>.yaml``: the 2018 world, renamed, with one edit."""
-    return {f"world/{name}.yaml": edit(WORLD.replace("name: mena_2018", f"name: {name}", 1))}
-
-
-def _scenario(name: str, body: str) -> dict[str, str]:
-    return {f"scenario/{name}.yaml": f"# @package _global_\nscenario:\n  name: {name}\n{body}"}
-
-
-def _once(text: str, old: str, new: str) -> str:
-    assert old in text, old
-    return text.replace(old, new, 1)
-
-
 @dataclass(frozen=True)
 class Fault:
     """One bad input or fault, how to cause it, and how the tools must answer it."""
@@ -88,6 +74,28 @@ class Fault:
     @property
     def command(self) -> str:
         return " ".join((self.tool, *self.args)).replace("{out}", "{tmp}/out")
+
+
+def world_fault(fid: str, what: str, names: tuple[str, ...], edit: tuple[str, str] = ("", ""),
+                text: str | None = None) -> Fault:
+    """``sim-run world=bad`` with ``<tmp>/extra/world/bad.yaml`` the 2018 world renamed with one edit
+    (``edit``: the first ``old`` becomes ``new``), or ``text``; the message names the file and ``names``."""
+    if text is None:
+        old, new = edit
+        assert old in WORLD, old
+        text = WORLD.replace("name: mena_2018", "name: bad", 1).replace(old, new, 1)
+    file = () if "world/bad" in names else ("extra/world/bad.yaml",)
+    return Fault(fid, what, "sim-run", (SEARCHPATH, "world=bad"), 2, (*file, *names), files={"world/bad.yaml": text})
+
+
+def scenario_fault(fid: str, what: str, names: tuple[str, ...], body: str) -> Fault:
+    """``sim-run scenario=bad`` with ``<tmp>/extra/scenario/bad.yaml`` the scenario ``bad`` with ``body``."""
+    return Fault(fid, what, "sim-run", (SEARCHPATH, "scenario=bad"), 2, ("extra/scenario/bad.yaml", *names),
+                 files={"scenario/bad.yaml": f"# @package _global_\nscenario:\n  name: bad\n{body}"})
+
+
+def _events(*events: str) -> str:
+    return "  events:\n" + "".join(f"    - {e}\n" for e in events)
 
 
 def _truncate(path: str) -> Callable[[Path], None]:
@@ -179,59 +187,44 @@ FAULTS: tuple[Fault, ...] = (
     Fault("run-memory-limit-garbage", "SIM_MEMORY_LIMIT that is not a size", "sim-run", ("replications=2",), 2,
           ("SIM_MEMORY_LIMIT", "4G"), env={"SIM_MEMORY_LIMIT": "lots"}),
     # ------------------------------------------------------------ world and scenario files
-    Fault("world-capability-missing", "a state without its capability", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("extra/world/bad.yaml", "world.states.RUS.capability", "mandatory"),
-          files=_world("bad", lambda t: _once(t, "    capability: 0.036473\n", ""))),
-    Fault("world-commitment-missing", "a commitment without its value (???)", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("extra/world/bad.yaml", "world.commitments[0].commitment", "mandatory"),
-          files=_world("bad", lambda t: _once(t, "commitment: 0.15,", "commitment: '???',"))),
-    Fault("world-duplicate-state", "a state listed twice", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("extra/world/bad.yaml", "line 38", "duplicate key RUS"),
-          files=_world("bad", lambda t: _once(t, "  IRN:\n", "  RUS:\n"))),
-    Fault("world-yaml-syntax", "a YAML syntax error", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("extra/world/bad.yaml", "line 11", "not valid YAML"),
-          files=_world("bad", lambda t: _once(t, "issues: [us_alignment", "issues: [us_alignment: ["))),
-    Fault("world-unknown-state", "a commitment to a state the world does not have", "sim-run",
-          (SEARCHPATH, "world=bad"), 2, ("extra/world/bad.yaml", "world.commitments[0].target", "XYZ"),
-          files=_world("bad", lambda t: _once(t, "target: SYR, commitment: 0.15", "target: XYZ, commitment: 0.15"))),
-    Fault("world-misspelt-key", "a misspelt key in a state", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("capabilty",),
-          files=_world("bad", lambda t: _once(t, "    capability: 0.014479", "    capabilty: 0.014479"))),
-    Fault("world-capability-range", "a capability above 1", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("extra/world/bad.yaml", "world.states.SAU.capability", "(0, 1]"),
-          files=_world("bad", lambda t: _once(t, "    capability: 0.014479", "    capability: 2.0"))),
-    Fault("world-commitments-above-budget", "a state committing more than its whole budget", "sim-run",
-          (SEARCHPATH, "world=bad"), 2, ("extra/world/bad.yaml", "commitment", "<= 1"),
-          files=_world("bad", lambda t: _once(t, "target: SYR, commitment: 0.15", "target: SYR, commitment: 0.95"))),
-    Fault("world-positions-length", "positions that do not match the issues", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("extra/world/bad.yaml", "world.states.SAU.positions", "7 numbers"),
-          files=_world("bad", lambda t: _once(t, "positions: [-0.172, -0.7, -1.0, 0.8, -0.7, -1.0, 0.1]",
-                                              "positions: [-0.172, -0.7]"))),
-    Fault("world-not-a-mapping", "a world file that is a list", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("world/bad", "WorldConfig"), files={"world/bad.yaml": "- RUS\n- IRN\n"}),
-    Fault("world-empty", "an empty world file", "sim-run", (SEARCHPATH, "world=bad"), 2,
-          ("extra/world/bad.yaml", "world.states", "at least three states"), files={"world/bad.yaml": ""}),
-    Fault("scenario-event-date-missing", "a scenario event without a date", "sim-run", (SEARCHPATH, "scenario=bad"), 2,
-          ("extra/scenario/bad.yaml", "scenario.events[0].date", "mandatory"),
-          files=_scenario("bad", "  events:\n    - {name: treaty, source: test, states: [RUS, SAU], "
-                                 "complementarity: 0.1}\n")),
-    Fault("scenario-event-unknown-state", "an event naming a state the world does not have", "sim-run",
-          (SEARCHPATH, "scenario=bad"), 2, ("extra/scenario/bad.yaml", "scenario.events[0].states[1]", "ATLANTIS"),
-          files=_scenario("bad", "  events:\n    - {date: '2019-01', name: treaty, source: test, "
-                                 "states: [RUS, ATLANTIS], complementarity: 0.1}\n")),
-    Fault("scenario-event-bad-date", "an event dated 2019-13", "sim-run", (SEARCHPATH, "scenario=bad"), 2,
-          ("extra/scenario/bad.yaml", "scenario.events[0].date", "YYYY-MM"),
-          files=_scenario("bad", "  events:\n    - {date: '2019-13', name: treaty, source: test, "
-                                 "states: [RUS, SAU], complementarity: 0.1}\n")),
-    Fault("scenario-event-changes-nothing", "an event that changes nothing", "sim-run", (SEARCHPATH, "scenario=bad"), 2,
-          ("extra/scenario/bad.yaml", "scenario.events[0]", "at least one of"),
-          files=_scenario("bad", "  events:\n    - {date: '2019-01', name: treaty, source: test, "
-                                 "states: [RUS, SAU]}\n")),
-    Fault("scenario-yaml-syntax", "a scenario file with a YAML syntax error", "sim-run", (SEARCHPATH, "scenario=bad"),
-          2, ("extra/scenario/bad.yaml", "not valid YAML"), files=_scenario("bad", "  events: [{date: '2019-01'\n")),
-    Fault("scenario-include-unknown", "a scenario including one that does not exist", "sim-run",
-          (SEARCHPATH, "scenario=bad"), 2, ("extra/scenario/bad.yaml", "scenario.include[0]", "atlantis"),
-          files=_scenario("bad", "  include: [atlantis]\n")),
+    world_fault("world-capability-missing", "a state without its capability",
+                ("world.states.RUS.capability", "mandatory"), ("    capability: 0.036473\n", "")),
+    world_fault("world-commitment-missing", "a commitment without its value (???)",
+                ("world.commitments[0].commitment", "mandatory"), ("commitment: 0.15,", "commitment: '???',")),
+    world_fault("world-duplicate-state", "a state listed twice", ("line 38", "duplicate key RUS"),
+                ("  IRN:\n", "  RUS:\n")),
+    world_fault("world-yaml-syntax", "a YAML syntax error", ("line 11", "not valid YAML"),
+                ("issues: [us_alignment", "issues: [us_alignment: [")),
+    world_fault("world-unknown-state", "a commitment to a state the world does not have",
+                ("world.commitments[0].target", "XYZ"), ("target: SYR, commitment", "target: XYZ, commitment")),
+    world_fault("world-misspelt-key", "a misspelt key in a state", ("world/bad", "capabilty"),
+                ("    capability: 0.014479", "    capabilty: 0.014479")),
+    world_fault("world-capability-range", "a capability above 1", ("world.states.SAU.capability", "(0, 1]"),
+                ("    capability: 0.014479", "    capability: 2.0")),
+    world_fault("world-commitments-above-budget", "a state committing more than its whole budget",
+                ("commitment", "<= 1"), ("commitment: 0.15,", "commitment: 0.95,")),
+    world_fault("world-positions-length", "positions that do not match the issues",
+                ("world.states.SAU.positions", "7 numbers"),
+                ("positions: [-0.172, -0.7, -1.0, 0.8, -0.7, -1.0, 0.1]", "positions: [-0.172, -0.7]")),
+    world_fault("world-not-a-mapping", "a world file that is a list", ("world/bad", "WorldConfig"),
+                text="- RUS\n- IRN\n"),
+    world_fault("world-empty", "an empty world file", ("world.states", "at least three states"), text=""),
+    scenario_fault("scenario-event-date-missing", "a scenario event without a date",
+                   ("scenario.events[0].date", "mandatory"),
+                   _events("{name: treaty, source: test, states: [RUS, SAU], complementarity: 0.1}")),
+    scenario_fault("scenario-event-unknown-state", "an event naming a state the world does not have",
+                   ("scenario.events[0].states[1]", "ATLANTIS"),
+                   _events("{date: '2019-01', name: treaty, source: test, states: [RUS, ATLANTIS], "
+                           "complementarity: 0.1}")),
+    scenario_fault("scenario-event-bad-date", "an event dated 2019-13", ("scenario.events[0].date", "YYYY-MM"),
+                   _events("{date: '2019-13', name: treaty, source: test, states: [RUS, SAU], complementarity: 0.1}")),
+    scenario_fault("scenario-event-changes-nothing", "an event that changes nothing",
+                   ("scenario.events[0]", "at least one of"),
+                   _events("{date: '2019-01', name: treaty, source: test, states: [RUS, SAU]}")),
+    scenario_fault("scenario-yaml-syntax", "a scenario file with a YAML syntax error", ("not valid YAML",),
+                   "  events: [{date: '2019-01'\n"),
+    scenario_fault("scenario-include-unknown", "a scenario including one that does not exist",
+                   ("scenario.include[0]", "atlantis"), "  include: [atlantis]\n"),
     # ------------------------------------------------------------ where results go
     Fault("rundir-is-a-file", "hydra.run.dir is a regular file", "sim-run",
           ("hydra.run.dir={tmp}/run/results.parquet",), 2, ("hydra.run.dir=", "is a regular file"), prepare=("run",)),
