@@ -145,6 +145,7 @@ def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
 
 
 _RUN_DIR: Path | None = None  # the run's directory, once ResultGuard has checked it (for main()'s clean-up)
+_FULL_ERROR = False  # whether the user asked for tracebacks (HYDRA_FULL_ERROR=1)
 _RECORD: dict[str, bytes] | None = None  # its .hydra/ files before Hydra wrote them (a sweep's, to resume)
 
 
@@ -240,10 +241,13 @@ def fail(error: BaseException, where: Path, lost: str) -> NoReturn:
 
     A disk, permission or file-system error (OSError), an interruption (Ctrl-C: exit 130; SIGTERM:
     143), too little memory and non-finite numbers exit with a message; anything else is raised
-    again (a bug: :func:`main` reports it).
+    again (a bug: :func:`main` reports it), and so is everything when the user set
+    ``HYDRA_FULL_ERROR=1`` (the traceback).
     """
     from sim.store import WriteError, write_failure
 
+    if _FULL_ERROR and not isinstance(error, KeyboardInterrupt):
+        raise error
     if isinstance(error, KeyboardInterrupt):
         signum = getattr(error, "signum", signal.SIGINT)
         print(f"interrupted ({signal.Signals(signum).name}): {lost} in {where}", file=sys.stderr)
@@ -554,9 +558,9 @@ def main() -> None:
     :func:`failure` says it in one line (exit 2 for a bad config, data file or command line, 1
     otherwise). A user who set ``HYDRA_FULL_ERROR=1`` gets the traceback.
     """
-    global _STARTED
+    global _STARTED, _FULL_ERROR
     _STARTED = (time.perf_counter(), _process_seconds())
-    asked = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    asked = _FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         run()
