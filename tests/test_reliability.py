@@ -310,6 +310,9 @@ AFTER_MERGE = (
     "sweep-sigkill-leaves-no-worker",  # SIGKILL of a sweep's parent: no worker alive 5 s later
     "sweep-sigint-no-semaphore-warning",  # Ctrl-C of a sweep: no leaked-semaphore warning
     "sweep-sigterm-no-semaphore-warning",  # SIGTERM of a sweep: no leaked-semaphore warning
+    # a full disk while a pool of workers runs the cells (disk-full-sweep runs in one process): the message
+    # of disk-full-sweep, then loky's leaked-semaphore warning until the pool is shut down cleanly on an error
+    "disk-full-sweep-in-a-pool",
     "sweep-truncated-cell-recomputed",  # a truncated finished cell is recomputed on resume, with a line saying so
     "sweep-code-changed-recomputes",  # a cell computed by other code is not reused
     "multirun-bad-last-job",  # a bad value in the last job of -m fails before the first job runs
