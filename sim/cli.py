@@ -316,7 +316,7 @@ def run(cfg: DictConfig) -> None:
         print(f"note: {note}")
     long = size is not None and size.long
     if long:
-        print(f"estimate: {size.line()}; progress follows")
+        print(f"estimate: {size.line()}" + ("" if multirun else "; progress follows"))
     if multirun:  # a rerun of a saved job writes its point into this run's directory
         run_job(cfg, hc, cells, overrides, Path(str(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else outdir)
     elif design == "pair":
