@@ -9,8 +9,8 @@ when they write into a mounted file system) and must end with
   interrupted by SIGINT and SIGTERM);
 - exactly one message on stderr (progress bars aside), no traceback, naming the file or key
   the fault is about (``Fault.names``);
-- nothing that looks like a result: every file of the case's directory as it was (nothing
-  written, nothing changed; ``left="nothing"``), or for a sweep stopped half-way only its
+- nothing that looks like a result: every file and directory of the case's directory as it was
+  (nothing created, changed or removed; ``left="nothing"``), or for a sweep stopped half-way only its
   resumable record (``design.json``, ``points/``, finished ``cells/``, no report:
   ``left="resumable"``).
 
@@ -299,6 +299,9 @@ FAULTS: tuple[Fault, ...] = (
           2, ("nope", "not a directory")),
     Fault("reproduce-no-record", "sim-reproduce on a run without its .hydra/ record", "sim-reproduce", ("{tmp}/run",),
           2, (".hydra/config.yaml is missing",), prepare=("run",)),
+    Fault("reproduce-truncated-cell", "sim-reproduce on a sweep with a truncated cell table", "sim-reproduce",
+          ("{tmp}/sweep",), 2, ("results.parquet cannot be read as a parquet table", "rerun"), prepare=("sweep",),
+          damage=_damage_cell("results.parquet")),
     Fault("reproduce-damaged-cell", "sim-reproduce --cell of a cell whose config.json is not JSON",
           "sim-reproduce", ("{tmp}/sweep", "--cell", "{cell}"), 2, ("config.json", "damaged"), prepare=("sweep",),
           damage=_damage_cell("config.json", _garbage)),
@@ -338,7 +341,7 @@ def namespaces() -> bool:
 MOUNTED = """mount -t tmpfs -o "$1" tmpfs "$2" || exit 99
 mnt="$2"; listing="$3"; shift 3
 "$@"; rc=$?
-find "$mnt" -mindepth 1 -type f > "$listing"
+find "$mnt" -mindepth 1 > "$listing"
 exit $rc
 """
 
@@ -359,7 +362,7 @@ class Outcome:
     code: int
     stdout: str
     stderr: str
-    mounted: list[str] | None = None  # files left on the mounted file system
+    mounted: list[str] | None = None  # files and directories left on the mounted file system
 
 
 def run_process(fault: Fault, args: list[str], tmp: Path) -> Outcome:
@@ -369,7 +372,6 @@ def run_process(fault: Fault, args: list[str], tmp: Path) -> Outcome:
     cmd = command(fault, args)
     listing = tmp.parent / f"{tmp.name}-mounted.txt"
     if fault.mount is not None:
-        (tmp / "mnt").mkdir()
         cmd = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", MOUNTED, "sh", fault.mount,
                str(tmp / "mnt"), str(listing), *cmd]
     if fault.signal is None:
@@ -408,9 +410,9 @@ def run_here(fault: Fault, args: list[str]) -> Outcome:
 
 
 def snapshot(directory: Path) -> dict[str, str]:
-    """Every file under ``directory`` (hidden ones too) and a digest of its bytes."""
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    """Every file and directory under ``directory`` (hidden ones too): a digest of a file's bytes, ``dir``."""
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(directory.rglob("*"))}
 
 
 def message_lines(stderr: str) -> list[str]:
@@ -466,6 +468,8 @@ def observe(fault: Fault, tmp: Path, prepared: dict[str, Path]) -> tuple[Outcome
         shutil.copytree(prepared[name], tmp / name)
     if fault.damage is not None:
         fault.damage(tmp)
+    if fault.mount is not None:
+        (tmp / "mnt").mkdir()  # where the file system is mounted
     cell = _first_cell(tmp) if "sweep" in fault.prepare else ""
     args = [a.format(tmp=tmp, out=tmp / "out", cell=cell) for a in fault.args]
     if fault.tool == "sim-run" and not any(a.startswith("hydra.run.dir=") for a in args):
@@ -488,6 +492,8 @@ def observe(fault: Fault, tmp: Path, prepared: dict[str, Path]) -> tuple[Outcome
         assert outcome.mounted, "the sweep kept nothing"
         for path in outcome.mounted:
             parts = Path(path).parts[2:]  # below mnt/<sweep>
+            if not parts:
+                continue
             assert parts[0] in ("design.json", "points", "cells", ".hydra"), path
             assert not any(p.startswith(".tmp-") for p in parts), path
     row = {"id": fault.id, "what": fault.what, "command": shown(fault.command.format(tmp=tmp, cell="<hash>"), tmp),
