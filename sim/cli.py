@@ -41,7 +41,7 @@ from sim.api import (
 )
 from sim.config import ConfigError
 from sim.events import events_after
-from sim.store import existing_results
+from sim.store import POINTS, existing_results
 
 if TYPE_CHECKING:
     from sim.experiment import Cell
@@ -268,8 +268,9 @@ def fail(error: BaseException, where: Path, lost: str) -> NoReturn:
 
 
 def abandon(outdir: Path) -> None:
-    """Remove what Hydra put in a job directory that produced no results (config copy, log)."""
-    if existing_results(outdir):
+    """Remove what Hydra put in a job directory that produced no results (config copy, log); a
+    directory with results, or with a sweep's points, keeps its record."""
+    if existing_results(outdir) or (outdir / POINTS).exists():
         return
     shutil.rmtree(outdir / ".hydra", ignore_errors=True)
     for log in outdir.glob("*.log"):
@@ -586,20 +587,20 @@ _NOISE = ("full_key:", "reference_type=", "object_type=", "provider=", "Config s
 
 
 def _lines(error: BaseException) -> list[str]:
-    """An error's message as lines, without Hydra's and OmegaConf's debugging lines; a list under a
+    """An error's message as lines, up to Hydra's and OmegaConf's debugging lines; a list under a
     heading (Hydra's tab-indented options) joins its heading's line."""
     out: list[str] = []
     for line in str(error).splitlines():
         text = line.strip()
-        if not text or text.startswith(_NOISE) or (out and out[-1].startswith(_NOISE)):
-            if text.startswith(_NOISE):
-                out.append(text)  # dropped below, with the lines it heads
+        if text.startswith(_NOISE):
+            break  # the rest is for debugging: the key's metadata, the config search path
+        if not text:
             continue
-        if line.startswith("\t") and out and (out[-1].endswith(":") or out[-1].endswith(",")):
+        if line.startswith("\t") and out and out[-1].endswith((":", ",")):
             out[-1] += f" {text},"
         else:
             out.append(text)
-    return [line.rstrip(",.") for line in out if not line.startswith(_NOISE)]
+    return [line.rstrip(",.") for line in out]
 
 
 def failure(error: Exception) -> tuple[str, int]:
