@@ -632,9 +632,11 @@ def failure(error: Exception) -> tuple[str, int]:
         if isinstance(error.__cause__, OmegaConfBaseException):
             lines += _lines(error.__cause__)
         return "".join(f"{line} " if line.endswith(":") else f"{line}; " for line in lines).rstrip("; "), 2
-    if isinstance(error, OSError):
-        from sim.store import write_failure
+    from sim.store import WriteError, write_failure
 
+    if isinstance(error, WriteError):
+        return f"{error}; choose another directory", 2
+    if isinstance(error, OSError):
         return write_failure(error, _RUN_DIR or "the output directory (hydra.run.dir, hydra.sweep.dir)"), 1
     return (f"unexpected {type(error).__name__}: {error} (a bug? HYDRA_FULL_ERROR=1 sim-run ... shows the "
             "traceback to report)", 1)
