@@ -36,7 +36,7 @@ from hydra.errors import MissingConfigException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sim import project_dir
-from sim.config import LEVERS, ConfigError, register_configs, validate
+from sim.config import LEVERS, ConfigError, mandatory_values, register_configs, validate
 from sim.scenarios import expand
 
 if TYPE_CHECKING:
@@ -215,7 +215,8 @@ class Pair:
 
 def checked(cfg: DictConfig, files: dict[str, str]) -> DictConfig:
     """``cfg`` with its scenario's includes expanded (:func:`sim.scenarios.expand`), then validated."""
-    expand(cfg, CONFIG_DIR, files.get("scenario", "scenario config"))
+    with mandatory_values(files):  # an included scenario's events are read here, before validation
+        expand(cfg, CONFIG_DIR, files.get("scenario", "scenario config"))
     validate(cfg, files)
     return cfg
 

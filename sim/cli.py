@@ -12,12 +12,13 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import hydra
 import numpy as np
@@ -40,7 +41,8 @@ from sim.api import (
 )
 from sim.config import ConfigError
 from sim.events import events_after
-from sim.store import LOCK_FILE, DirectoryError, DirectoryLock, existing_results
+from sim.processes import sigterm_as_interrupt
+from sim.store import LOCK_FILE, POINTS, DirectoryError, DirectoryLock, existing_results
 
 if TYPE_CHECKING:
     from sim.experiment import Cell
@@ -143,17 +145,24 @@ def outreach_direction(control: DictConfig, treatment: DictConfig) -> int:
     return int(np.sign(float(treatment.policy.outreach) - float(control.policy.outreach)))
 
 
+_RUN_DIR: Path | None = None  # the run's directory, once ResultGuard has checked it (for main()'s clean-up)
+_FULL_ERROR = False  # whether the user asked for tracebacks (HYDRA_FULL_ERROR=1)
+_RECORD: dict[str, bytes] | None = None  # its .hydra/ files before Hydra wrote them (a sweep's, to resume)
+
+
 class ResultGuard(Callback):
-    """Refuses, before Hydra writes anything, to run into a directory that holds finished results, or
-    that a sweep is writing (its lock is held: :class:`sim.store.DirectoryLock`; Hydra would
-    rewrite the sweep's ``.hydra/``)."""
+    """Before Hydra writes anything: refuses a directory that holds finished results, that a sweep is
+    writing (its lock is held: :class:`sim.store.DirectoryLock`; Hydra would rewrite the sweep's
+    ``.hydra/``), or that cannot be written (a regular file, a read-only file system, no permission,
+    a full disk)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        global _RUN_DIR
         outdir = Path(str(config.hydra.run.dir))
         found = existing_results(outdir)
         if found:
-            print(f"error: {outdir} already holds results ({', '.join(found)}); refusing to overwrite them",
-                  file=sys.stderr)
+            print(f"error: {outdir} already holds results ({', '.join(found)}); refusing to overwrite them: "
+                  "choose another directory with hydra.run.dir=...", file=sys.stderr)
             sys.exit(2)
         if (outdir / LOCK_FILE).exists():
             try:
@@ -161,6 +170,43 @@ class ResultGuard(Callback):
             except DirectoryError as e:
                 print(f"error: {e}", file=sys.stderr)
                 sys.exit(2)
+        _refuse_unwritable("hydra.run.dir", outdir)
+        _RUN_DIR = outdir
+        _keep_record(outdir / ".hydra")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _refuse_unwritable("hydra.sweep.dir", Path(str(config.hydra.sweep.dir)))
+
+
+def _keep_record(hydra_dir: Path) -> None:
+    """Keep the .hydra/ files a directory holds before Hydra writes this run's (:func:`restore_record`)."""
+    global _RECORD
+    _RECORD = {p.name: p.read_bytes() for p in hydra_dir.iterdir() if p.is_file()} if hydra_dir.is_dir() else None
+
+
+def restore_record(outdir: Path) -> None:
+    """Put back the .hydra/ record a refused run overwrote in ``outdir`` (a sweep's: sim-reproduce reads
+    it), or remove the one it wrote where there was none."""
+    hydra_dir = outdir / ".hydra"
+    shutil.rmtree(hydra_dir, ignore_errors=True)
+    if _RECORD is not None:
+        hydra_dir.mkdir()
+        for name, data in _RECORD.items():
+            (hydra_dir / name).write_bytes(data)
+
+
+def _refuse_unwritable(key: str, directory: Path) -> None:
+    """Exit 2 with one message unless files can be written into ``directory`` (:func:`sim.store.unwritable`)."""
+    from sim.store import unwritable
+
+    made = not directory.exists()
+    why = unwritable(directory)
+    if why is not None:
+        print(f"error: {key}={directory} {why}; choose another directory with {key}=...", file=sys.stderr)
+        sys.exit(2)
+    if made:  # Hydra makes it again when it writes; a bad config then leaves nothing behind
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 class SweepReport(Callback):
@@ -183,9 +229,41 @@ class SweepReport(Callback):
             release()  # the sweep directory's lock, taken by the sweeper (sim.multirun)
 
 
+def fail(error: BaseException, where: Path, lost: str) -> NoReturn:
+    """Exit with one message for what stopped a run writing into ``where`` (``lost``: what is left of it).
+
+    A disk, permission or file-system error (OSError), an interruption (Ctrl-C: exit 130; SIGTERM:
+    143), too little memory and non-finite numbers exit with a message; anything else is raised
+    again (a bug: :func:`main` reports it), and so is everything when the user set
+    ``HYDRA_FULL_ERROR=1`` (the traceback).
+    """
+    from sim.store import WriteError, write_failure
+
+    if _FULL_ERROR and not isinstance(error, KeyboardInterrupt):
+        raise error
+    if isinstance(error, KeyboardInterrupt):
+        signum = getattr(error, "signum", signal.SIGINT)
+        print(f"interrupted ({signal.Signals(signum).name}): {lost} in {where}", file=sys.stderr)
+        sys.exit(128 + signum)
+    if isinstance(error, OSError):
+        message = write_failure(error, where)
+    elif isinstance(error, WriteError):
+        message = str(error)
+    elif isinstance(error, MemoryError):
+        message = (f"out of memory while running into {where}: choose fewer replications or a shorter horizon "
+                   "(the run's estimate was printed before it started)")
+    elif isinstance(error, FloatingPointError):
+        message = str(error)
+    else:
+        raise error
+    print(f"error: {message}; {lost}", file=sys.stderr)
+    sys.exit(1)
+
+
 def abandon(outdir: Path) -> None:
-    """Remove what Hydra put in a job directory that produced no results (config copy, log)."""
-    if existing_results(outdir):
+    """Remove what Hydra put in a job directory that produced no results (config copy, log); a
+    directory with results, or with a sweep's points, keeps its record."""
+    if existing_results(outdir) or (outdir / POINTS).exists():
         return
     shutil.rmtree(outdir / ".hydra", ignore_errors=True)
     for log in outdir.glob("*.log"):
@@ -204,6 +282,14 @@ def run(cfg: DictConfig) -> None:
         how, pair = validated(cfg, hc)
         overrides, multirun = how.overrides, how.multirun
         design = str(cfg.experiment.design)
+        size = None
+        if multirun or design == "pair":  # a sweep's size is known with its plan (run_sweep)
+            from sim.size import refuse_oversize, size_of
+
+            # a run holds its cells' tables with their pair tables; a job writes each cell as it finishes
+            size = size_of(cfg, len(pair.cells), pairs=not multirun or bool(cfg.experiment.dyads),
+                           held=1 if multirun else None)
+            refuse_oversize(size, _files(str(how.choices.get("scenario")), hc, how.choices)["config"])
     except (ConfigError, FileNotFoundError, ValueError) as e:
         abandon(outdir)
         print(f"error: {_blame(e, overrides) if isinstance(e, ConfigError) else e}", file=sys.stderr)
@@ -215,10 +301,13 @@ def run(cfg: DictConfig) -> None:
                          + ", ".join(late))
     for note in notes:
         print(f"note: {note}")
+    long = size is not None and size.long
+    if long:
+        print(f"estimate: {size.line()}" + ("" if multirun else "; progress follows"))
     if multirun:  # a rerun of a saved job writes its point into this run's directory
         run_job(cfg, hc, cells, overrides, Path(str(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else outdir)
     elif design == "pair":
-        run_pair(cfg, cells, outdir)
+        run_pair(cfg, cells, outdir, progress=long)
     else:
         run_sweep(cfg, pair, outdir, _source_file("experiment", str(how.choices.get("experiment")), hc), overrides)
 
@@ -240,47 +329,60 @@ def validated(cfg: DictConfig, hc: Any) -> tuple[Invocation, Pair]:
     return how, pair
 
 
-def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path) -> None:
+def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool = False) -> None:
     """The headline paired test (or one scenario): tables, summary, figures and provenance.
 
     The run's time is split into stages (:class:`Stages`), recorded in ``provenance.json``
     (``stages``, seconds) and printed in one line at the end, before what H1 and H2 found.
+    ``progress``: a long run also says when each stage after the simulation starts (the
+    simulation has its bar on a terminal).
     """
     import pandas as pd
 
     from sim.experiment import provenance, run_cell, write_results
+    from sim.store import staged
 
     stages = Stages.since_start()
     try:
-        stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
-        results = [run_cell(cell, progress=True, pairs=True) for cell in cells]
-        simulate = sum(r.seconds for r in results)  # stepping and the tidy tables, inside run_cell
-        stages.mark("prepare", minus=simulate)
-        stages.add("simulate", simulate)
-        table = pd.concat([r.table for r in results], ignore_index=True)
-        network = pd.concat([r.network for r in results], ignore_index=True)
-        summary = md = None
-        if len(cells) == 2:
-            from sim.analysis import summarise, summary_markdown
+        with sigterm_as_interrupt(), staged(outdir) as stage:  # published into outdir only when complete
+            stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
+            results = []
+            for cell in cells:
+                began = time.perf_counter()
+                if progress:
+                    print(f"{cell.scenario}: simulating and tabulating {cfg.replications} replications", flush=True)
+                results.append(run_cell(cell, progress=True, pairs=True))
+                if progress:
+                    print(f"{cell.scenario}: done in {time.perf_counter() - began:.1f} s", flush=True)
+            simulate = sum(r.seconds for r in results)  # stepping and the tidy tables, inside run_cell
+            stages.mark("prepare", minus=simulate)
+            stages.add("simulate", simulate)
+            table = pd.concat([r.table for r in results], ignore_index=True)
+            network = pd.concat([r.network for r in results], ignore_index=True)
+            summary = md = None
+            if len(cells) == 2:
+                from sim.analysis import summarise, summary_markdown
 
-            summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed),
-                                direction=outreach_direction(cells[0].config, cells[1].config),
-                                min_relative_effect=float(cfg.min_relative_effect))
-            md = summary_markdown(summary, int(cfg.replications))
-        stages.mark("statistics")
-        from sim.plots import headline_figures
-        from sim.store import write_figures
+                summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed),
+                                    direction=outreach_direction(cells[0].config, cells[1].config),
+                                    min_relative_effect=float(cfg.min_relative_effect))
+                md = summary_markdown(summary, int(cfg.replications))
+            stages.mark("statistics")
+            if progress:
+                print(f"statistics in {stages.seconds['statistics']:.1f} s; figures and tables next", flush=True)
+            from sim.plots import headline_figures
+            from sim.store import write_figures
 
-        figures = write_figures(outdir, headline_figures(table, network, summary))
-        stages.mark("figures")
-        record = provenance(cells, results)
-        write_results(outdir, results, summary, md, record | {"stages": stages.seconds})
-        stages.mark("tables")
-        # again with the tables' own stage: the results table was written last, as the run's completion mark
-        write_provenance(outdir, record | {"stages": stages.seconds})
-    except BaseException:
+            figures = write_figures(stage, headline_figures(table, network, summary))
+            stages.mark("figures")
+            record = provenance(cells, results)
+            write_results(stage, results, summary, md, record | {"stages": stages.seconds})
+            stages.mark("tables")
+            # again with the tables' own stage; staged() publishes the results table last, as the completion mark
+            write_provenance(stage, record | {"stages": stages.seconds})
+    except BaseException as e:
         abandon(outdir)  # leave nothing that looks like a result
-        raise
+        fail(e, outdir, "nothing of this run was kept")
     print(f"{len(cells)} scenario(s) x {cfg.replications} replications; time: {stages.line()}")
     if summary is not None:
         for line in hypothesis_lines(summary):
@@ -370,6 +472,7 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     is refused.
     """
     from sim.report import write_report
+    from sim.size import refuse_oversize, sweep_size
     from sim.sweep import evaluate, plan, write_plan
 
     e = cfg.experiment
@@ -377,15 +480,19 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     try:
         refuse_grid_overrides(overrides, e.grid, where)
         p = plan(pair.control, pair.treatment, e, file=where, treatment_only=pair.treatment_only)
+        size = sweep_size(cfg, len(p.cells), int(e.workers), dyads=bool(e.dyads))
+        refuse_oversize(size, str(CONFIG_DIR / "config.yaml"))
         lock.acquire()
         write_plan(outdir, p)
-    except (ConfigError, FileExistsError, DirectoryError) as err:
+    except (ConfigError, OSError, DirectoryError) as err:
         lock.release()
-        if isinstance(err, ConfigError):
-            err = _blame(err, overrides)
         if not (outdir / "points").exists() and not (outdir / LOCK_FILE).exists():
             abandon(outdir)  # a fresh directory, not one another sweep is writing
-        print(f"error: {err}", file=sys.stderr)
+        else:  # another sweep's directory: its record stays its own
+            restore_record(outdir)
+        if isinstance(err, OSError) and not isinstance(err, FileExistsError):
+            fail(err, outdir, "nothing of the sweep was kept")
+        print(f"error: {_blame(err, overrides) if isinstance(err, ConfigError) else err}", file=sys.stderr)
         sys.exit(2)
     try:
         workers = int(e.workers)
@@ -393,20 +500,22 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
               f"up to {workers if workers > 0 else 'every core as'} worker(s) -> {outdir}")
         print(f"resume after an interruption with: {command()} "
               f"{shlex.join([*overrides, f'hydra.run.dir={outdir}'])}")
+        if size.long:
+            print(f"estimate: {size.line()}")
+        resume = f"finished cells are kept in {outdir / 'cells'}; resume with the command above"
         try:
             stats = evaluate(p, outdir, workers)
-        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (sim.processes.Terminated)
-            from sim.processes import Terminated
-
-            terminated = isinstance(stop, Terminated)
-            print(f"{'terminated' if terminated else 'interrupted'}: finished cells are kept in "
-                  f"{outdir / 'cells'}; rerun the same command to resume", file=sys.stderr)
-            sys.exit(143 if terminated else 130)
+        except (KeyboardInterrupt, OSError, MemoryError) as err:  # KeyboardInterrupt: Ctrl-C or SIGTERM
+            fail(err, outdir, resume)
         rate = stats["replications_per_second"]
         print(f"ran {stats['ran']} cells, skipped {stats['skipped']} finished in {stats['seconds']:.1f} s"
               + (f" ({rate:.0f} replications/s)" if rate else "")
               + (f" on {stats['workers']} processes" if stats["workers"] > 1 else " in this process"))
-        for name, path in write_report(outdir, progress=True).items():
+        try:
+            paths = write_report(outdir, progress=True)
+        except OSError as err:
+            fail(err, outdir / "report", f"every cell is finished: sim-report {outdir} makes the report")
+        for name, path in paths.items():
             print(f"{name}: {path}")
     finally:
         lock.release()
@@ -452,7 +561,91 @@ def command() -> str:
 
 
 def main() -> None:
-    """``sim-run``: the Hydra app :func:`run`, timed from here (see :class:`Stages`)."""
-    global _STARTED
+    """``sim-run``: the Hydra app :func:`run`, timed from here (see :class:`Stages`).
+
+    Whatever stops it ends in one message and a non-zero exit, without a traceback: Hydra is
+    asked to raise what it would print (``HYDRA_FULL_ERROR=1`` within this process), and
+    :func:`failure` says it in one line (exit 2 for a bad config, data file or command line, 1
+    otherwise). A user who set ``HYDRA_FULL_ERROR=1`` gets the traceback.
+    """
+    global _STARTED, _FULL_ERROR
     _STARTED = (time.perf_counter(), _process_seconds())
-    run()
+    asked = _FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        run()
+    except (Exception, KeyboardInterrupt) as e:  # a run's own interruption exits in run_pair or run_sweep
+        if asked:
+            raise
+        if _RUN_DIR is not None:
+            abandon(_RUN_DIR)
+        if isinstance(e, KeyboardInterrupt):
+            print("interrupted (SIGINT): sim-run stopped; what it had not finished writing was removed",
+                  file=sys.stderr)
+            sys.exit(130)
+        message, code = failure(e)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(code)
+    finally:
+        if not asked:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+
+
+# What Hydra and OmegaConf add to a message for debugging: the config search path, key metadata.
+_NOISE = ("full_key:", "reference_type=", "object_type=", "provider=", "Config search path:")
+
+
+def _lines(error: BaseException) -> list[str]:
+    """An error's message as lines, up to Hydra's and OmegaConf's debugging lines; a list under a
+    heading (Hydra's tab-indented options) joins its heading's line."""
+    out: list[str] = []
+    for line in str(error).splitlines():
+        text = line.strip()
+        if text.startswith(_NOISE):
+            break  # the rest is for debugging: the key's metadata, the config search path
+        if not text:
+            continue
+        if line.startswith("\t") and out and out[-1].endswith((":", ",")):
+            out[-1] += f" {text},"
+        else:
+            out.append(text)
+    return [line.rstrip(",.") for line in out]
+
+
+def failure(error: Exception) -> tuple[str, int]:
+    """What stopped ``sim-run`` before or around its own code, in one line, and the exit status.
+
+    A YAML file Hydra cannot parse names the file, line and column; Hydra's and OmegaConf's own
+    errors (an unknown group option, an override it cannot parse or merge) are their message
+    without the debugging lines; a disk error says what to do (:func:`sim.store.write_failure`).
+    Anything else is unexpected: its type and message, and how to see the traceback.
+    """
+    import yaml
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    chain, cause = [], error
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for e in chain:
+        if isinstance(e, yaml.MarkedYAMLError) and e.problem_mark is not None:
+            mark = e.problem_mark
+            context = e.context or ""
+            if e.context_mark is not None and e.context_mark.line != mark.line:
+                context += f" from line {e.context_mark.line + 1}"
+            return (f"{mark.name}: line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {e.problem}"
+                    + (f" ({context.strip()})" if context.strip() else "") + "; correct the file", 2)
+    if isinstance(error, (HydraException, OmegaConfBaseException)):
+        lines = _lines(error)
+        if isinstance(error.__cause__, OmegaConfBaseException):
+            lines += _lines(error.__cause__)
+        return "".join(f"{line} " if line.endswith(":") else f"{line}; " for line in lines).rstrip("; "), 2
+    from sim.store import WriteError, write_failure
+
+    if isinstance(error, WriteError):
+        return f"{error}; choose another directory", 2
+    if isinstance(error, OSError):
+        return write_failure(error, _RUN_DIR or "the output directory (hydra.run.dir, hydra.sweep.dir)"), 1
+    return (f"unexpected {type(error).__name__}: {error} (a bug? HYDRA_FULL_ERROR=1 sim-run ... shows the "
+            "traceback to report)", 1)

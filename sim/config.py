@@ -12,11 +12,14 @@ import dataclasses
 import functools
 import math
 import typing
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from sim.levers import LEVERS, OUTREACH, SANCTIONS, lever
 
@@ -97,6 +100,23 @@ def param(default: float, low: float, high: float, description: str, *, low_open
     if not spec.contains(default):
         raise ValueError(f"default {default!r} outside its own range {spec.allowed}")
     return field(default=default, metadata={SPEC: spec})
+
+
+# Bounds of the parameters that have no natural upper end. Relationship values are sums of terms of
+# order 1 (each input lies in [-1, 1] or is a share), so a weight, cost or premium of 100 makes its
+# term outweigh the others a hundredfold and a logistic slope or formation rate of 100 logits is a
+# step function: larger values change nothing but the chance of overflow (1.7e308 gives inf - inf
+# = NaN in the first month). Monthly rates are bounded by 1 (a whole affinity range in a month).
+SCALE_MAX = 100.0
+SCALE_NOTE = "terms are of order 1: larger values only saturate the model, and near 1.7e308 overflow to NaN"
+RATE_MAX = 1.0
+RATE_NOTE = "a monthly rate: 1 moves an affinity across its whole range in a month"
+MIN_SHARE = 0.01  # the smallest allowed allocation.max_share
+
+
+def scale_param(default: float, description: str, *, note: str = "") -> Any:
+    """A weight, cost, premium, slope or scale: a number in ``[0, SCALE_MAX]`` (see :data:`SCALE_MAX`)."""
+    return param(default, 0.0, SCALE_MAX, description, note=f"{note}; {SCALE_NOTE}" if note else SCALE_NOTE)
 
 
 def lever_param(name: str) -> Any:
@@ -192,11 +212,11 @@ class ValueParams:
     """
 
     enabled: bool = True
-    complementarity_weight: float = param(1.0, 0.0, math.inf, "w_c: weight of capability complementarity C")
-    alignment_weight: float = param(0.5, 0.0, math.inf, "w_a: weight of salience-weighted interest alignment")
-    reciprocity_weight: float = param(0.5, 0.0, math.inf, "w_r: weight of the partner's commitment share back")
-    third_party_weight: float = param(0.3, 0.0, math.inf,
-                                      "w_t: weight of third-party costs, from partners hostile to the partner")
+    complementarity_weight: float = scale_param(1.0, "w_c: weight of capability complementarity C")
+    alignment_weight: float = scale_param(0.5, "w_a: weight of salience-weighted interest alignment")
+    reciprocity_weight: float = scale_param(0.5, "w_r: weight of the partner's commitment share back")
+    third_party_weight: float = scale_param(0.3, "w_t: weight of third-party costs, from partners hostile to "
+                                            "the partner")
 
 
 @dataclass
@@ -207,8 +227,10 @@ class AllocationParams:
     """
 
     enabled: bool = True
-    rationality: float = param(4.0, 0.0, math.inf, "beta: logistic slope of desired commitment in value")
-    max_share: float = param(0.6, 0.0, 1.0, "largest share of its budget one partner can take", low_open=True)
+    rationality: float = scale_param(4.0, "beta: logistic slope of desired commitment in value")
+    max_share: float = param(0.6, MIN_SHARE, 1.0, "largest share of its budget one partner can take",
+                             note="below 1% no tie could hold a calibrated commitment (the smallest in 2018 is 0.01 "
+                             "of a budget), and tiny shares divide the calibration by nearly 0 (NaN)")
     inertia: float = param(0.85, 0.0, 1.0, "share of last month's commitment kept each month")
 
 
@@ -220,9 +242,9 @@ class BudgetParams:
     """
 
     enabled: bool = True
-    gain: float = param(1.0, 0.0, math.inf, "budget growth per unit of returns-weighted tie change since calibration")
-    max_growth: float = param(2.0, 1.0, math.inf, "cap on budget growth by partnerships, a multiple of the base",
-                              note="partnerships cannot shrink a budget below its base")
+    gain: float = scale_param(1.0, "budget growth per unit of returns-weighted tie change since calibration")
+    max_growth: float = param(2.0, 1.0, SCALE_MAX, "cap on budget growth by partnerships, a multiple of the base",
+                              note="partnerships cannot shrink a budget below its base nor grow it a hundredfold")
 
 
 @dataclass
@@ -230,9 +252,10 @@ class ConditionalityParams:
     """Hostile third parties condition cooperation; resolved by power-dependence."""
 
     enabled: bool = True
-    weight: float = param(0.5, 0.0, math.inf, "weight of the conditionality pressure in relationship value")
-    hostility_threshold: float = param(0.2, 0.0, math.inf,
-                                       "hostility (-affinity) above which a state demands against a partner")
+    weight: float = scale_param(0.5, "weight of the conditionality pressure in relationship value")
+    hostility_threshold: float = param(0.2, 0.0, 1.0,
+                                       "hostility (-affinity) above which a state demands against a partner",
+                                       note="affinities are >= -1: at 1 no state is hostile enough")
 
 
 @dataclass
@@ -244,8 +267,10 @@ class AffinityParams:
 
     enabled: bool = True
     alignment_rate: float = param(0.05, 0.0, 1.0, "monthly rate of affinity drift toward its anchor")
-    balance_rate: float = param(0.02, 0.0, math.inf, "monthly rate of drift toward structural balance")
-    cooperation_rate: float = param(0.02, 0.0, math.inf, "monthly affinity gain per unit of tie above calibration")
+    balance_rate: float = param(0.02, 0.0, RATE_MAX, "monthly rate of drift toward structural balance",
+                                note=RATE_NOTE)
+    cooperation_rate: float = param(0.02, 0.0, RATE_MAX, "monthly affinity gain per unit of tie above calibration",
+                                    note=RATE_NOTE)
 
 
 @dataclass
@@ -253,7 +278,7 @@ class ScarcityParams:
     """Partners kept gain value as outside options shrink: V += weight * lost_i * max(0, V)."""
 
     enabled: bool = True
-    weight: float = param(1.0, 0.0, math.inf, "value premium on kept partners per share of outside options lost")
+    weight: float = scale_param(1.0, "value premium on kept partners per share of outside options lost")
 
 
 @dataclass
@@ -261,7 +286,7 @@ class NoiseParams:
     """AR(1) value shocks xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, scaled by sigma."""
 
     enabled: bool = True
-    sigma: float = param(0.05, 0.0, math.inf, "sigma: scale of the value shocks")
+    sigma: float = scale_param(0.05, "sigma: scale of the value shocks")
     persistence: float = param(0.8, 0.0, 1.0, "phi: month-to-month persistence of the value shocks")
 
 
@@ -270,7 +295,7 @@ class OutreachParams:
     """Value premium Russia's outreach adds to its targets: V[actor, target] += premium * outreach."""
 
     enabled: bool = True
-    premium: float = param(0.2, 0.0, math.inf, "value the outreach actor adds to each target at full outreach")
+    premium: float = scale_param(0.2, "value the outreach actor adds to each target at full outreach")
 
 
 @dataclass
@@ -283,7 +308,7 @@ class SanctionsParams:
     # target's budget times (1 - s * cut)
     budget_cut: float = param(0.2, 0.0, 1.0, "share of the target's budget full sanctions cut")
     # V[k, target] -= s * cost * (T[k, sender] + 1[k = sender])
-    secondary_cost: float = param(0.6, 0.0, math.inf, "secondary-sanctions cost of closeness to the target")
+    secondary_cost: float = scale_param(0.6, "secondary-sanctions cost of closeness to the target")
 
 
 @dataclass
@@ -309,8 +334,8 @@ class DiversionParams:
     """
 
     enabled: bool = True
-    weight: float = param(0.25, 0.0, math.inf, "value a hub and a sanctioned state gain to each other per share "
-                          "of the state's outside options lost")
+    weight: float = scale_param(0.25, "value a hub and a sanctioned state gain to each other per share "
+                                "of the state's outside options lost")
 
 
 @dataclass
@@ -322,9 +347,9 @@ class FormationParams:
     """
 
     enabled: bool = True
-    rate: float = param(4.7, 0.0, math.inf, "logits of desired commitment per unit of affinity anchor gained "
-                        "since calibration", note="approximate: the 2018 gap between a ruptured pair and the "
-                        "median tied pair, per unit of affinity")
+    rate: float = scale_param(4.7, "logits of desired commitment per unit of affinity anchor gained "
+                              "since calibration", note="approximate: the 2018 gap between a ruptured pair and "
+                              "the median tied pair, per unit of affinity")
 
 
 @dataclass
@@ -556,17 +581,49 @@ def check_value(file: str, key: str, value: Any) -> None:
     parameter_spec(key).check(file, key, value)
 
 
+class _NoValue:
+    """The value of a mandatory key a file left out (or set to ``???``), as error messages show it."""
+
+    def __repr__(self) -> str:
+        return "(no value)"
+
+
+NO_VALUE = _NoValue()
+
+
+def file_of(key: str, files: Mapping[str, str]) -> str:
+    """The file :func:`validate`'s ``files`` names for a dotted ``key``: its top-level group's, else ``config``."""
+    group = key.split(".", 1)[0].split("[", 1)[0]
+    defaults = {"world": "world config", "scenario": "scenario config", "model": "model config"}
+    return files.get(group, defaults.get(group, files.get("config", "config")))
+
+
+@contextmanager
+def mandatory_values(files: Mapping[str, str]) -> Iterator[None]:
+    """Turn OmegaConf's MissingMandatoryValue (a key the schema requires, left out by a file) into a
+    ConfigError naming the file and the key."""
+    try:
+        yield
+    except MissingMandatoryValue as e:
+        key = str(e.full_key)
+        raise ConfigError(file_of(key, files), key, NO_VALUE,
+                          "a value: the key is mandatory; set it in the file") from None
+
+
 def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> None:
     """Check everything the schema cannot; raise one ConfigError at the first problem.
 
     ``files`` maps top-level groups (world, scenario, model) to the file that set them, so that
-    the message can name it; unknown groups fall back to ``config``.
+    the message can name it; unknown groups fall back to ``config``. A mandatory key without a
+    value (a state's ``capability``, an event's ``date``) is a ConfigError too.
     """
     files = files or {}
-    fw = files.get("world", "world config")
-    fs = files.get("scenario", "scenario config")
-    fm = files.get("model", "model config")
-    fc = files.get("config", "config")
+    with mandatory_values(files):
+        _validate(cfg, files)
+
+
+def _validate(cfg: DictConfig | Config, files: dict[str, str]) -> None:
+    fw, fs, fm, fc = (file_of(group, files) for group in ("world", "scenario", "model", "config"))
     c: Any = cfg
 
     check_schema(cfg, files)
@@ -579,8 +636,11 @@ def validate(cfg: DictConfig | Config, files: dict[str, str] | None = None) -> N
         check_value(fc, f"policy.{name}", c.policy[name])
     start = parse_month(c.horizon.start, fc, "horizon.start")
     end = parse_month(c.horizon.end, fc, "horizon.end")
-    if month_index(end) < month_index(start):
-        raise ConfigError(fc, "horizon.end", c.horizon.end, f"a month not before horizon.start ({c.horizon.start})")
+    if month_index(end) <= month_index(start):
+        raise ConfigError(fc, "horizon.end", c.horizon.end,
+                          f"a month after horizon.start ({c.horizon.start}): the verdicts compare the scenarios at "
+                          "the horizon, and a run of one month has one date (the levers' first response) and no "
+                          "change to measure")
 
     _validate_model(c.model, fm)
     _validate_experiment(c.experiment, files.get("experiment", fc))

@@ -52,7 +52,9 @@ _POLL_SECONDS = 0.5
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that a sweep stops as on Ctrl-C (exit status 143)."""
+    """SIGTERM, raised in the main thread so that a run or a sweep stops as on Ctrl-C (exit status 143)."""
+
+    signum = signal.SIGTERM
 
 
 def init_worker(parent: int) -> None:

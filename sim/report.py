@@ -37,9 +37,24 @@ from tqdm.auto import tqdm
 from sim.analysis import HYPOTHESES, number, summarise
 from sim.design import analyse
 from sim.levers import LEVER_LABELS
-from sim.store import DESIGN_FILE, POINTS, CellStore, atomic_write, config_at, write_figures
+from sim.store import (
+    DESIGN_FILE,
+    POINTS,
+    CellStore,
+    DamagedFileError,
+    WriteError,
+    config_at,
+    incomplete,
+    read_json,
+    read_parquet,
+    staged,
+    write_failure,
+    write_figures,
+)
 
 REPORT = "report"
+DAMAGED_RUN = "run it again with sim-run into a new directory (sim-reproduce DIR does it from DIR's .hydra/)"
+DAMAGED_SWEEP = "run the sweep again into a new directory"
 
 
 @dataclass
@@ -54,10 +69,10 @@ class Report:
 
 def load_points(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The design record (``{}`` for a Hydra multirun) and the points, in design order."""
-    design = json.loads((root / DESIGN_FILE).read_text()) if (root / DESIGN_FILE).exists() else {}
+    design = read_json(root / DESIGN_FILE, DAMAGED_SWEEP) if (root / DESIGN_FILE).exists() else {}
     if design:
         return design, list(design["points"])
-    points = [json.loads(p.read_text()) for p in sorted((root / POINTS).glob("*.json"))]
+    points = [read_json(p, DAMAGED_SWEEP) for p in sorted((root / POINTS).glob("*.json"))]
     keys = swept_keys([p["params"] for p in points])
     points.sort(key=lambda p: tuple(_order(p["params"].get(k)) for k in keys))
     for p in points:  # a multirun's jobs may override different keys: fill the gaps from the cells
@@ -97,6 +112,9 @@ def collect(root: str | Path, *, progress: bool = False) -> Report:
     if not (root / POINTS).is_dir():
         if (root / "results.parquet").exists():
             return _single_run(root)
+        if incomplete(root):
+            raise FileNotFoundError(f"{root} is an incomplete run: it stopped before its results were written "
+                                    f"({incomplete(root)[0].name} holds what it had); run it again")
         raise FileNotFoundError(f"{root}: neither a sweep (points/, cells/) nor a run (results.parquet)")
     design, points = load_points(root)
     kind, keys = str(design.get("design", "grid")), list(design.get("keys", []))
@@ -178,10 +196,10 @@ def _effects(store: CellStore, points: list[dict[str, Any]], keys: list[str], ki
 
 
 def _single_run(root: Path) -> Report:
-    table = pd.read_parquet(root / "results.parquet")
+    table = read_parquet(root / "results.parquet", DAMAGED_RUN)
     rows = []
     if (root / "summary.json").exists():
-        s = json.loads((root / "summary.json").read_text())
+        s = read_json(root / "summary.json", DAMAGED_RUN)
         for h in HYPOTHESES:
             e = s[h]
             rows.append({"point": "run", "hypothesis": h, **{k: e.get(k) for k in (
@@ -226,17 +244,19 @@ def write_report(root: str | Path, out: str | Path | None = None, *, progress: b
     root = Path(root)
     out = Path(out) if out is not None else root / REPORT
     report = collect(root, progress=progress)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"table": out / "results.parquet", "effects": out / "effects.parquet", "verdicts": out / "verdicts.md"}
-    atomic_write(paths["table"], lambda p: report.table.to_parquet(p, index=False))
-    atomic_write(paths["effects"], lambda p: report.effects.to_parquet(p, index=False))
-    atomic_write(paths["verdicts"], lambda p: p.write_text(verdict_markdown(report)))
+    tables = {"table": report.table, "effects": report.effects}
     if report.sensitivity is not None:
-        paths["sensitivity"] = out / "sensitivity.parquet"
-        atomic_write(paths["sensitivity"], lambda p: report.sensitivity.to_parquet(p, index=False))
-    for path in write_figures(out, report_figures(root, report)):
-        paths[path.stem] = path
-    return paths
+        tables["sensitivity"] = report.sensitivity
+    names = {"table": "results.parquet", "effects": "effects.parquet", "sensitivity": "sensitivity.parquet"}
+    with staged(out, replace=True) as stage:  # the whole report, or none of it (a report again replaces it)
+        for name, table in tables.items():
+            table.to_parquet(stage / names[name], index=False)
+        (stage / "verdicts.md").write_text(verdict_markdown(report))
+        figures = write_figures(stage, report_figures(root, report))
+    paths = {"table": out / names["table"], "effects": out / names["effects"], "verdicts": out / "verdicts.md"}
+    if "sensitivity" in tables:
+        paths["sensitivity"] = out / names["sensitivity"]
+    return paths | {p.stem: out / p.name for p in figures}
 
 
 def report_figures(root: Path, report: Report) -> dict[str, Any]:
@@ -245,8 +265,8 @@ def report_figures(root: Path, report: Report) -> dict[str, Any]:
     from sim.plots import headline_figures, sweep_figures
 
     if not (root / POINTS).is_dir():  # a single run
-        network = pd.read_parquet(root / "network.parquet") if (root / "network.parquet").exists() else None
-        summary = json.loads((root / "summary.json").read_text()) if (root / "summary.json").exists() else None
+        network = read_parquet(root / "network.parquet", DAMAGED_RUN) if (root / "network.parquet").exists() else None
+        summary = read_json(root / "summary.json", DAMAGED_RUN) if (root / "summary.json").exists() else None
         return headline_figures(report.table, network, summary)
     return sweep_figures(report.effects, report.keys, report.design, report.sensitivity, report.table)
 
@@ -257,10 +277,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("directory", type=Path, help="a sim-run output directory or a multirun sweep directory")
     parser.add_argument("--out", type=Path, default=None, help="where to write (default: DIRECTORY/report)")
     args = parser.parse_args(argv)
+    out = args.out if args.out is not None else args.directory / REPORT
     try:
         paths = write_report(args.directory, args.out, progress=True)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, DamagedFileError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except WriteError as e:
+        print(f"error: {e}; choose another directory with --out", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:
+        print(f"error: {write_failure(e, out)}; no report was written", file=sys.stderr)
+        sys.exit(1)
     for name, path in paths.items():
         print(f"{name}: {path}")

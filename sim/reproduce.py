@@ -40,7 +40,19 @@ import numpy as np
 import pandas as pd
 
 from sim.api import SavedRun, saved_run
-from sim.store import CELLS, DESIGN_FILE, DYADS, POINTS, CellStore, cell_key, config_hash
+from sim.store import (
+    CELLS,
+    DESIGN_FILE,
+    DYADS,
+    POINTS,
+    CellStore,
+    DamagedFileError,
+    cell_key,
+    config_hash,
+    read_json,
+    read_parquet,
+    write_failure,
+)
 
 KEY_COLUMNS = ("scenario", "cell", "replication", "date", "stage", "origin", "target", "a", "b", "point",
                "hypothesis")
@@ -187,22 +199,24 @@ def environment_differences(stored: Mapping[str, Any] | None, now: Mapping[str, 
 # ------------------------------------------------------------------ reading a result
 
 
+DAMAGED = "rerun it with sim-run into a new directory"
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     """A stored table (parquet, or ``summary.json`` flattened to one row); ResultError if unreadable."""
+    if path.suffix == ".json":
+        return pd.json_normalize(_read_json(path))
     try:
-        if path.suffix == ".json":
-            return pd.json_normalize(json.loads(path.read_text()))
-        return pd.read_parquet(path)
-    except (OSError, ValueError) as e:  # pyarrow's errors are ValueErrors
-        raise ResultError(f"{path} cannot be read ({type(e).__name__}: {str(e)[:200]}): the result is damaged; "
-                          "rerun it with sim-run into a new directory") from e
+        return read_parquet(path, DAMAGED)
+    except (DamagedFileError, OSError) as e:
+        raise ResultError(str(e)) from e
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise ResultError(f"{path} cannot be read ({type(e).__name__}: {e}): the result is damaged") from e
+        return read_json(path, DAMAGED)
+    except (DamagedFileError, OSError) as e:
+        raise ResultError(str(e)) from e
 
 
 def result_tables(root: Path, kind: str, cells: Sequence[str] | None = None) -> dict[str, Path]:
@@ -505,8 +519,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         verdict = reproduce(args.outdir, args.out, point=args.point, cell=args.cell)
-    except ResultError as e:
+    except (ResultError, DamagedFileError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # writing the rerun's cells (a sim-run rerun reports its own errors)
+        print(f"error: {write_failure(e, args.out or 'the rerun directory')}", file=sys.stderr)
+        return 1
     print(verdict)
     return 0 if verdict.identical else 1

@@ -4,7 +4,11 @@ This module names the files of a result directory and writes them safely; it nee
 so reading results (``sim-report``, notebooks) does not import one. A run directory holds
 :data:`RESULT_FILES`; a sweep directory holds ``design.json`` (:data:`DESIGN_FILE`, in-process
 sweeps only), ``points/<id>.json`` (:data:`POINTS`) and ``cells/``. Files are written to a
-temporary name and renamed (:func:`atomic_write`), so no half-written file is read as a result.
+temporary name and renamed (:func:`atomic_write`), so no half-written file is read as a result; a
+whole result (a run's tables and figures, a report) is written into a staging directory and
+published when complete (:func:`staged`). Reading a stored table or record that is damaged, or
+writing where one cannot, is one message naming the file and what to do (:class:`DamagedFileError`,
+:class:`WriteError`, :func:`write_failure`).
 
 The cell store: a *cell* is one fully resolved config (one scenario at one set of parameters) run for its
 ``replications`` seeded replications. Layout under a sweep's root directory::
@@ -27,6 +31,8 @@ Hydra's own settings). One sweep at a time writes into a directory (:class:`Dire
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -34,7 +40,8 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +57,156 @@ POINTS = "points"  # a sweep's points/<id>.json: each point's values and its two
 DESIGN_FILE = "design.json"  # an in-process sweep's plan (a Hydra multirun has none)
 DYADS = "dyads.parquet"  # a run's (and, when asked, a sweep cell's) pair table
 RESULT_FILES = ("results.parquet", "network.parquet", DYADS, "summary.json", "summary.md", "provenance.json")
+
+
+class DamagedFileError(Exception):
+    """A stored table or record that cannot be read (truncated, not parquet or JSON); the message names
+    the file and what to do."""
+
+
+class WriteError(Exception):
+    """A result that cannot be written (the place is a file, read-only, not writable, or the disk is full);
+    the message names the place, why and what to do."""
+
+
+def read_parquet(path: Path, remedy: str = "rerun it into a new directory") -> pd.DataFrame:
+    """``pandas.read_parquet(path)``, or :class:`DamagedFileError` naming the file, why it cannot be read and
+    ``remedy``. A missing file is a FileNotFoundError, as from pandas."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        return pd.read_parquet(path)
+    except Exception as e:  # pyarrow's errors (ArrowInvalid, ...) share no base class with OSError
+        detail = str(e).replace(f" '{path}'", "").split(". ")[0][:160]  # the reason, without the file's name
+        raise DamagedFileError(f"{path} cannot be read as a parquet table ({type(e).__name__}: {detail}): "
+                               f"the file is damaged (truncated or overwritten); {remedy}") from None
+
+
+def read_json(path: Path, remedy: str = "rerun it into a new directory") -> Any:
+    """The JSON document in ``path``, or :class:`DamagedFileError` naming the file, why and ``remedy``."""
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DamagedFileError(f"{path} cannot be read as JSON ({e}): the file is damaged; {remedy}") from None
+
+
+_REMEDIES = {errno.ENOSPC: "free some space, or choose a directory on another disk, and run again",
+             errno.EDQUOT: "free some space, or choose a directory on another disk, and run again",
+             errno.EFBIG: "the file system refuses a file this large: choose another directory",
+             errno.EROFS: "choose a directory on a writable file system",
+             errno.EACCES: "choose a directory you may write to",
+             errno.EPERM: "choose a directory you may write to"}
+
+
+def write_failure(error: OSError, where: Path | str) -> str:
+    """One line for an OSError that stopped writing into the directory ``where``: the system's reason and
+    what to do (the file is a temporary one, or a library's, and not named)."""
+    remedy = _REMEDIES.get(error.errno or 0, f"check {where} and run again")
+    reason = os.strerror(error.errno) if error.errno else str(error)  # pyarrow words its own
+    return f"cannot write into {where}: {reason} ({remedy})"
+
+
+def unwritable(directory: Path) -> str | None:
+    """Why files cannot be written into ``directory`` (made, with its parents, if missing), or None:
+    a phrase that follows the directory's name (``is a regular file, not a directory``).
+
+    Tries it: makes the directory and writes and removes a probe file, so a read-only file
+    system, a missing permission, a full disk or a path through a regular file each give their
+    own reason.
+    """
+    for part in (directory, *directory.parents):
+        if part.exists():
+            if not part.is_dir():
+                return "is a regular file, not a directory" if part == directory else \
+                    f"lies under {part}, a regular file"
+            break
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"probe")
+        probe.unlink()
+    except OSError as e:
+        return f"cannot be written ({e.strerror or e})"
+    return None
+
+
+def stale_temporaries(directory: Path) -> list[Path]:
+    """The temporary entries (:func:`temporary_name`) in ``directory`` whose writer on this host is gone."""
+    if not directory.is_dir():
+        return []
+    host = socket.gethostname().replace("-", "_")
+    found = []
+    for tmp in directory.glob(".tmp-*"):
+        parts = tmp.name.split("-")  # .tmp, key, host, pid, random
+        if len(parts) == 5 and parts[2] == host and parts[3].isdigit() and not _alive(int(parts[3])):
+            found.append(tmp)  # only this host's dead writers: others may be at work
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+STAGE = "run"  # the key of a staging directory's temporary name: .tmp-run-<host>-<pid>-<random>
+
+
+@contextmanager
+def staged(directory: Path, *, replace: bool = False) -> Iterator[Path]:
+    """A staging directory inside ``directory`` to write a whole result into, published only when complete.
+
+    Yields ``directory/.tmp-run-<host>-<pid>-<random>/`` (``directory`` is made if missing, and a
+    :class:`WriteError` says why when it cannot be written: :func:`unwritable`; stale staging
+    directories of dead writers on this host are removed first). When the block ends
+    without error, every file staged is moved into ``directory`` (renames in one file system),
+    ``results.parquet`` last, as the completion mark; without ``replace`` a name ``directory``
+    already holds is refused (FileExistsError) before anything moves. When the block fails, the
+    staging directory is removed, and ``directory`` too if this made it and it is left empty. A
+    killed process leaves only the hidden staging directory: :func:`incomplete` recognises it.
+    """
+    made = not directory.exists()
+    why = unwritable(directory)
+    if why is not None:
+        if made:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise WriteError(f"{directory} {why}")
+    for stale in stale_temporaries(directory):
+        shutil.rmtree(stale, ignore_errors=True)
+    stage = directory / temporary_name(STAGE)
+    moved: list[Path] = []
+    try:
+        stage.mkdir()
+        yield stage
+        names = sorted((p.name for p in stage.iterdir()), key=lambda n: (n == "results.parquet", n))
+        if not replace and (taken := [n for n in names if (directory / n).exists()]):
+            raise FileExistsError(f"{directory} already holds {', '.join(taken)}; refusing to overwrite")
+        for name in names:
+            os.replace(stage / name, directory / name)
+            moved.append(directory / name)
+    except BaseException:
+        if not replace:  # what this call moved in was not there before
+            for path in moved:
+                path.unlink(missing_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
+        if made:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def incomplete(directory: Path) -> list[Path]:
+    """The staging directories (:func:`staged`) a run, report or validation left in ``directory``: a
+    process killed before it published its result."""
+    return sorted(directory.glob(f".tmp-{STAGE}-*")) if directory.is_dir() else []
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
@@ -232,6 +389,9 @@ def temporary_name(key: str) -> str:
     return f".tmp-{key}-{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+DAMAGED_CELL = "remove {path} and rerun the sweep into its directory: the cell is computed again"
+
+
 class CellStore:
     """Finished cells under ``root/cells/``; see the module docstring for the layout."""
 
@@ -370,12 +530,11 @@ class CellStore:
         return True
 
     def table(self, key: str) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.read_parquet(self.path(key) / "results.parquet")
+        """The cell's results table; :class:`DamagedFileError` if it cannot be read."""
+        return read_parquet(self.path(key) / "results.parquet", DAMAGED_CELL.format(path=self.path(key)))
 
     def meta(self, key: str) -> dict[str, Any]:
-        return json.loads((self.path(key) / "cell.json").read_text())
+        return read_json(self.path(key) / "cell.json", DAMAGED_CELL.format(path=self.path(key)))
 
     def config(self, key: str) -> dict[str, Any]:
-        return json.loads((self.path(key) / "config.json").read_text())
+        return read_json(self.path(key) / "config.json", DAMAGED_CELL.format(path=self.path(key)))

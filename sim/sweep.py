@@ -25,7 +25,6 @@ import copy
 import json
 import os
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -52,6 +51,7 @@ from sim.store import (
     code_version,
     config_at,
     config_hash,
+    stale_temporaries,
 )
 
 
@@ -422,20 +422,5 @@ def warn(line: str) -> None:
 
 def _clean_stale(store: CellStore) -> None:
     """Remove temporary cell directories whose writer, on this host, is gone (killed sweeps)."""
-    if not store.cells.is_dir():
-        return
-    host = socket.gethostname().replace("-", "_")
-    for tmp in store.cells.glob(".tmp-*"):
-        parts = tmp.name.split("-")  # .tmp, hash, host, pid, random
-        if len(parts) == 5 and parts[2] == host and parts[3].isdigit() and not _alive(int(parts[3])):
-            shutil.rmtree(tmp, ignore_errors=True)  # only this host's dead writers: others may be at work
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    for tmp in stale_temporaries(store.cells):
+        shutil.rmtree(tmp, ignore_errors=True)

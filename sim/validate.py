@@ -19,7 +19,6 @@ every file is written to a temporary name and renamed.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from sim.patterns import (
     score_summary,
 )
 from sim.plots import plot_pattern_score
-from sim.store import atomic_write, write_figures
+from sim.store import DamagedFileError, WriteError, read_parquet, staged, write_failure, write_figures
 
 DYADS = "dyads.parquet"
 VALIDATION = "validation"  # the default output folder inside the run directory
@@ -50,9 +49,9 @@ def read_dyads(run_dir: Path) -> pd.DataFrame:
         raise DyadsError(f"{path}: no such file (sim-run writes {DYADS} for a scenario or a pair; "
                          f"is {run_dir} a run directory?)")
     try:
-        return pd.read_parquet(path)
-    except Exception as e:  # pyarrow's errors have no common base with OSError
-        raise DyadsError(f"{path}: cannot be read as a parquet table ({type(e).__name__}: {e})") from None
+        return read_parquet(path, "run the scenarios again with sim-run into a new directory")
+    except DamagedFileError as e:
+        raise DyadsError(str(e)) from None
 
 
 def validate_run(run_dir: str | Path, patterns: str | Path | None = None,
@@ -60,8 +59,9 @@ def validate_run(run_dir: str | Path, patterns: str | Path | None = None,
     """Score ``run_dir``'s dyads against ``patterns`` and write the tables and the figure into ``out``.
 
     Returns the paths written (by name) and the scores table (:func:`sim.patterns.score_table`).
-    Everything is computed before anything is written, so bad input leaves no output; raises
-    :class:`PatternError` or :class:`DyadsError`.
+    Everything is computed before anything is written, so bad input leaves no output, and the
+    files are published together (:func:`sim.store.staged`); raises :class:`PatternError` or
+    :class:`DyadsError`, or :class:`sim.store.WriteError` or OSError when ``out`` cannot be written.
     """
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else run_dir / VALIDATION
@@ -70,20 +70,11 @@ def validate_run(run_dir: str | Path, patterns: str | Path | None = None,
     table = load_patterns(path, dyads_codes(dyads), dyads_horizon(dyads))
     cells, scores = score(dyads, table)
     figure = plot_pattern_score(cells)
-    created = not out.exists()
-    written: dict[str, Path] = {"cells": out / CELLS_FILE, "scores": out / SCORES_FILE}
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(written["cells"], lambda p: cells.to_csv(p, index=False))
-        atomic_write(written["scores"], lambda p: scores.to_csv(p, index=False))
-        written["figure"] = write_figures(out, {FIGURE: figure})[0]
-    except BaseException:
-        for p in written.values():
-            p.unlink(missing_ok=True)
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    return written, scores
+    with staged(out, replace=True) as stage:  # all three files, or none
+        cells.to_csv(stage / CELLS_FILE, index=False)
+        scores.to_csv(stage / SCORES_FILE, index=False)
+        (png,) = write_figures(stage, {FIGURE: figure})
+    return {"cells": out / CELLS_FILE, "scores": out / SCORES_FILE, "figure": out / png.name}, scores
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,6 +92,13 @@ def main(argv: list[str] | None = None) -> None:
     except (PatternError, DyadsError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except WriteError as e:
+        print(f"error: {e}; choose another directory with --out", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:
+        out = args.out if args.out is not None else args.run_dir / VALIDATION
+        print(f"error: {write_failure(e, out)}; nothing was written", file=sys.stderr)
+        sys.exit(1)
     print(f"Pattern score of {args.run_dir} (agreeing cells / cells; the model's confidence-weighted "
           f"disagreement, H=3 M=2 L=1):\n")
     print(score_summary(scores).to_markdown(index=False))

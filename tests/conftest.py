@@ -10,6 +10,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--write-reliability", action="store_true",
+                     help="write the table of docs/RELIABILITY.md from the faults tests/test_reliability.py runs "
+                          "(with -n 0)")
+
+
 @pytest.fixture
 def sim_run(tmp_path: Path):
     """Run ``python -m sim`` with overrides in a fresh directory; return the completed process."""

@@ -97,9 +97,9 @@ def test_no_job_of_a_local_multirun_survives_sigkill_of_its_parent(tmp_path: Pat
 
 
 @pytest.mark.parametrize(("sig", "to", "code", "line"), [
-    (signal.SIGINT, "group", 130, "interrupted: finished cells are kept in"),  # Ctrl-C in a terminal
-    (signal.SIGTERM, "parent", 143, "terminated: finished cells are kept in"),  # kill PID
-    (signal.SIGTERM, "group", 143, "terminated: finished cells are kept in"),  # a scheduler ending a job
+    (signal.SIGINT, "group", 130, "interrupted (SIGINT): finished cells are kept in"),  # Ctrl-C in a terminal
+    (signal.SIGTERM, "parent", 143, "interrupted (SIGTERM): finished cells are kept in"),  # kill PID
+    (signal.SIGTERM, "group", 143, "interrupted (SIGTERM): finished cells are kept in"),  # a scheduler ending a job
 ])
 def test_ctrl_c_and_sigterm_stop_a_sweep_with_one_line_and_nothing_leaked(
         tmp_path: Path, sig: signal.Signals, to: str, code: int, line: str) -> None:
@@ -107,7 +107,7 @@ def test_ctrl_c_and_sigterm_stop_a_sweep_with_one_line_and_nothing_leaked(
                                   to)
     assert status == code, stderr[-2000:]
     assert alive == []
-    assert line in stderr and "rerun the same command to resume" in stderr
+    assert line in stderr and "resume with the command above" in stderr
     assert "leaked" not in stderr, stderr[-2000:]
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-2000:]
 

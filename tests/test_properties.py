@@ -51,7 +51,7 @@ from sim import batch as batch_module
 from sim import model as model_module
 from sim.api import compose
 from sim.batch import BatchResult, run_batch
-from sim.config import MechanismsConfig, ParamSpec, numeric_parameters, parameter_specs, validate
+from sim.config import ConfigError, MechanismsConfig, ParamSpec, numeric_parameters, parameter_specs, validate
 from sim.events import Schedule, build_schedule, month_range
 from sim.experiment import prepare, replication_seeds, run_replication
 from sim.levers import LEVERS, SANCTIONS
@@ -62,11 +62,6 @@ PREFIX = "model.mechanisms."
 SPECS: dict[str, ParamSpec] = {k: s for k, s in parameter_specs().items() if k.startswith(PREFIX)}
 DEFAULTS: dict[str, float] = numeric_parameters()
 GROUPS: dict[str, type] = typing.get_type_hints(MechanismsConfig)
-# A parameter without an upper bound (high = inf) is drawn up to this multiple of its default:
-# far beyond any calibrated value (rationality 40, formation rate 47, noise sigma 0.5, budget
-# growth cap 20, hostility threshold 2 = no affinity is hostile enough), while keeping the draws
-# where the model is meant to be used; huge finite values are test_known_breaks' question.
-UNBOUNDED_MULTIPLE = 10.0
 # Rounding allowed when a state's commitments are compared with its budget (a relative margin of
 # ~4,500 ulp: a row rescaled to its budget sums to it within N ulp).
 BUDGET_RTOL = 1e-12
@@ -85,25 +80,11 @@ SETTINGS = dict(deadline=None, derandomize=True, database=None, print_blob=True,
 
 # ------------------------------------------------------------------ drawing
 
-def _upper(key: str) -> float:
-    spec = SPECS[key]
-    return spec.high if math.isfinite(spec.high) else max(spec.low, DEFAULTS[key]) * UNBOUNDED_MULTIPLE
-
-
-# The declared ranges admit values that break the run (test_known_breaks): max_share of 5e-324 or
-# 1e-323 makes commitments NaN, and any subnormal max_share (below 2.2e-308) overflows in the
-# calibration (a RuntimeWarning, an error under this project's pytest settings; the result is
-# clipped). The draws leave out subnormal max_shares; the unbounded parameters are capped anyway
-# (UNBOUNDED_MULTIPLE; values near the largest float make values inf and commitments NaN).
-NO_SUBNORMALS = {"model.mechanisms.allocation.max_share"}
-
-
 def _value(key: str) -> st.SearchStrategy[float]:
-    """A value of ``key`` in its declared range (the unbounded ones capped: ``UNBOUNDED_MULTIPLE``)."""
+    """A value of ``key`` anywhere in its declared range (every mechanism parameter's range is finite)."""
     spec = SPECS[key]
-    return st.floats(spec.low, _upper(key), exclude_min=spec.low_open,
-                     exclude_max=spec.high_open and math.isfinite(spec.high), allow_nan=False, allow_infinity=False,
-                     allow_subnormal=None if key not in NO_SUBNORMALS else False)
+    return st.floats(spec.low, spec.high, exclude_min=spec.low_open, exclude_max=spec.high_open, allow_nan=False,
+                     allow_infinity=False)
 
 
 VALUES = st.fixed_dictionaries({key: _value(key) for key in SPECS})
@@ -232,12 +213,12 @@ def run_and_check(world: World, sets: list[MechanismsConfig], schedules: list[Sc
 # ------------------------------------------------------------------ the tests
 
 def test_every_mechanism_parameter_declares_a_range_that_holds_its_default() -> None:
-    """What the draws rely on: every numeric parameter under model.mechanisms has a declared range
-    containing its default, and an unbounded one has a positive default to cap the draws by."""
+    """What the draws rely on: every numeric parameter under model.mechanisms has a finite declared
+    range containing its default."""
     assert set(SPECS) == set(DEFAULTS) and SPECS
     for key, spec in SPECS.items():
         assert spec.contains(DEFAULTS[key]), key
-        assert _upper(key) > spec.low, key
+        assert math.isfinite(spec.high), key
 
 
 @st.composite
@@ -314,30 +295,30 @@ def test_the_draws_reach_both_ends_of_every_range() -> None:
     for key, spec in SPECS.items():
         seen = _draws(_value(key), 200)
         assert min(seen) == spec.low or (spec.low_open and min(seen) - spec.low < 1e-3), key
-        assert max(seen) >= 0.9 * _upper(key), key
+        assert max(seen) == spec.high or (spec.high_open and spec.high - max(seen) < 1e-3), key
         assert all(spec.contains(x) for x in seen), key
 
 
+# Values that made commitments NaN when the ranges admitted them (found by these tests): each is now
+# outside its declared range, so validation refuses it before anything runs.
 KNOWN_BREAKS = {
     # calibrate_fixed_effect divides A0 by b0 * max_share, which underflows to 0: each of the 34
-    # pairs without a 2018 commitment gives 0 / 0 = NaN in the fixed effect, then NaN commitments.
-    "max_share_5e-324": {"model.mechanisms.allocation.max_share": 5e-324},
-    # beta * V overflows (V0 itself is finite, ~1e308): the fixed effect logit(.) - beta V0 is -inf
-    # off the diagonal, and the first month's beta V + B is inf - inf = NaN in 60 of 156 pairs.
-    "complementarity_weight_1.7e308": {"model.mechanisms.value.complementarity_weight": 1.7e308},
+    # pairs without a 2018 commitment gave 0 / 0 = NaN in the fixed effect, then NaN commitments.
+    "max_share_5e-324": ("model.mechanisms.allocation.max_share", 5e-324, "a number in [0.01, 1]"),
+    # beta * V overflowed (V0 itself finite, ~1e308): the fixed effect logit(.) - beta V0 was -inf
+    # off the diagonal, and the first month's beta V + B inf - inf = NaN in 60 of 156 pairs.
+    "complementarity_weight_1.7e308": ("model.mechanisms.value.complementarity_weight", 1.7e308,
+                                       "a number in [0, 100]"),
 }
 
 
-@pytest.mark.xfail(strict=True, reason="values the declared ranges admit that make commitments NaN")
-@pytest.mark.parametrize("values", KNOWN_BREAKS.values(), ids=KNOWN_BREAKS.keys())
-def test_known_breaks(values: dict[str, float]) -> None:
-    """Minimal examples found by the property tests: the 2018 world, baseline, the defaults but one
-    value inside its declared range, one month. Either the range refuses the value or the run keeps
-    every invariant; when one does, this passes (strict xfail fails) and ``NO_SUBNORMALS`` can go."""
-    if not all(SPECS[k].contains(v) for k, v in values.items()):
-        return
-    cfg = compose(["scenario=baseline", "horizon.end=2018-11"])
-    world, defaults, schedule = prepare(cfg)
-    params = mechanisms({**numeric_parameters(defaults), **values}, {g: True for g in GROUPS})
-    with np.errstate(all="ignore"), checked_months():
-        check_result(run_batch(world, params, schedule, [0], pairs=True), 1)
+@pytest.mark.parametrize(("key", "value", "allowed"), KNOWN_BREAKS.values(), ids=KNOWN_BREAKS.keys())
+def test_values_that_broke_the_run_are_refused_by_validation(key: str, value: float, allowed: str) -> None:
+    """Minimal examples found by the property tests: validation refuses them, naming the key, the
+    value and the declared range (with why it ends there)."""
+    cfg = compose(["scenario=baseline", f"{key}={value!r}"])
+    with pytest.raises(ConfigError) as e:
+        validate(cfg, {"model": "model.yaml"})
+    assert (e.value.file, e.value.key, e.value.value) == ("model.yaml", key, value)
+    assert e.value.allowed.startswith(allowed) and "(" in e.value.allowed  # the range, then why it ends there
+    assert str(e.value).startswith(f"model.yaml: {key} = {value!r} is not allowed; allowed: {allowed}")

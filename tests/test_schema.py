@@ -14,7 +14,10 @@ from omegaconf import OmegaConf
 
 from sim.api import compose
 from sim.config import (
+    RATE_NOTE,
+    SCALE_NOTE,
     SPEC,
+    AllocationParams,
     ConfigError,
     DriversConfig,
     MechanismsConfig,
@@ -75,11 +78,17 @@ def test_declared_keys_are_the_numeric_parameters_the_levers_and_the_root_settin
     ("model.mechanisms.sanctions.outside_option_cut", [0.0, 1.0], [1.1], "a number in [0, 1]"),
     ("model.mechanisms.sanctions.budget_cut", [1.0], [-0.1], "a number in [0, 1]"),
     ("model.mechanisms.affinity.alignment_rate", [0.5], [2.0], "a number in [0, 1]"),
-    ("model.mechanisms.allocation.max_share", [1e-9, 1.0], [0.0, 1.01], "a number in (0, 1]"),
-    ("model.mechanisms.budget.max_growth", [1.0, 1e6], [0.99, math.inf],
-     "a finite number >= 1 (partnerships cannot shrink a budget below its base)"),
-    ("model.mechanisms.allocation.rationality", [0.0, 1e9], [-1e-9, math.inf, math.nan], "a finite number >= 0"),
-    ("model.mechanisms.value.third_party_weight", [0, 3], [-1], "a finite number >= 0"),
+    ("model.mechanisms.allocation.max_share", [0.01, 1.0], [0.0, 5e-324, 0.0099, 1.01],
+     "a number in [0.01, 1] (below 1% no tie could hold a calibrated commitment (the smallest in 2018 is 0.01 of "
+     "a budget), and tiny shares divide the calibration by nearly 0 (NaN))"),
+    ("model.mechanisms.budget.max_growth", [1.0, 100.0], [0.99, 100.01, math.inf],
+     "a number in [1, 100] (partnerships cannot shrink a budget below its base nor grow it a hundredfold)"),
+    ("model.mechanisms.allocation.rationality", [0.0, 100.0], [-1e-9, 1e9, math.inf, math.nan],
+     f"a number in [0, 100] ({SCALE_NOTE})"),
+    ("model.mechanisms.value.third_party_weight", [0, 3, 100], [-1, 1.7e308], f"a number in [0, 100] ({SCALE_NOTE})"),
+    ("model.mechanisms.conditionality.hostility_threshold", [0.0, 1.0], [1.5],
+     "a number in [0, 1] (affinities are >= -1: at 1 no state is hostile enough)"),
+    ("model.mechanisms.affinity.balance_rate", [0.0, 1.0], [1.01], f"a number in [0, 1] ({RATE_NOTE})"),
     ("policy.us_sanctions_on_iran", [0, 1], [1.5, True, None, "0.5"], "a number in [0, 1]"),
     ("min_relative_effect", [0.0, 1.0], [1.1], "a number in [0, 1] (a share of the control mean)"),
     ("experiment.span", [1e-9, 1.0], [0.0, 1.5], "a number in (0, 1]"),
@@ -100,6 +109,9 @@ def test_param_refuses_a_default_outside_its_own_range_and_omegaconf_ignores_the
         param(2.0, 0.0, 1.0, "a share")
     with pytest.raises(ValueError, match="finite low below high"):
         ParamSpec(1.0, 0.0, "upside down")
+    unbounded = ParamSpec(0.0, math.inf, "no upper end")  # allowed by ParamSpec, though no schema field uses it
+    assert unbounded.allowed == "a finite number >= 0"
+    assert unbounded.contains(1e300) and not unbounded.contains(math.inf)
     structured = OmegaConf.to_container(OmegaConf.structured(MechanismsConfig))
     assert structured == dataclasses.asdict(MechanismsConfig())
     assert OmegaConf.structured(PolicyConfig).outreach == 0.0
@@ -139,15 +151,20 @@ def test_validation_sweep_check_and_sensitivity_bounds_read_the_declared_range(r
     assert sensitivity_problem([SIGMA], 0.5)["bounds"] == [pytest.approx([0.04, 0.06])]
 
 
-def test_sensitivity_bounds_are_clipped_to_the_declared_range_and_never_touch_an_open_end() -> None:
+def test_sensitivity_bounds_are_clipped_to_the_declared_range_and_never_touch_an_open_end(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     share, growth = "model.mechanisms.allocation.max_share", "model.mechanisms.budget.max_growth"
     bounds = sensitivity_problem([share, growth], 0.9)["bounds"]
     assert bounds[0] == pytest.approx([0.06, 1.0])  # 0.6 * (1 -/+ 0.9), 1.14 clipped to 1
     assert bounds[1] == pytest.approx([1.0, 3.8])  # 2 * (1 -/+ 0.9), 0.2 clipped to 1
+    assert sensitivity_problem([share], 1.0)["bounds"] == [pytest.approx([0.01, 1.0])]  # 0 clipped to 0.01
+    assert sensitivity_problem([growth], 1.0)["bounds"] == [pytest.approx([1.0, 4.0])]
+    # a range open at its low end (no schema field declares one now): a span reaching it is refused
+    (f,) = [f for f in dataclasses.fields(AllocationParams) if f.name == "max_share"]
+    monkeypatch.setattr(f, "metadata", MappingProxyType({SPEC: ParamSpec(0.0, 1.0, "open at 0", low_open=True)}))
     with pytest.raises(ConfigError) as e:
         sensitivity_problem([share], 1.0)  # 0.6 * 0 = 0: outside (0, 1]
     assert e.value.key == "experiment.span" and share in e.value.allowed and "(0, 1]" in e.value.allowed
-    assert sensitivity_problem([growth], 1.0)["bounds"] == [pytest.approx([1.0, 4.0])]
 
 
 # ------------------------------------------------------------------ one table of levers
