@@ -288,6 +288,18 @@ def test_a_parameter_given_per_slice_is_each_slice_with_its_own_parameter(n: int
     assert not np.array_equal(calls["value"](x, q)[0], calls["value"](x, q[::-1])[0])  # the parameter matters
 
 
+def test_the_value_shock_with_a_persistence_per_slice_is_each_slice_with_its_float() -> None:
+    """For phi = 0.8298825696110725 libm's pow(phi, 2) (a float's **) is 1 ulp above phi * phi (an
+    array's **, and the exact square rounded): the shock must not depend on which one it took."""
+    phi = np.array([0.8298825696110725, 0.8])
+    assert float(phi[0]) ** 2 != float(phi[0]) * float(phi[0])  # the case this test is about
+    rng = np.random.default_rng(0)
+    previous, innovation = rng.standard_normal((2, 2, 3, 3))
+    whole = ar1_shock(previous, innovation, persistence=phi)
+    for s in range(2):
+        np.testing.assert_array_equal(whole[s], ar1_shock(previous[s], innovation[s], persistence=float(phi[s])))
+
+
 def _parameter_sets(mechanisms, count: int, seed: int) -> list:
     """``count`` copies of ``mechanisms`` with every numeric parameter from a Sobol' sample (+-50%)."""
     problem = sensitivity_problem([], 0.5)
