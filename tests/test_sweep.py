@@ -51,7 +51,7 @@ def test_grid_points_use_hydra_sweep_syntax_first_key_slowest() -> None:
 
 def test_sensitivity_bounds_are_a_span_around_defaults_clipped_to_the_allowed_range() -> None:
     names = list(numeric_parameters())
-    assert len(names) == 24 and all(n.startswith("model.mechanisms.") for n in names)
+    assert len(names) == 27 and all(n.startswith("model.mechanisms.") for n in names)
     assert "model.mechanisms.noise.enabled" not in names  # switches are not parameters
     problem = sensitivity_problem([], 0.5)
     bounds = dict(zip(problem["names"], problem["bounds"], strict=True))
@@ -59,11 +59,11 @@ def test_sensitivity_bounds_are_a_span_around_defaults_clipped_to_the_allowed_ra
     assert bounds["model.mechanisms.allocation.rationality"] == pytest.approx([2.0, 6.0])
     assert bounds["model.mechanisms.budget.max_growth"] == pytest.approx([1.0, 3.0])  # 2 * 0.5 clipped to >= 1
     x = sensitivity_sample(problem, "sobol", 8, 4, seed=1)
-    assert x.shape == (8 * (24 + 2), 24)
+    assert x.shape == (8 * (27 + 2), 27)
     lo, hi = np.array(problem["bounds"]).T
     assert (x >= lo).all() and (x <= hi).all()
     m = sensitivity_sample(problem, "morris", 3, 4, seed=1)
-    assert m.shape == (3 * 25, 24)
+    assert m.shape == (3 * 28, 27)
 
 
 # ------------------------------------------------------------------ plans and the store
