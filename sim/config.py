@@ -480,7 +480,8 @@ class ExperimentConfig:
     name: str = "hypothesis"
     design: str = "pair"
     grid: dict[str, str] = field(default_factory=dict)  # override key -> comma-separated values
-    parameters: list[str] = field(default_factory=list)  # sensitivity: keys under model.mechanisms; [] = all
+    # sensitivity: keys under model.mechanisms; [] = those of every mechanism switched on
+    parameters: list[str] = field(default_factory=list)
     span: float = param(0.5, 0.0, 1.0, "sensitivity bounds: default * (1 -/+ span), clipped to the allowed range",
                         low_open=True)
     samples: int = 64  # Sobol base sample N (N (D + 2) points) or Morris trajectories

@@ -381,6 +381,21 @@ def test_run_experiment_from_python_equals_sim_run(tmp_path: Path) -> None:
                                       pd.read_parquet(tmp_path / "py" / "report" / name), check_exact=True)
 
 
+def test_a_sensitivity_samples_the_parameters_of_the_mechanisms_switched_on_unless_listed() -> None:
+    """A switched-off mechanism's parameters cannot move the effects: by default they are not
+    sampled (the rivals of dilution are off by default); switched on, or listed, they are."""
+    default = _plan("morris").problem["names"]
+    assert len(default) == 24 and "model.mechanisms.brokerage.weight" not in default
+    assert "model.mechanisms.noise.sigma" in default
+    no_noise = _plan("morris", "model.mechanisms.noise.enabled=false").problem["names"]
+    assert set(default) - set(no_noise) == {"model.mechanisms.noise.sigma", "model.mechanisms.noise.persistence"}
+    on = _plan("morris", "model.mechanisms.brokerage.enabled=true").problem["names"]
+    assert set(on) - set(default) == {"model.mechanisms.brokerage.weight"}
+    listed = _plan("morris", "experiment.parameters=[model.mechanisms.shared_threat.weight]").problem
+    assert listed["names"] == ["model.mechanisms.shared_threat.weight"]
+    assert listed["bounds"] == [pytest.approx([2.45, 7.35])]  # listed, it is sampled though switched off
+
+
 def test_sensitivity_bounds_centre_on_the_configured_model_not_the_schema_defaults() -> None:
     p = _plan("sensitivity", "model.mechanisms.outreach.premium=2.0")
     bounds = dict(zip(p.problem["names"], p.problem["bounds"], strict=True))
