@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from sim.config import MechanismsConfig
 from sim.events import outreach_premium, participation_vector, sanctions_factor, sanctions_penalty
 from sim.mechanisms.affinity import affinity_step
 from sim.mechanisms.allocation import adjust, calibrate_fixed_effect, desired_commitment, fit_to_budget
@@ -435,3 +439,19 @@ def test_shared_threat_by_hand() -> None:
     np.testing.assert_allclose(t, t.T)
     assert np.diag(t).sum() == 0.0
     assert not shared_threat(np.abs(aff), cap, weight=2.0).any()  # no enemies, no shared threat
+
+
+def test_the_rivals_default_weights_are_the_equal_footing_rule() -> None:
+    """Each default weight is experiments/rival_weights.py's, to two significant digits: the term's
+    mean size over the ordered dyads at the calibrated 2018 state equals the third-party cost's."""
+    path = Path(__file__).resolve().parents[1] / "experiments" / "rival_weights.py"
+    spec = importlib.util.spec_from_file_location("rival_weights", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    rule = module.equal_footing_weights([])
+    defaults = MechanismsConfig()
+    for group in ("abandonment", "brokerage", "shared_threat"):
+        weight = getattr(defaults, group).weight
+        assert weight == float(f"{rule[group][1]:.2g}"), group
+        size = rule[group][0] * weight  # the term at its default weight, against the cost's
+        assert size == pytest.approx(rule["third-party cost w_t cost"][0], rel=0.05), group  # rounding: < 5%
