@@ -43,6 +43,7 @@ from sim.mechanisms.arrays import transpose, zero_diagonal
 from sim.mechanisms.bargaining import conditionality_pressure
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
+from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
 from sim.mechanisms.scarcity import alternatives_lost, diversion_premium, hub_matrix, scarcity_premium
 from sim.mechanisms.ties import commitment_shares, tie_strength
 from sim.mechanisms.value import (
@@ -93,9 +94,16 @@ def run_bare(
             return np.zeros_like(tie)
         return conditionality_pressure(tie, affinity, dep, share, threshold=cc.hostility_threshold, weight=cc.weight)
 
-    def value_of(press: np.ndarray) -> np.ndarray:
-        return dynamic_value(static, transpose(commitment_shares(commit, b0)), third_party_cost(tie, affinity), press,
-                             reciprocity_weight=cw.reciprocity_weight, third_party_weight=cw.third_party_weight)
+    def value_of(press: np.ndarray, dep: np.ndarray) -> np.ndarray:
+        v = dynamic_value(static, transpose(commitment_shares(commit, b0)), third_party_cost(tie, affinity), press,
+                          reciprocity_weight=cw.reciprocity_weight, third_party_weight=cw.third_party_weight)
+        if p.abandonment.enabled and dep0 is not None:  # a loss since the calibration: none while calibrating
+            v = v + abandonment_fear(dep, dep0, weight=p.abandonment.weight)
+        if p.brokerage.enabled:
+            v = v + brokerage_premium(tie, affinity, dep, weight=p.brokerage.weight)
+        if p.shared_threat.enabled:
+            v = v + shared_threat(affinity, world.capability, weight=p.shared_threat.weight)
+        return v
 
     alignment0 = symmetric_alignment(interest_alignment(world.positions, world.salience))
     static, anchor = refresh()
@@ -107,12 +115,14 @@ def run_bare(
             return cond.participation[s.lever], p.participation.exposure  # type: ignore[attr-defined]
         return participation_vector(n, (s.sender,)), 1.0  # type: ignore[attr-defined]
 
-    value = value_of(np.zeros_like(tie))
+    dep0 = None
+    value = value_of(np.zeros_like(tie), np.zeros_like(tie))
     for _ in range(CALIBRATION_ITERATIONS):
         dep, share = dependence_shares(value, tie, outside)
-        value = value_of(pressure(dep, share))
+        value = value_of(pressure(dep, share), dep)
     value0 = value.copy()
     dep, share = dependence_shares(value, tie, outside)
+    dep0 = dep.copy()
     a = p.allocation
     fixed = calibrate_fixed_effect(commit, value0, b0, rationality=a.rationality, max_share=a.max_share)
     lost = alternatives_lost(outside, world.outside_option)
@@ -141,7 +151,7 @@ def run_bare(
             formed = fixed + formation_shift(anchor, anchor0, rate=p.formation.rate) if moved else None
         bud = budget(b0, cond.returns, tie, tie0, factor, gain=gain, cap=p.budget.max_growth)
         # values
-        value = value_of(pressure(dep, share)) if cw.enabled else value0.copy()
+        value = value_of(pressure(dep, share), dep) if cw.enabled else value0.copy()
         if p.outreach.enabled:
             level = schedule.outreach_intensity(month)
             if level:

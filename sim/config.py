@@ -353,6 +353,39 @@ class FormationParams:
 
 
 @dataclass
+class AbandonmentParams:
+    """Fear of abandonment (Snyder 1984), a rival of dilution, off by default:
+    V[i, j] += kappa D0[i, j] max(0, 1 - D[j, i] / D0[j, i]),  D Emerson dependence, D0 calibrated."""
+
+    enabled: bool = False
+    weight: float = param(0.74, 0.0, 2.96, "kappa: value i adds to j per unit of its calibrated dependence on j, "
+                          "as j loses all its dependence on i", note="0.74: on equal footing with the third-party "
+                          "cost, docs/MODEL.md 7.2b; the prior runs to 4 times that")
+
+
+@dataclass
+class BrokerageParams:
+    """Brokerage (pivot) premium, a rival of dilution, off by default:
+    V[i, j] += lambda sum_m T[i, m] max(0, -S[m, j]) D[j, i]."""
+
+    enabled: bool = False
+    weight: float = param(11.0, 0.0, 44.0, "lambda: premium i draws from j per unit of ties to j's enemies "
+                          "and of j's dependence on i", note="11: on equal footing with the third-party cost, "
+                          "docs/MODEL.md 7.2b; the prior runs to 4 times that")
+
+
+@dataclass
+class SharedThreatParams:
+    """Balance of threat (Walt 1987), a rival of dilution, off by default:
+    V[i, j] += mu sum_m max(0, -S[i, m]) max(0, -S[j, m]) capability_m."""
+
+    enabled: bool = False
+    weight: float = param(4.9, 0.0, 19.6, "mu: value of a tie per unit of capability-weighted common hostility",
+                          note="4.9: on equal footing with the third-party cost, docs/MODEL.md 7.2b; the prior "
+                          "runs to 4 times that")
+
+
+@dataclass
 class MechanismsConfig:
     value: ValueParams = field(default_factory=ValueParams)
     allocation: AllocationParams = field(default_factory=AllocationParams)
@@ -366,6 +399,9 @@ class MechanismsConfig:
     participation: ParticipationParams = field(default_factory=ParticipationParams)
     diversion: DiversionParams = field(default_factory=DiversionParams)
     formation: FormationParams = field(default_factory=FormationParams)
+    abandonment: AbandonmentParams = field(default_factory=AbandonmentParams)
+    brokerage: BrokerageParams = field(default_factory=BrokerageParams)
+    shared_threat: SharedThreatParams = field(default_factory=SharedThreatParams)
 
 
 @dataclass
@@ -469,7 +505,8 @@ class ExperimentConfig:
     name: str = "hypothesis"
     design: str = "pair"
     grid: dict[str, str] = field(default_factory=dict)  # override key -> comma-separated values
-    parameters: list[str] = field(default_factory=list)  # sensitivity: keys under model.mechanisms; [] = all
+    # sensitivity: keys under model.mechanisms; [] = those of every mechanism switched on
+    parameters: list[str] = field(default_factory=list)
     span: float = param(0.5, 0.0, 1.0, "sensitivity bounds: default * (1 -/+ span), clipped to the allowed range",
                         low_open=True)
     samples: int = 64  # Sobol base sample N (N (D + 2) points) or Morris trajectories

@@ -3,9 +3,9 @@
 A :class:`Month` holds the state of one run as (N, N) and (N,) arrays, or of a *stack* of S
 runs as (S, N, N) and (S, N) arrays (slice s is run s), and steps it one month at a time:
 
-    dated events -> budgets -> relationship values (drivers, conditionality, scarcity,
-    diversion, sanctions with their participants, noise) -> every state re-spreads its
-    commitments (fixed effects moved by formation) -> ties -> affinities -> dependence
+    dated events -> budgets -> relationship values (conditionality, the rivals of dilution if
+    on, drivers, scarcity, diversion, sanctions with their participants, noise) -> every state
+    re-spreads its commitments (fixed effects moved by formation) -> ties -> affinities -> dependence
 
 The Mesa model (:class:`sim.model.AllianceModel`) runs one; the stacked runner
 (:mod:`sim.batch`) runs S at once, so a numpy call's overhead is paid once a month for all S.
@@ -57,6 +57,7 @@ from sim.mechanisms.arrays import per_slice, transpose, zero_diagonal
 from sim.mechanisms.bargaining import conditionality_pressure
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
+from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
 from sim.mechanisms.scarcity import alternatives_lost, diversion_premium, hub_matrix, scarcity_premium
 from sim.mechanisms.ties import commitment_shares, tie_strength
 from sim.mechanisms.value import (
@@ -123,12 +124,15 @@ class Month:
         self.commit = world.commitment.copy()
         self.affinity = world.affinity.copy()
         self.tie = self.tie0.copy()
+        self.dependence = np.zeros_like(self.tie)  # none yet: the first pass has no demands and no brokerage
+        self._dep0: np.ndarray | None = None  # abandonment fear's reference: none while calibrating
         self.value = self._value(np.zeros_like(self.tie))
         for _ in range(CALIBRATION_ITERATIONS):
             self.observe()
             self.value = self._value(self._pressure())
         self.value0 = self.value.copy()
         self.observe()
+        self._dep0 = self.dependence.copy()
         a = params.allocation
         self.fixed_effect = calibrate_fixed_effect(world.commitment, self.value0, world.budget,
                                                    rationality=a.rationality, max_share=a.max_share)
@@ -290,7 +294,7 @@ class Month:
 
     def _value(self, pressure: np.ndarray) -> np.ndarray:
         p = self.params.value
-        return dynamic_value(
+        value = dynamic_value(
             self.static_value,
             transpose(commitment_shares(self.commit, self.world.budget)),
             third_party_cost(self.tie, self.affinity),
@@ -298,6 +302,22 @@ class Month:
             reciprocity_weight=p.reciprocity_weight,
             third_party_weight=p.third_party_weight,
         )
+        return self._add_rivals(value)
+
+    def _add_rivals(self, value: np.ndarray) -> np.ndarray:
+        """``value`` plus the rivals of dilution switched on (docs/MODEL.md 7.2b), from last month's
+        T, S and D. Called by :meth:`_value`, so the calibration includes brokerage and shared
+        threat, which are levels (with nothing changing they move nothing); abandonment fear is a
+        loss since the calibration, so it has no reference, and no term, while calibrating.
+        """
+        p = self.params
+        if p.abandonment.enabled and self._dep0 is not None:
+            value = value + abandonment_fear(self.dependence, self._dep0, weight=p.abandonment.weight)
+        if p.brokerage.enabled:
+            value = value + brokerage_premium(self.tie, self.affinity, self.dependence, weight=p.brokerage.weight)
+        if p.shared_threat.enabled:
+            value = value + shared_threat(self.affinity, self.world.capability, weight=p.shared_threat.weight)
+        return value
 
 
 def _where_on(pi: np.ndarray, level: float | np.ndarray) -> np.ndarray:

@@ -159,9 +159,13 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
     elif design == "pair":
         points = [{}]
     else:
-        configured = {f"model.mechanisms.{g}.{k}": float(v) for g, params in control.config.model.mechanisms.items()
+        mechanisms = control.config.model.mechanisms
+        configured = {f"model.mechanisms.{g}.{k}": float(v) for g, params in mechanisms.items()
                       for k, v in params.items() if not isinstance(v, bool)}
-        problem = sensitivity_problem(list(experiment.parameters), float(experiment.span), configured, file=file)
+        # by default the parameters of the mechanisms switched on: one switched off cannot move the effects
+        switched_on = [k for k in configured if mechanisms[k.split(".")[2]].enabled]
+        problem = sensitivity_problem(list(experiment.parameters) or switched_on, float(experiment.span), configured,
+                                      file=file)
         x = sensitivity_sample(problem, design, int(experiment.samples), int(experiment.levels),
                                seed=int(control.config.seed))
         points, sample = sensitivity_points(problem, x), x.tolist()

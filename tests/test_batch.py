@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from sim.mechanisms.allocation import allocate, calibrate_fixed_effect
 from sim.mechanisms.bargaining import conditionality_pressure, third_party_leverage
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
+from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
 from sim.mechanisms.scarcity import scarcity_premium
 from sim.mechanisms.ties import tie_strength
 from sim.mechanisms.value import dynamic_value, static_value, third_party_cost
@@ -47,7 +49,8 @@ from sim.theory.bargaining import dependence_shares, power_advantage
 ALL_LEVERS = ["scenario=western_sanctions_2022", "policy.outreach=1", "policy.us_sanctions_on_iran=1",
               "policy.western_sanctions_on_russia=1"]
 MECHANISMS = ("value", "allocation", "budget", "conditionality", "affinity", "scarcity", "noise", "outreach",
-              "sanctions", "participation", "diversion", "formation")
+              "sanctions", "participation", "diversion", "formation")  # on by default
+RIVALS = [f"model.mechanisms.{name}.enabled=true" for name in ("abandonment", "brokerage", "shared_threat")]
 CONFIGS = {
     "default": [],
     "sunni_outreach": ["scenario=sunni_outreach"],
@@ -56,6 +59,7 @@ CONFIGS = {
     **{f"no_{name}": [*ALL_LEVERS, f"model.mechanisms.{name}.enabled=false"] for name in MECHANISMS},
     "synthetic_30": ["world=synthetic", "world.n_states=30", "scenario=outreach", "horizon.end=2020-06"],
     "history": ["scenario=history"],
+    "rivals": [*ALL_LEVERS, *RIVALS],
 }
 
 
@@ -185,6 +189,7 @@ def test_every_mechanism_on_a_stack_is_the_mechanism_on_each_slice(n: int) -> No
     base = np.random.default_rng(0).random(n) + 0.5
     shared = np.random.default_rng(1).random((n, n))
     hostile_free = np.abs(x["affinity"])  # no demands at all: the pressure is exactly 0
+    dep0 = np.where(shared > 0.3, x["dep"][0] + 0.05, 0.0)  # a shared calibration, with pairs of no dependence
     calls = {
         "pressure": lambda s: conditionality_pressure(s["tie"], s["affinity"], s["dep"], s["outside"],
                                                       threshold=0.2, weight=0.5),
@@ -210,6 +215,9 @@ def test_every_mechanism_on_a_stack_is_the_mechanism_on_each_slice(n: int) -> No
                                             balance_rate=0.2, cooperation_rate=0.3),
         "sanctions": lambda s: sanctions_penalty(s["tie"], participation_vector(n, (1, 4)), 3, 0.5, 0.2, 0.3),
         "shares": lambda s: portfolio_shares(s["commit"], 2),
+        "abandonment": lambda s: abandonment_fear(s["dep"], dep0, weight=0.7),
+        "brokerage": lambda s: brokerage_premium(s["tie"], s["affinity"], s["dep"], weight=11.0),
+        "shared_threat": lambda s: shared_threat(s["affinity"], base, weight=4.9),
         "metrics": lambda s: measure_into(np.empty((*s["tie"].shape[:-2], 11 + 2 + n - 1)), entente=(0, 1),
                                           outreach_actor=2, outreach_targets=(3, 4), commit=s["commit"],
                                           tie=s["tie"], affinity=s["affinity"], dep=s["dep"], outside=s["outside"],
@@ -272,6 +280,10 @@ def test_a_parameter_given_per_slice_is_each_slice_with_its_own_parameter(n: int
                                                balance_rate=p / 3, cooperation_rate=1 - p),
         "noise": lambda s, p: ar1_shock(s["value"], s["dep"], persistence=p),
         "scarcity": lambda s, p: scarcity_premium(s["value"], lost, weight=p),
+        "abandonment": lambda s, p: abandonment_fear(s["dep"], np.where(shared > 0.3, shared / n, 0.0), weight=p),
+        "brokerage": lambda s, p: brokerage_premium(s["tie"], s["affinity"], s["dep"], weight=10 * p),
+        "shared_threat": lambda s, p: shared_threat(s["affinity"], base, weight=5 * p),
+        "shared_threat_shared": lambda s, p: shared_threat(2 * shared - 1, base, weight=p),
         "sanctions": lambda s, p: sanctions_penalty(s["tie"], participation_vector(n, (1,)), 3, p, 0.6, p),
         "sanctions_factor": lambda s, p: sanctions_factor(n, 2, 0.5, p) * np.ones_like(s["budget"]),
         "outreach": lambda s, p: outreach_premium(n, 0, (2, 3), 1.0, p) + np.zeros_like(s["tie"]),
@@ -288,6 +300,18 @@ def test_a_parameter_given_per_slice_is_each_slice_with_its_own_parameter(n: int
     assert not np.array_equal(calls["value"](x, q)[0], calls["value"](x, q[::-1])[0])  # the parameter matters
 
 
+def test_the_value_shock_with_a_persistence_per_slice_is_each_slice_with_its_float() -> None:
+    """For phi = 0.8298825696110725 libm's pow(phi, 2) (a float's **) is 1 ulp above phi * phi (an
+    array's **, and the exact square rounded): the shock must not depend on which one it took."""
+    phi = np.array([0.8298825696110725, 0.8])
+    assert float(phi[0]) ** 2 != float(phi[0]) * float(phi[0])  # the case this test is about
+    rng = np.random.default_rng(0)
+    previous, innovation = rng.standard_normal((2, 2, 3, 3))
+    whole = ar1_shock(previous, innovation, persistence=phi)
+    for s in range(2):
+        np.testing.assert_array_equal(whole[s], ar1_shock(previous[s], innovation[s], persistence=float(phi[s])))
+
+
 def _parameter_sets(mechanisms, count: int, seed: int) -> list:
     """``count`` copies of ``mechanisms`` with every numeric parameter from a Sobol' sample (+-50%)."""
     problem = sensitivity_problem([], 0.5)
@@ -296,7 +320,7 @@ def _parameter_sets(mechanisms, count: int, seed: int) -> list:
                   low, high)
     sets = []
     for row in x:
-        groups = {g: copy.copy(getattr(mechanisms, g)) for g in MECHANISMS}
+        groups = {f.name: copy.copy(getattr(mechanisms, f.name)) for f in dataclasses.fields(mechanisms)}
         for name, v in zip(problem["names"], row, strict=True):
             _, _, group, key = name.split(".")
             setattr(groups[group], key, float(v))
@@ -308,8 +332,9 @@ def test_a_stack_of_64_parameter_sets_is_64_separate_runs() -> None:
     """64 different parameter sets (a Sobol' sample of every numeric mechanism parameter, +-50%, and
     of the three lever levels, some exactly 0), each with its own seed, stepped as one stack:
     slice s equals set s run alone (a stack of one for all, the Mesa model for some), bit for bit:
-    metrics and final network. The scenario has events scaled by the outreach lever."""
-    cfg = compose(["scenario=sunni_outreach"])
+    metrics and final network. The scenario has events scaled by the outreach lever; the rivals of
+    dilution, off by default, are on."""
+    cfg = compose(["scenario=sunni_outreach", *RIVALS])
     validate(cfg)
     world, mechanisms, _ = prepare(cfg)
     sets = _parameter_sets(mechanisms, 64, seed=1)

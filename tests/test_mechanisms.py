@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from sim.config import MechanismsConfig
 from sim.events import outreach_premium, participation_vector, sanctions_factor, sanctions_penalty
 from sim.mechanisms.affinity import affinity_step
 from sim.mechanisms.allocation import adjust, calibrate_fixed_effect, desired_commitment, fit_to_budget
@@ -19,6 +23,7 @@ from sim.mechanisms.bargaining import (
 )
 from sim.mechanisms.budget import budget
 from sim.mechanisms.noise import ar1_shock
+from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
 from sim.mechanisms.ties import tie_strength
 from sim.mechanisms.value import interest_alignment, relationship_value, third_party_cost
 from sim.theory.balance import marvel_blowup_time, marvel_drift, marvel_factions, marvel_solution
@@ -379,3 +384,74 @@ def test_salience_event_sets_one_weight_and_rescales_the_others() -> None:
     assert stacked.shape == (2, 2, 3)
     np.testing.assert_allclose(stacked[0, 0], sal[0]) and np.testing.assert_allclose(stacked[1, 0], out[0] * 0 + [
         0.25, 0.15, 0.6])
+
+
+# ------------------------------------------------ rivals of dilution (off by default)
+
+
+def test_abandonment_fear_by_hand() -> None:
+    """fear[i, j] = kappa D0[i, j] max(0, 1 - D[j, i] / D0[j, i]), 0 where D0[j, i] = 0."""
+    dep0 = np.array([[0.0, 0.4, 0.2],
+                     [0.3, 0.0, 0.0],
+                     [0.5, 0.1, 0.0]])
+    dep = np.array([[0.0, 0.6, 0.1],
+                    [0.15, 0.0, 0.3],
+                    [0.5, 0.2, 0.0]])
+    f = abandonment_fear(dep, dep0, weight=2.0)
+    assert f[0, 1] == pytest.approx(2.0 * 0.4 * (1 - 0.15 / 0.3))  # 1 needs 0 half as much: 0 fears
+    assert f[2, 0] == pytest.approx(2.0 * 0.5 * (1 - 0.1 / 0.2))
+    assert f[1, 0] == 0.0  # 0 needs 1 more than in 2018 (0.6 > 0.4): no fear, and no bonus either
+    assert f[0, 2] == 0.0  # 2 needs 0 as much as ever
+    assert f[2, 1] == 0.0 and f[1, 2] == 0.0  # 1 never depended on 2 (D0 = 0): no reference, no fear
+    assert np.diag(f).sum() == 0.0
+    assert not abandonment_fear(dep0, dep0, weight=2.0).any()  # zero at the calibration
+    full = abandonment_fear(np.zeros((3, 3)), dep0, weight=1.0)  # every patron abandons its partner
+    np.testing.assert_array_equal(full, dep0 * (dep0.T > 0))
+
+
+def test_brokerage_premium_by_hand() -> None:
+    """broker[i, j] = lambda sum_m T[i, m] max(0, -S[m, j]) D[j, i] = lambda cost[i, j] D[j, i]."""
+    # 0 is tied to 1 (0.5) and 2 (0.2); 1 and 2 are enemies (-0.8): 0 sits between them
+    tie = np.array([[0.0, 0.5, 0.2], [0.5, 0.0, 0.0], [0.2, 0.0, 0.0]])
+    aff = np.array([[0.0, 0.3, 0.1], [0.3, 0.0, -0.8], [0.1, -0.8, 0.0]])
+    dep = np.array([[0.0, 0.2, 0.1], [0.5, 0.0, 0.0], [0.3, 0.0, 0.0]])
+    b = brokerage_premium(tie, aff, dep, weight=10.0)
+    assert b[0, 2] == pytest.approx(10.0 * 0.5 * 0.8 * 0.3)  # 2 needs 0 (0.3), and 0 is tied to 2's enemy 1
+    assert b[0, 1] == pytest.approx(10.0 * 0.2 * 0.8 * 0.5)
+    assert b[1, 2] == 0.0 and b[2, 1] == 0.0  # the enemies themselves broker nothing
+    assert b[1, 0] == 0.0  # 1 has no tie to an enemy of 0
+    dep[2, 0] = 0.0
+    assert brokerage_premium(tie, aff, dep, weight=10.0)[0, 2] == 0.0  # a side that does not need 0 pays nothing
+
+
+def test_shared_threat_by_hand() -> None:
+    """threat[i, j] = mu sum_m max(0, -S[i, m]) max(0, -S[j, m]) cap_m, symmetric, 0 on the diagonal."""
+    cap = np.array([0.1, 0.2, 0.3, 0.4])
+    aff = np.array([[0.5, -0.1, -0.2, -0.5],
+                    [-0.1, 0.2, 0.3, -0.4],
+                    [-0.2, 0.3, 0.0, -1.0],
+                    [-0.5, -0.4, -1.0, 1.0]])
+    t = shared_threat(aff, cap, weight=2.0)
+    assert t[0, 1] == pytest.approx(2.0 * 0.5 * 0.4 * 0.4)  # 3 threatens both (their mutual hostility adds nothing)
+    assert t[0, 2] == pytest.approx(2.0 * 0.5 * 1.0 * 0.4)  # 3 again; 1 is 0's enemy but 2's friend
+    assert t[1, 2] == pytest.approx(2.0 * (0.1 * 0.2 * 0.1 + 0.4 * 1.0 * 0.4))  # 0 and 3
+    assert t[0, 3] == pytest.approx(2.0 * (0.1 * 0.4 * 0.2 + 0.2 * 1.0 * 0.3))  # 1 and 2 are hostile to both
+    np.testing.assert_allclose(t, t.T)
+    assert np.diag(t).sum() == 0.0
+    assert not shared_threat(np.abs(aff), cap, weight=2.0).any()  # no enemies, no shared threat
+
+
+def test_the_rivals_default_weights_are_the_equal_footing_rule() -> None:
+    """Each default weight is experiments/rival_weights.py's, to two significant digits: the term's
+    mean size over the ordered dyads at the calibrated 2018 state equals the third-party cost's."""
+    path = Path(__file__).resolve().parents[1] / "experiments" / "rival_weights.py"
+    spec = importlib.util.spec_from_file_location("rival_weights", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    rule = module.equal_footing_weights([])
+    defaults = MechanismsConfig()
+    for group in ("abandonment", "brokerage", "shared_threat"):
+        weight = getattr(defaults, group).weight
+        assert weight == float(f"{rule[group][1]:.2g}"), group
+        size = rule[group][0] * weight  # the term at its default weight, against the cost's
+        assert size == pytest.approx(rule["third-party cost w_t cost"][0], rel=0.05), group  # rounding: < 5%

@@ -53,7 +53,7 @@ def test_grid_points_use_hydra_sweep_syntax_first_key_slowest() -> None:
 
 def test_sensitivity_bounds_are_a_span_around_defaults_clipped_to_the_allowed_range() -> None:
     names = list(numeric_parameters())
-    assert len(names) == 24 and all(n.startswith("model.mechanisms.") for n in names)
+    assert len(names) == 27 and all(n.startswith("model.mechanisms.") for n in names)
     assert "model.mechanisms.noise.enabled" not in names  # switches are not parameters
     problem = sensitivity_problem([], 0.5)
     bounds = dict(zip(problem["names"], problem["bounds"], strict=True))
@@ -61,11 +61,11 @@ def test_sensitivity_bounds_are_a_span_around_defaults_clipped_to_the_allowed_ra
     assert bounds["model.mechanisms.allocation.rationality"] == pytest.approx([2.0, 6.0])
     assert bounds["model.mechanisms.budget.max_growth"] == pytest.approx([1.0, 3.0])  # 2 * 0.5 clipped to >= 1
     x = sensitivity_sample(problem, "sobol", 8, 4, seed=1)
-    assert x.shape == (8 * (24 + 2), 24)
+    assert x.shape == (8 * (27 + 2), 27)
     lo, hi = np.array(problem["bounds"]).T
     assert (x >= lo).all() and (x <= hi).all()
     m = sensitivity_sample(problem, "morris", 3, 4, seed=1)
-    assert m.shape == (3 * 25, 24)
+    assert m.shape == (3 * 28, 27)
 
 
 # ------------------------------------------------------------------ plans and the store
@@ -548,6 +548,21 @@ def test_run_experiment_from_python_equals_sim_run(tmp_path: Path) -> None:
     for name in ("results.parquet", "effects.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cli" / "report" / name),
                                       pd.read_parquet(tmp_path / "py" / "report" / name), check_exact=True)
+
+
+def test_a_sensitivity_samples_the_parameters_of_the_mechanisms_switched_on_unless_listed() -> None:
+    """A switched-off mechanism's parameters cannot move the effects: by default they are not
+    sampled (the rivals of dilution are off by default); switched on, or listed, they are."""
+    default = _plan("morris").problem["names"]
+    assert len(default) == 24 and "model.mechanisms.brokerage.weight" not in default
+    assert "model.mechanisms.noise.sigma" in default
+    no_noise = _plan("morris", "model.mechanisms.noise.enabled=false").problem["names"]
+    assert set(default) - set(no_noise) == {"model.mechanisms.noise.sigma", "model.mechanisms.noise.persistence"}
+    on = _plan("morris", "model.mechanisms.brokerage.enabled=true").problem["names"]
+    assert set(on) - set(default) == {"model.mechanisms.brokerage.weight"}
+    listed = _plan("morris", "experiment.parameters=[model.mechanisms.shared_threat.weight]").problem
+    assert listed["names"] == ["model.mechanisms.shared_threat.weight"]
+    assert listed["bounds"] == [pytest.approx([2.45, 7.35])]  # listed, it is sampled though switched off
 
 
 def test_sensitivity_bounds_centre_on_the_configured_model_not_the_schema_defaults() -> None:

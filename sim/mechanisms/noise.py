@@ -14,4 +14,7 @@ def ar1_shock(previous: np.ndarray, innovation: np.ndarray, *, persistence: floa
     per slice of a stack (shape (S,)).
     """
     persistence = per_slice(persistence, 2)
-    return persistence * previous + np.sqrt(1.0 - persistence**2) * innovation
+    # phi * phi, not phi**2: a float's ** is libm's pow, which is not always the correctly rounded
+    # square that an array's ** is (0.8298825696110725 ** 2 is 1 ulp above), and slice s of a
+    # stack must be the run alone with the float phi[s]
+    return persistence * previous + np.sqrt(1.0 - persistence * persistence) * innovation
