@@ -13,10 +13,25 @@ import pandas as pd
 from scipy import special
 
 HYPOTHESES = {
-    "h1": {"metric": "entente_strength", "expected": -1, "claim": "outreach weakens the Russia-Iran tie (dilution)"},
-    "h2": {"metric": "sunni_leverage", "expected": 1,
-           "claim": "outreach gives the Sunni states more leverage over the Russia-Iran dyad"},
+    "h1": {"metric": "entente_strength", "scale": "entente_strength", "expected": -1,
+           "claim": "outreach weakens the Russia-Iran tie (dilution)",
+           "estimand": "the entente's tie strength at the horizon, treatment minus control, paired by seed"},
+    "h2": {"metric": "realized_leverage", "scale": "entente_strength", "expected": 1,
+           "claim": "outreach gives the Sunni states more leverage over the Russia-Iran dyad "
+                    "(their demands take more from the entente)",
+           "estimand": "realized leverage at the horizon (the entente without the targets' demands minus the "
+                       "entente with them, same seed), treatment minus control: a difference in differences"},
 }
+# Reported beside the hypotheses, without a verdict: the old in-run leverage index, which grows with the
+# actor's ties to the targets by construction (its effect says nothing about what the demands achieve).
+DIAGNOSTICS = {
+    "h2_index": {"metric": "sunni_leverage",
+                 "about": "diagnostic, not a test of H2: the targets' in-run leverage index over the dyad, "
+                          "which rises with the actor's ties to them whatever their demands achieve"},
+}
+# Effects averaged over these months (inclusive) are reported beside the horizon effect.
+PERIODS = {"2019-2021": ("2019-01", "2021-12"), "2022-2025": ("2022-01", "2025-12")}
+MIN_PERIOD_MONTHS = 12  # a period with fewer months in the table is not reported
 
 
 # The words the claims above use for the default roles (sim.config.RolesConfig); a world whose
@@ -49,7 +64,8 @@ def claims(table: pd.DataFrame) -> dict[str, str]:
         return {key: h["claim"] for key, h in HYPOTHESES.items()}
     a, b, actor, targets = found
     return {"h1": f"{actor}'s outreach weakens the {a}-{b} tie (dilution)",
-            "h2": f"{actor}'s outreach gives its targets ({', '.join(targets)}) more leverage over the {a}-{b} dyad"}
+            "h2": f"{actor}'s outreach gives its targets ({', '.join(targets)}) more leverage over the {a}-{b} dyad "
+                  "(their demands take more from it)"}
 
 
 def number(x: float, signed: bool = True) -> str:
@@ -140,29 +156,102 @@ def paired_effect(diffs: np.ndarray, expected_sign: int, *, confidence: float = 
 
 
 def summarise(table: pd.DataFrame, control: str, treatment: str, *, direction: int = 1, seed: int = 0,
-              min_relative_effect: float = 0.0) -> dict[str, Any]:
-    """H1 and H2 at the horizon: paired effect, 95% CI, p-value, relative effect and verdict.
+              min_relative_effect: float = 0.0, confidence: float = 0.95) -> dict[str, Any]:
+    """H1 and H2 at the horizon: paired effect, 95% CI, p-values, relative effect and verdict.
 
-    ``direction`` is the sign of the treatment's outreach minus the control's: the hypotheses
-    predict the effects of *more* outreach, so a treatment with less outreach reverses the
-    expected signs, and with equal outreach there is no verdict ('not applicable'). The
-    practical threshold is ``min_relative_effect`` times the control mean's magnitude.
+    Each hypothesis's estimand is in :data:`HYPOTHESES` (and in the summary). ``direction`` is
+    the sign of the treatment's outreach minus the control's: the hypotheses predict the effects
+    of *more* outreach, so a treatment with less outreach reverses the expected signs, and with
+    equal outreach there is no verdict ('not applicable'). The practical threshold is
+    ``min_relative_effect`` times the control mean of the hypothesis's ``scale`` metric (the
+    entente for both). The p-values are Holm-adjusted across H1 and H2
+    (``statsmodels.stats.multitest.multipletests``) and the verdicts use the adjusted ones.
+    Beside the horizon: effects averaged over :data:`PERIODS`, and the :data:`DIAGNOSTICS`
+    (no verdict). A hypothesis whose metric the table lacks (a table written before it
+    existed) gets the verdict 'not available'.
     """
+    from statsmodels.stats.multitest import multipletests
+
     horizon = table["date"].max()
     out: dict[str, Any] = {"control": control, "treatment": treatment, "horizon": f"{horizon:%Y-%m}",
-                           "outreach_direction": int(np.sign(direction)), "min_relative_effect": min_relative_effect}
+                           "outreach_direction": int(np.sign(direction)), "min_relative_effect": min_relative_effect,
+                           "multiple_testing": "Holm across H1 and H2 (p_value_holm); verdicts use it"}
     words = claims(table)
+    tested = [k for k, h in HYPOTHESES.items() if h["metric"] in table.columns]
     for key, h in HYPOTHESES.items():
+        if key not in tested:
+            out[key] = {"metric": h["metric"], "claim": words[key], "estimand": h["estimand"],
+                        "verdict": "not available", "effect": None, "ci_low": None, "ci_high": None,
+                        "p_value": None, "p_value_holm": None, "n": 0}
+            continue
+        sign = h["expected"] * int(np.sign(direction) or 1)
         diffs = paired_differences(table, h["metric"], control, treatment, horizon)
-        control_mean = float(_at(table, control, horizon)[h["metric"]].mean())
-        threshold = min_relative_effect * abs(control_mean)
-        e = paired_effect(diffs, h["expected"] * int(np.sign(direction) or 1), seed=seed, threshold=threshold)
-        if direction == 0:
-            e["verdict"] = "not applicable"
-        out[key] = {"metric": h["metric"], "claim": words[key], **e, "control_mean": control_mean,
+        scale_mean = float(_at(table, control, horizon)[h["scale"]].mean())
+        threshold = min_relative_effect * abs(scale_mean)
+        e = paired_effect(diffs, sign, seed=seed, threshold=threshold, confidence=confidence)
+        out[key] = {"metric": h["metric"], "claim": words[key], "estimand": h["estimand"], **e,
+                    "control_mean": float(_at(table, control, horizon)[h["metric"]].mean()),
                     "treatment_mean": float(_at(table, treatment, horizon)[h["metric"]].mean()),
-                    "relative_effect": e["effect"] / control_mean if control_mean else None,
-                    "threshold": threshold}
+                    "scale": h["scale"], "scale_control_mean": scale_mean,
+                    "relative_effect": e["effect"] / scale_mean if scale_mean else None,
+                    "threshold": threshold, "expected_sign": sign,
+                    "periods": period_effects(table, h["metric"], control, treatment, sign, seed=seed)}
+    if tested:
+        adjusted = multipletests([out[k]["p_value"] for k in tested], method="holm")[1]
+        for key, p in zip(tested, adjusted, strict=True):
+            h = out[key]
+            h["p_value_holm"] = float(p)
+            h["verdict"] = ("not applicable" if direction == 0 else
+                            verdict(h["ci_low"], h["ci_high"], h["expected_sign"], h["p_value_holm"],
+                                    1.0 - confidence, h["threshold"]))
+    out["diagnostics"] = {key: {**d, **_means(table, d["metric"], control, treatment, horizon)}
+                          for key, d in DIAGNOSTICS.items() if d["metric"] in table.columns}
+    out["targets"] = target_table(table, control, treatment, horizon)
+    return out
+
+
+def _means(table: pd.DataFrame, metric: str, control: str, treatment: str, date: Any) -> dict[str, float]:
+    c = float(_at(table, control, date)[metric].mean())
+    t = float(_at(table, treatment, date)[metric].mean())
+    return {"control_mean": c, "treatment_mean": t, "effect": t - c}
+
+
+def period_effects(table: pd.DataFrame, metric: str, control: str, treatment: str, expected_sign: int, *,
+                   seed: int = 0) -> dict[str, dict[str, Any]]:
+    """The paired effect of ``metric`` averaged over each of :data:`PERIODS` (its months in the table,
+    per replication, then treatment - control), with its BCa interval and p-value; no verdict.
+    A period with fewer than :data:`MIN_PERIOD_MONTHS` months in the table is left out."""
+    out = {}
+    for name, (start, end) in PERIODS.items():
+        rows = table[(table["date"] >= pd.Timestamp(f"{start}-01")) & (table["date"] <= pd.Timestamp(f"{end}-01"))]
+        if rows["date"].nunique() < MIN_PERIOD_MONTHS:
+            continue
+        means = rows.groupby(["scenario", "replication"])[metric].mean()
+        diffs = (means.loc[treatment] - means.loc[control]).sort_index().to_numpy()
+        e = paired_effect(diffs, expected_sign, seed=seed)
+        out[name] = {k: e[k] for k in ("effect", "ci_low", "ci_high", "p_value", "n")} | {
+            "months": f"{rows['date'].min():%Y-%m}..{rows['date'].max():%Y-%m}"}
+    return out
+
+
+def target_table(table: pd.DataFrame, control: str, treatment: str, date: Any) -> dict[str, dict[str, float]]:
+    """Per outreach target at ``date``, mean over replications in each scenario: its credible exit
+    threat ``exit_threat_<t>`` and its Emerson net power advantage over the actor ``power_<t>_over_<actor>``
+    (columns absent from older tables are left out)."""
+    out: dict[str, dict[str, float]] = {}
+    c, t = _at(table, control, date), _at(table, treatment, date)
+    for column in table.columns:
+        if column.startswith("exit_threat_"):
+            code = column.removeprefix("exit_threat_")
+            kind = "exit_threat"
+        elif column.startswith("power_") and "_over_" in column:
+            code = column.removeprefix("power_").split("_over_")[0]
+            kind = "power_over_actor"
+        else:
+            continue
+        out.setdefault(code.upper(), {})
+        out[code.upper()][f"{kind}_control"] = float(c[column].mean())
+        out[code.upper()][f"{kind}_treatment"] = float(t[column].mean())
     return out
 
 
@@ -208,18 +297,38 @@ def summary_markdown(summary: dict[str, Any], replications: int) -> str:
         lines += ["The treatment has *less* outreach than the control, so the expected signs are reversed.", ""]
     for key in HYPOTHESES:
         h = summary[key]
+        lines += [f"## {key.upper()}: {h['claim']}", "", f"- estimand: {h['estimand']} (`{h['metric']}`)"]
+        if h["verdict"] == "not available":
+            lines += [f"- not available: the table has no `{h['metric']}` column (written before it existed)", ""]
+            continue
         ci = ("no interval (fewer than 5 replications)" if h["ci_low"] is None
               else f"95% CI {number(h['ci_low'])} to {number(h['ci_high'])}")
-        rel = "" if h["relative_effect"] is None else f", {h['relative_effect']:+.1%} of the control mean"
+        rel = "" if h["relative_effect"] is None else f", {h['relative_effect']:+.1%} of the control's entente"
         lines += [
-            f"## {key.upper()}: {h['claim']}", "",
-            f"- metric: `{h['metric']}`; control mean {number(h['control_mean'], False)}, treatment mean "
-            f"{number(h['treatment_mean'], False)}",
-            f"- effect {number(h['effect'])}{rel} ({ci}), p = {h['p_value']:.4g}; "
-            f"threshold {number(h['threshold'], False)}",
-            f"- verdict: **{h['verdict']}**: " + _verdict_words(h), "",
+            f"- control mean {number(h['control_mean'], False)}, treatment mean {number(h['treatment_mean'], False)}",
+            f"- effect {number(h['effect'])}{rel} ({ci}), p = {h['p_value']:.4g}, Holm-adjusted "
+            f"{h['p_value_holm']:.4g}; threshold {number(h['threshold'], False)} "
+            f"({summary['min_relative_effect']:.0%} of the control's entente {number(h['scale_control_mean'], False)})",
         ]
-    lines += ["'supported': the whole interval lies beyond the threshold in the predicted direction and p < 0.05.",
+        for name, e in h.get("periods", {}).items():
+            pci = "" if e["ci_low"] is None else f" ({number(e['ci_low'])} to {number(e['ci_high'])})"
+            lines.append(f"- averaged over {name} ({e['months']}): {number(e['effect'])}{pci}, p = {e['p_value']:.4g}")
+        lines += [f"- verdict: **{h['verdict']}**: " + _verdict_words(h), ""]
+    for d in summary.get("diagnostics", {}).values():
+        lines += [f"Diagnostic `{d['metric']}` ({d['about']}): control {number(d['control_mean'], False)}, "
+                  f"treatment {number(d['treatment_mean'], False)}, difference {number(d['effect'])}.", ""]
+    if summary.get("targets"):
+        lines += ["Per target at the horizon (control -> treatment): credible exit threat "
+                  "K = max(0, D[actor, t] - D[t, actor]) and Emerson net power advantage over the actor "
+                  "D[actor, t] - D[t, actor] (negative: the actor holds the power).", "",
+                  "| target | exit threat | net power advantage |", "| --- | --- | --- |"]
+        for code, v in summary["targets"].items():
+            lines.append(f"| {code} | {number(v['exit_threat_control'], False)} -> "
+                         f"{number(v['exit_threat_treatment'], False)} | {number(v['power_over_actor_control'])} -> "
+                         f"{number(v['power_over_actor_treatment'])} |")
+        lines.append("")
+    lines += ["'supported': the whole interval lies beyond the threshold in the predicted direction and the "
+              "Holm-adjusted p < 0.05.",
               "'refuted': the whole interval lies short of it (an opposite or negligible effect). 'inconclusive':",
               "neither. A verdict is a statement about this model under this configuration, not about the world.", ""]
     return "\n".join(lines)
@@ -227,7 +336,8 @@ def summary_markdown(summary: dict[str, Any], replications: int) -> str:
 
 def _verdict_words(h: dict[str, Any]) -> str:
     if h["control_mean"] == 0 and h["treatment_mean"] == 0 and h["effect"] == 0:
-        return "the metric is 0 in both scenarios (for leverage: no target makes a demand against the dyad)."
+        return ("the metric is 0 in both scenarios (for realized leverage: the targets' demands change nothing, "
+                "e.g. because they are switched off).")
     return {
         "supported": "the interval lies beyond the threshold in the predicted direction.",
         "refuted": "the interval lies short of the threshold: the effect is opposite to the prediction or negligible.",

@@ -401,9 +401,12 @@ def hypothesis_lines(summary: dict[str, Any]) -> list[str]:
         h = summary[key]
         ci = "no CI (fewer than 5 replications)" if h["ci_low"] is None else \
             f"95% BCa CI [{number(h['ci_low'])}, {number(h['ci_high'])}]"
+        if h["effect"] is None:
+            lines.append(f"{key.upper()}: {h['claim']}. {h['verdict']}")
+            continue
         lines.append(f"{key.upper()}: {h['claim']}. {h['metric']} at {summary['horizon']}, "
                      f"{summary['treatment']} - {summary['control']}: {number(h['effect'])} {ci}, "
-                     f"p={h['p_value']:.3g} -> {h['verdict']}")
+                     f"Holm p={h['p_value_holm']:.3g} -> {h['verdict']}")
     return lines
 
 

@@ -259,6 +259,28 @@ class ConditionalityParams:
 
 
 @dataclass
+class DemandsParams:
+    """The demand game: each outreach target hostile to the entente partner demands that the
+    outreach actor limit its cooperation with it; the actor refuses, concedes in words or concedes
+    in deeds, whichever costs it least (sim/mechanisms/demands.py). With ``enabled=false`` those
+    demands are conditionality terms like any other state's (always met in part, materially).
+
+    ``scale`` multiplies the targets' demands on the entente in the game and in conditionality
+    alike: 0 removes them, which is the counterfactual the realized leverage (H2) is measured
+    against.
+    """
+
+    enabled: bool = True
+    scale: float = param(1.0, 0.0, 1.0, "scale of the outreach targets' demands on the entente dyad "
+                         "(0: without them, the H2 counterfactual)")
+    verbal_cost: float = param(0.1, 0.0, 1.0, "v: cost to the actor of a verbal concession, relative to a "
+                               "material one of the same demand",
+                               note="approximate: a statement costs standing with the partner, not commitment")
+    weight: float = param(0.5, 0.0, 10.0, "w: value a material concession or a carried-out threat moves per "
+                          "unit of demand and tie", note="the conditionality weight's default: the same units")
+
+
+@dataclass
 class AffinityParams:
     """dS = dt * (alignment_rate (anchor - S) + balance_rate S S / (N - 1) + cooperation_rate (T - T0)).
 
@@ -391,6 +413,7 @@ class MechanismsConfig:
     allocation: AllocationParams = field(default_factory=AllocationParams)
     budget: BudgetParams = field(default_factory=BudgetParams)
     conditionality: ConditionalityParams = field(default_factory=ConditionalityParams)
+    demands: DemandsParams = field(default_factory=DemandsParams)
     affinity: AffinityParams = field(default_factory=AffinityParams)
     scarcity: ScarcityParams = field(default_factory=ScarcityParams)
     noise: NoiseParams = field(default_factory=NoiseParams)

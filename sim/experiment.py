@@ -12,6 +12,7 @@ stepped together on stacked arrays) unless ``engine="mesa"`` asks for one
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import platform
@@ -33,6 +34,7 @@ from sim.batch import PAIR_FIELDS, batch_size, run_batch
 from sim.config import MechanismsConfig, shift_month
 from sim.events import Schedule, build_schedule
 from sim.mechanisms.ties import tie_strength
+from sim.metrics import COUNTERFACTUAL
 from sim.store import atomic_write, code_version, config_hash, existing_results
 from sim.world import World, world_from_config
 
@@ -169,6 +171,7 @@ def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, sche
     blocks: list[np.ndarray] = []
     ties, affinities = _RunningSum(), _RunningSum()
     columns: tuple[str, ...] = ()
+    twins: list[np.ndarray] = []
     for seq in tqdm(replication_seeds(seed, replications), desc=scenario, unit="run", leave=False,
                     disable=None if progress else True):  # disable=None: a bar only on a terminal
         model = run_replication(world, mechanisms, schedule, seq)
@@ -177,8 +180,10 @@ def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, sche
         ties.add(model.tie)
         affinities.add(model.affinity)
         columns = recorder.columns
-    return _cell_result(scenario, world, blocks, columns, schedule.dates, ties, affinities,
-                        time.perf_counter() - start)
+        twin = run_replication(world, without_demands(mechanisms), schedule, seq).datacollector
+        twins.append(twin.array()[:, twin.columns.index("entente_strength")].copy())
+    return _cell_result(scenario, world, with_counterfactual(blocks, twins, columns), (*columns, *COUNTERFACTUAL),
+                        schedule.dates, ties, affinities, time.perf_counter() - start)
 
 
 def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: World, seed: int,
@@ -196,9 +201,13 @@ def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: 
     """
     start = time.perf_counter()
     seeds = replication_seeds(seed, replications)
-    slices = [(k, m, s) for k, (_, m, _) in enumerate(cells) for s in seeds]
+    # each replication twice: as configured, and its counterfactual without the targets' demands
+    slices = [(k, variant, s) for variant in (False, True) for k, (_, m, _) in enumerate(cells)
+              for s in seeds]
+    params_of = [[m, without_demands(m)] for _, m, _ in cells]
     size = batch_size(world.n)
     blocks: list[list[np.ndarray]] = [[] for _ in cells]
+    twins: list[list[np.ndarray]] = [[] for _ in cells]
     ties = [_RunningSum() for _ in cells]
     affinities = [_RunningSum() for _ in cells]
     pair_blocks: list[list[np.ndarray]] = [[] for _ in cells]
@@ -208,26 +217,46 @@ def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: 
     with tqdm(total=len(slices), desc=label, unit="run", disable=None if progress else True, leave=False) as bar:
         for lo in range(0, len(slices), size):
             part = slices[lo:lo + size]
-            params = [m for _, m, _ in part]
+            params = [params_of[k][twin] for k, twin, _ in part]
             schedules = [cells[k][2] for k, _, _ in part]
-            batch = run_batch(world, params[0] if len(cells) == 1 else params,
-                              schedules[0] if len(cells) == 1 else schedules, [s for _, _, s in part], pairs=pairs)
-            for n, ((k, _, _), metrics, tie, affinity) in enumerate(
+            batch = run_batch(world, params, schedules[0] if len(cells) == 1 else schedules,
+                              [s for _, _, s in part], pairs=pairs)
+            columns = batch.columns
+            entente = columns.index("entente_strength")
+            for n, ((k, twin, _), metrics, tie, affinity) in enumerate(
                     zip(part, batch.metrics, batch.tie, batch.affinity, strict=True)):
+                if twin:
+                    twins[k].append(metrics[:, entente])
+                    continue
                 if batch.pairs is not None:
                     pair_blocks[k].append(batch.pairs[n])
                 blocks[k].append(metrics)
                 ties[k].add(tie)
                 affinities[k].add(affinity)
-            columns = batch.columns
             bar.update(len(part))
     seconds = (time.perf_counter() - start) / len(cells)
-    results = [_cell_result(scenario, world, blocks[k], columns, dates, ties[k], affinities[k], seconds)
+    results = [_cell_result(scenario, world, with_counterfactual(blocks[k], twins[k], columns),
+                            (*columns, *COUNTERFACTUAL), dates, ties[k], affinities[k], seconds)
                for k, (scenario, _, _) in enumerate(cells)]
     if pairs:
         for k, result in enumerate(results):
             result.dyads = dyad_table(cells[k][0], world, dates, np.stack(pair_blocks[k]))
     return results
+
+
+def without_demands(mechanisms: MechanismsConfig) -> MechanismsConfig:
+    """The same parameters with the outreach targets' demands on the entente removed
+    (``demands.scale = 0``): the counterfactual the realized leverage is measured against."""
+    return dataclasses.replace(mechanisms, demands=dataclasses.replace(mechanisms.demands, scale=0.0))
+
+
+def with_counterfactual(blocks: list[np.ndarray], without: list[np.ndarray], columns: tuple[str, ...]
+                        ) -> list[np.ndarray]:
+    """Each replication's metrics (months, columns) with the :data:`sim.metrics.COUNTERFACTUAL` columns:
+    the entente in the replication's twin without the targets' demands (same seed), and
+    realized leverage = that entente - the entente with the demands."""
+    entente = columns.index("entente_strength")
+    return [np.column_stack([b, w, w - b[:, entente]]) for b, w in zip(blocks, without, strict=True)]
 
 
 def dyad_table(scenario: str, world: World, dates: Sequence[str], pairs: np.ndarray) -> pd.DataFrame:

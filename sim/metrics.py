@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.mechanisms.arrays import zero_diagonal
 from sim.mechanisms.bargaining import dependence, power_advantage, third_party_leverage
+from sim.mechanisms.demands import exit_threat
 from sim.theory.balance import balance_index
 
 __all__ = [
@@ -76,12 +77,18 @@ class MonthArrays:
 
     def __init__(self, *, entente: tuple[int, int], outreach_actor: int, outreach_targets: tuple[int, ...],
                  commit: np.ndarray, tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray,
-                 budget: np.ndarray, hostility_threshold: float | np.ndarray) -> None:
+                 budget: np.ndarray, hostility_threshold: float | np.ndarray, demand: np.ndarray | None = None,
+                 refused: np.ndarray | None = None, verbal: np.ndarray | None = None,
+                 material: np.ndarray | None = None) -> None:
         self.i, self.j = entente
         self.actor, self.targets = outreach_actor, list(outreach_targets)
         self.commit, self.tie, self.affinity, self.dep, self.outside, self.budget = (
             commit, tie, affinity, dep, outside, budget)
         self.threshold = hostility_threshold
+        # The month's demand game, per target (sim.mechanisms.demands; zeros when it is not played)
+        none = np.zeros((*tie.shape[:-2], len(self.targets)))
+        self.demand, self.refused, self.verbal, self.material = (
+            none if a is None else a for a in (demand, refused, verbal, material))
 
     @functools.cached_property
     def leverage(self) -> np.ndarray:
@@ -124,7 +131,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("leverage_{a}_over_{b}", lambda m: power_advantage(m.dep)[..., m.i, m.j],
            "bilateral leverage D[b, a] - D[a, b] (:func:`power_advantage`)"),
     Metric("sunni_leverage", lambda m: m.leverage.sum(axis=-1),
-           "sum over the outreach targets of leverage_<t> (:func:`third_party_leverage` over the entente dyad)"),
+           "diagnostic only: sum over the outreach targets of leverage_<t> (:func:`third_party_leverage` over the "
+           "entente dyad); it grows with the actor's ties to the targets whatever their demands achieve"),
     Metric("sunni_share", lambda m: _share_of(m.shares, m.targets),
            "share of the actor's commitment that goes to the outreach targets (:func:`portfolio_share`)"),
     Metric("portfolio_concentration", lambda m: _herfindahl(m.shares),
@@ -136,11 +144,32 @@ METRICS: tuple[Metric, ...] = (
     Metric("budget_{actor}", lambda m: m.budget[..., m.actor], "the outreach actor's budget b_actor"),
     Metric("commitment_{actor}", lambda m: m.commit[..., m.actor, :].sum(axis=-1),
            "the outreach actor's total commitment sum_j A[actor, j]"),
+    Metric("demands", lambda m: (m.demand > 0).sum(axis=-1),
+           "outreach targets that demand something of the actor at the entente partner's expense (demand game)"),
+    Metric("refusals", lambda m: m.refused.sum(axis=-1), "demands the actor refused"),
+    Metric("verbal_concessions", lambda m: m.verbal.sum(axis=-1), "demands met by a statement (no material effect)"),
+    Metric("material_concessions", lambda m: m.material.sum(axis=-1),
+           "demands met by committing less to the entente partner"),
+    Metric("demand_{code}", lambda m: m.demand, "each target's demand x_t (:func:`sim.mechanisms.demands.demand_game`)",
+           per="target"),
+    Metric("exit_threat_{code}", lambda m: exit_threat(m.dep, m.actor, m.targets),
+           "credible exit threat K_t = max(0, D[actor, t] - D[t, actor]) (:func:`sim.mechanisms.demands.exit_threat`)",
+           per="target"),
+    Metric("power_{code}_over_{actor}", lambda m: power_advantage(m.dep)[..., m.targets, m.actor],
+           "Emerson net power advantage of t over the actor D[actor, t] - D[t, actor] (:func:`power_advantage`)",
+           per="target"),
     Metric("leverage_{code}", lambda m: m.leverage, "third-party leverage of each outreach target over the dyad",
            per="target"),
     Metric("share_{code}", lambda m: m.partner_shares(), "the actor's commitment share to each partner",
            per="partner"),
 )
+
+
+# Columns a cell adds to the metrics from each replication's counterfactual twin: the same seed and
+# parameters with the outreach targets' demands removed (``demands.scale = 0``, run beside it by
+# sim.experiment): ``entente_without_demands`` is its entente strength, and ``realized_leverage`` =
+# entente_without_demands - entente_strength, what the targets' demands take from the entente (H2).
+COUNTERFACTUAL: tuple[str, ...] = ("entente_without_demands", "realized_leverage")
 
 
 def metric_names(

@@ -54,8 +54,9 @@ from sim.events import (
 from sim.mechanisms.affinity import affinity_anchor, affinity_step
 from sim.mechanisms.allocation import allocate, calibrate_fixed_effect, formation_shift
 from sim.mechanisms.arrays import per_slice, transpose, zero_diagonal
-from sim.mechanisms.bargaining import conditionality_pressure
+from sim.mechanisms.bargaining import conditionality_pressure, dyad_pressure
 from sim.mechanisms.budget import budget
+from sim.mechanisms.demands import MATERIAL, REFUSE, VERBAL, DemandOutcome, demand_game
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
 from sim.mechanisms.scarcity import alternatives_lost, diversion_premium, hub_matrix, scarcity_premium
@@ -118,6 +119,7 @@ class Month:
         self._levels: tuple[float | np.ndarray, ...] | None = None  # sanctions levels of the drivers
         self._outreach_level: float | np.ndarray | None = None
         self._formed: np.ndarray | None = None  # the fixed effect moved by formation, once an anchor moved
+        self.game: DemandOutcome | None = None  # this month's demand game (sim.mechanisms.demands), if played
         self._refresh_conditions()
         self._anchor0 = self._anchor.copy()
         # Calibration, on the start year's arrays: per slice only where a parameter differs.
@@ -234,8 +236,17 @@ class Month:
 
     def metric_inputs(self) -> dict[str, np.ndarray]:
         """The arrays this month's metrics are computed from (:func:`sim.metrics.measure_into`)."""
+        game = self.game
+        if game is None:
+            none = np.zeros((*self.lead, len(self.world.roles.outreach_targets)))
+            demand = refused = verbal = material = none
+        else:
+            demand = np.broadcast_to(game.demand, (*self.lead, game.demand.shape[-1]))
+            refused, verbal, material = (np.broadcast_to(game.count(k), demand.shape)
+                                         for k in (REFUSE, VERBAL, MATERIAL))
         return {"commit": self.commit, "tie": self.tie, "affinity": self.affinity, "dep": self.dependence,
-                "outside": self.outside_share, "budget": self.budget}
+                "outside": self.outside_share, "budget": self.budget, "demand": demand, "refused": refused,
+                "verbal": verbal, "material": material}
 
     # ---------------------------------------------------------------- helpers
 
@@ -286,11 +297,43 @@ class Month:
         return participation_vector(self.world.n, (s.sender,)), 1.0
 
     def _pressure(self) -> np.ndarray:
+        """Value removed by demands: every state's conditionality, with the outreach targets' demands
+        on the entente played as the demand game (or scaled, :class:`sim.config.DemandsParams`)."""
         p = self.params.conditionality
-        if not p.enabled:
-            return np.zeros_like(self.tie)
-        return conditionality_pressure(self.tie, self.affinity, self.dependence, self.outside_share,
-                                       threshold=p.hostility_threshold, weight=p.weight)
+        pressure = (conditionality_pressure(self.tie, self.affinity, self.dependence, self.outside_share,
+                                            threshold=p.hostility_threshold, weight=p.weight)
+                    if p.enabled else np.zeros_like(self.tie))
+        return self._demands(pressure)
+
+    def _demands(self, pressure: np.ndarray) -> np.ndarray:
+        """The conditionality ``pressure`` with the targets' demands on the entente dyad (a, b) taken out
+        where the game plays them or ``demands.scale`` shrinks them, plus the game's answers.
+
+        Conditionality keeps (1 - s) of no term the game plays, and s of the targets' terms on the
+        other side of the dyad (their demands on b against a); with the game off and s = 1 nothing changes.
+        """
+        d, c = self.params.demands, self.params.conditionality
+        roles = self.world.roles
+        a, targets = roles.outreach_actor, list(roles.outreach_targets)
+        b = _partner(roles.entente, a)
+        playing = d.enabled and b is not None and bool(targets)
+        self.game = (demand_game(self.tie, self.affinity, self.dependence, self.world.capability, actor=a, partner=b,
+                                 targets=targets, threshold=c.hostility_threshold, scale=d.scale,
+                                 verbal_cost=d.verbal_cost, weight=d.weight) if playing else None)
+        scaled = not (isinstance(d.scale, float) and d.scale == 1.0)
+        if c.enabled and b is not None and targets and (playing or scaled):
+            p_ab, p_ba = dyad_pressure(self.tie, self.affinity, self.dependence, self.outside_share, a, b,
+                                       threshold=c.hostility_threshold)
+            kept = per_slice(d.scale, 0)
+            out = np.zeros(np.broadcast_shapes(pressure.shape, (*np.shape(kept), 1, 1), (*p_ab.shape[:-1], 1, 1)))
+            out[...] = pressure
+            w = per_slice(c.weight, 0)
+            out[..., a, b] -= w * ((1.0 if playing else 1.0 - kept) * p_ab[..., targets].sum(axis=-1))
+            out[..., b, a] -= w * ((1.0 - kept) * p_ba[..., targets].sum(axis=-1))
+            pressure = out
+        if self.game is not None:
+            pressure = pressure + self.game.pressure
+        return pressure
 
     def _value(self, pressure: np.ndarray) -> np.ndarray:
         p = self.params.value
@@ -318,6 +361,12 @@ class Month:
         if p.shared_threat.enabled:
             value = value + shared_threat(self.affinity, self.world.capability, weight=p.shared_threat.weight)
         return value
+
+
+def _partner(entente: tuple[int, int], actor: int) -> int | None:
+    """The entente member that is not the outreach actor (None if the actor is not in the entente)."""
+    i, j = entente
+    return j if actor == i else i if actor == j else None
 
 
 def _where_on(pi: np.ndarray, level: float | np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ __all__ = [
     "conditionality_pressure",
     "demand",
     "dependence",
+    "dyad_pressure",
     "outside_share",
     "power_advantage",
     "pressure_terms",
@@ -187,22 +188,37 @@ def _stacked_pressure(
     return weight * summed
 
 
-def third_party_leverage(
+def dyad_pressure(
     tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray, i: int, j: int, *, threshold: float
-) -> np.ndarray:
-    """In-run leverage index of every m over the dyad (i, j): the pressure it can put on both sides,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pressure every m puts on each side of the dyad (i, j), before the mechanism's weight:
 
-        lev[m] = P[i, m, j] + P[j, m, i]
+        (P[i, m, j], P[j, m, i]) for every m     (:func:`pressure_terms`)
 
-    It is the conditional pressure before the mechanism's weight (the value actually removed
-    is ``conditionality.weight * lev``), and it is recorded even with conditionality switched
-    off, as the leverage m *would* have. Only the two needed slices of P are computed (O(N)).
-    Returns shape (N,), or (R, N) for stacks of R replications ((R, N, N) and (R, N) inputs);
-    ``threshold`` may be one per slice (shape (R,)).
+    Only the two needed slices of P are computed (O(N)). Each has shape (N,), or (R, N) for
+    stacks of R replications ((R, N, N) and (R, N) inputs); ``threshold`` may be one per slice.
     """
     threshold = per_slice(threshold, 1)
     p_ij = (tie[..., i, :] * demand(affinity[..., :, j], threshold)) * concession(
         dep[..., i, :], dep[..., i, j, None], outside[..., i, None])
     p_ji = (tie[..., j, :] * demand(affinity[..., :, i], threshold)) * concession(
         dep[..., j, :], dep[..., j, i, None], outside[..., j, None])
+    return p_ij, p_ji
+
+
+def third_party_leverage(
+    tie: np.ndarray, affinity: np.ndarray, dep: np.ndarray, outside: np.ndarray, i: int, j: int, *, threshold: float
+) -> np.ndarray:
+    """In-run leverage index of every m over the dyad (i, j): the pressure it can put on both sides,
+
+        lev[m] = P[i, m, j] + P[j, m, i]      (:func:`dyad_pressure`)
+
+    It is the conditional pressure before the mechanism's weight (the value actually removed
+    is ``conditionality.weight * lev``), and it is recorded even with conditionality switched
+    off, as the leverage m *would* have. A diagnostic: it grows with i's and j's ties to m
+    whatever m's demands achieve (the realized leverage is a counterfactual, see
+    ``docs/MODEL.md``). Returns shape (N,), or (R, N) for stacks of R replications ((R, N, N)
+    and (R, N) inputs); ``threshold`` may be one per slice (shape (R,)).
+    """
+    p_ij, p_ji = dyad_pressure(tie, affinity, dep, outside, i, j, threshold=threshold)
     return p_ij + p_ji
