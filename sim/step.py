@@ -309,8 +309,9 @@ class Month:
         """The conditionality ``pressure`` with the targets' demands on the entente dyad (a, b) taken out
         where the game plays them or ``demands.scale`` shrinks them, plus the game's answers.
 
-        Conditionality keeps (1 - s) of no term the game plays, and s of the targets' terms on the
-        other side of the dyad (their demands on b against a); with the game off and s = 1 nothing changes.
+        The targets' conditionality terms on a against b are removed when the game plays them, else
+        scaled by s; their terms on b against a (the game does not play those) are scaled by s. With
+        the game off and s = 1 nothing changes.
         """
         d, c = self.params.demands, self.params.conditionality
         roles = self.world.roles
@@ -325,8 +326,8 @@ class Month:
             p_ab, p_ba = dyad_pressure(self.tie, self.affinity, self.dependence, self.outside_share, a, b,
                                        threshold=c.hostility_threshold)
             kept = per_slice(d.scale, 0)
-            out = np.zeros(np.broadcast_shapes(pressure.shape, (*np.shape(kept), 1, 1), (*p_ab.shape[:-1], 1, 1)))
-            out[...] = pressure
+            shape = np.broadcast_shapes(pressure.shape, (*np.shape(kept), 1, 1), (*p_ab.shape[:-1], 1, 1))
+            out = np.broadcast_to(pressure, shape).copy()
             w = per_slice(c.weight, 0)
             out[..., a, b] -= w * ((1.0 if playing else 1.0 - kept) * p_ab[..., targets].sum(axis=-1))
             out[..., b, a] -= w * ((1.0 - kept) * p_ba[..., targets].sum(axis=-1))

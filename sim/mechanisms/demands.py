@@ -39,7 +39,6 @@ from sim.mechanisms.arrays import per_slice
 from sim.mechanisms.bargaining import demand
 
 REFUSE, VERBAL, MATERIAL = 0, 1, 2
-ANSWERS = {REFUSE: "refused", VERBAL: "verbal", MATERIAL: "material"}
 
 
 @dataclass(frozen=True)
