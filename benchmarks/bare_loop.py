@@ -40,8 +40,9 @@ from sim.events import (
 from sim.mechanisms.affinity import affinity_anchor, affinity_step
 from sim.mechanisms.allocation import allocate, calibrate_fixed_effect, formation_shift
 from sim.mechanisms.arrays import transpose, zero_diagonal
-from sim.mechanisms.bargaining import conditionality_pressure
+from sim.mechanisms.bargaining import conditionality_pressure, dyad_pressure
 from sim.mechanisms.budget import budget
+from sim.mechanisms.demands import demand_game
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
 from sim.mechanisms.scarcity import alternatives_lost, diversion_premium, hub_matrix, scarcity_premium
@@ -89,10 +90,26 @@ def run_bare(
                               alignment_weight=cw.alignment_weight)
         return static, affinity_anchor(cond.anchor, align, alignment0)
 
+    d = p.demands
+    actor, targets = world.roles.outreach_actor, list(world.roles.outreach_targets)
+    i, j = world.roles.entente
+    partner = j if actor == i else i if actor == j else None
+    playing = d.enabled and partner is not None and bool(targets)
+
     def pressure(dep: np.ndarray, share: np.ndarray) -> np.ndarray:
-        if not cc.enabled:
-            return np.zeros_like(tie)
-        return conditionality_pressure(tie, affinity, dep, share, threshold=cc.hostility_threshold, weight=cc.weight)
+        press = (conditionality_pressure(tie, affinity, dep, share, threshold=cc.hostility_threshold, weight=cc.weight)
+                 if cc.enabled else np.zeros_like(tie))
+        # the targets' demands on the entente: played as the demand game, or scaled by demands.scale
+        if cc.enabled and partner is not None and targets and (playing or d.scale != 1.0):
+            p_ab, p_ba = dyad_pressure(tie, affinity, dep, share, actor, partner, threshold=cc.hostility_threshold)
+            press = press.copy()
+            press[actor, partner] -= cc.weight * ((1.0 if playing else 1.0 - d.scale) * p_ab[targets].sum())
+            press[partner, actor] -= cc.weight * ((1.0 - d.scale) * p_ba[targets].sum())
+        if playing:
+            press = press + demand_game(tie, affinity, dep, world.capability, actor=actor, partner=partner,
+                                        targets=targets, threshold=cc.hostility_threshold, scale=d.scale,
+                                        verbal_cost=d.verbal_cost, weight=d.weight).pressure
+        return press
 
     def value_of(press: np.ndarray, dep: np.ndarray) -> np.ndarray:
         v = dynamic_value(static, transpose(commitment_shares(commit, b0)), third_party_cost(tie, affinity), press,

@@ -232,10 +232,16 @@ def step_metrics(
     outside: np.ndarray,
     budget: np.ndarray,
     hostility_threshold: float,
+    demand: np.ndarray | None = None,
+    refused: np.ndarray | None = None,
+    verbal: np.ndarray | None = None,
+    material: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Every metric recorded each month (:data:`METRICS`), by column name (state codes in lower case)."""
+    """Every metric recorded each month (:data:`METRICS`), by column name (state codes in lower case).
+    ``demand`` ... ``material``: the month's demand game per target (:class:`MonthArrays`; zeros if omitted)."""
     names = metric_names(codes, entente, outreach_actor, outreach_targets)
     row = measure_into(np.empty(len(names)), entente=entente, outreach_actor=outreach_actor,
                        outreach_targets=outreach_targets, commit=commit, tie=tie, affinity=affinity, dep=dep,
-                       outside=outside, budget=budget, hostility_threshold=hostility_threshold)
+                       outside=outside, budget=budget, hostility_threshold=hostility_threshold, demand=demand,
+                       refused=refused, verbal=verbal, material=material)
     return dict(zip(names, row.tolist(), strict=True))

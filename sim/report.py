@@ -190,8 +190,8 @@ def _effects(store: CellStore, points: list[dict[str, Any]], keys: list[str], ki
         for h in HYPOTHESES:
             e = s[h]
             rows.append({**base, "hypothesis": h, **{k: e[k] for k in (
-                "metric", "effect", "relative_effect", "ci_low", "ci_high", "p_value", "verdict", "n",
-                "control_mean", "treatment_mean", "threshold")}})
+                "metric", "effect", "relative_effect", "ci_low", "ci_high", "p_value", "p_value_holm", "verdict",
+                "n", "control_mean", "treatment_mean", "scale_control_mean", "threshold")}})
     return pd.DataFrame(rows)
 
 
@@ -203,8 +203,8 @@ def _single_run(root: Path) -> Report:
         for h in HYPOTHESES:
             e = s[h]
             rows.append({"point": "run", "hypothesis": h, **{k: e.get(k) for k in (
-                "metric", "effect", "relative_effect", "ci_low", "ci_high", "p_value", "verdict", "n",
-                "control_mean", "treatment_mean", "threshold")}})
+                "metric", "effect", "relative_effect", "ci_low", "ci_high", "p_value", "p_value_holm", "verdict",
+                "n", "control_mean", "treatment_mean", "scale_control_mean", "threshold")}})
     return Report("pair", [], table, pd.DataFrame(rows), None, 0)
 
 

@@ -9,8 +9,9 @@ result: every replication's metrics each month and, for a run (or a sweep with
     work(S) = S * 8 N^2 STACK_MATRICES [+ S * 8 N^3 * 4 up to DENSE_PRESSURE_MAX_N states]
               + 2 min(S * 32 N^2 months, DEFERRED_BYTES) + min(S * 8 N^2 months, INNOVATION_BYTES)
 
-with N states, C metric columns, ``rows = (months + 1) N (N - 1) / 2`` pair rows per replication
-(none without the pair table), S the slices of one stack, R the replications and ``held`` the
+with N states, C metric columns (with the counterfactual's), ``rows = (months + 1) N (N - 1) / 2`` pair rows per replication
+(none without the pair table), S the slices of one stack (each replication and its twin without
+the targets' demands, :func:`sim.experiment.run_stacked`: two slices a replication), R the replications and ``held`` the
 cells whose tables are in memory at once (a run holds its scenarios'; a sweep worker one
 stack's). ``work`` is the stack's arrays, the months of metric inputs waiting to be measured
 (:class:`sim.recording.DeferredMeasure`, with the measurement's temporaries) and the innovations
@@ -21,7 +22,7 @@ replications of the 2018 world and synthetic worlds of 30 and 60 states (the pai
 ``tests/test_size.py`` holds the estimate within a factor of 2 of a measured run.
 
 Time, for the simulation and the tables (the figures and the start add a few seconds), is
-``slices * months * (STEP_SECONDS + STEP_CUBIC_SECONDS N^3) + pair rows * PAIR_ROW_SECONDS``,
+``2 R cells * months * (STEP_SECONDS + STEP_CUBIC_SECONDS N^3) + pair rows * PAIR_ROW_SECONDS``,
 rates measured on the 2-core machine of docs/PERFORMANCE.md while it was busy (load 2-6): an
 order of magnitude, within a factor of about 2, not a promise. A run whose memory estimate
 exceeds what is available (:func:`available_memory`) is refused before it starts
@@ -40,7 +41,7 @@ from sim.batch import INNOVATION_BYTES, MAX_BATCH, batch_size
 from sim.config import ConfigError, month_index, parse_month
 from sim.levers import OUTREACH
 from sim.mechanisms.bargaining import DENSE_PRESSURE_MAX_N
-from sim.metrics import metric_names
+from sim.metrics import COUNTERFACTUAL, metric_names
 from sim.recording import DEFERRED_BYTES
 
 PROCESS_BYTES = 300 * 2**20  # the interpreter, numpy, pandas, pyarrow and matplotlib (230-300 MB measured)
@@ -67,11 +68,13 @@ class Size:
     pairs: bool  # whether each replication records its pair table
     processes: int = 1  # processes running at once, each holding ``held`` cells
     stacked: int = 1  # cells stepped together in one stack
+    runs: int = 2  # runs stepped per replication: itself and its twin without the targets' demands
+
 
     @property
     def stack(self) -> int:
         """Slices of one stack: the stacked cells' replications, at most :func:`sim.batch.batch_size`."""
-        return min(self.stacked * self.replications, batch_size(self.states))
+        return min(self.runs * self.stacked * self.replications, batch_size(self.states))
 
     @property
     def pair_rows(self) -> int:
@@ -98,7 +101,7 @@ class Size:
     @property
     def seconds(self) -> float:
         slices = self.cells * self.replications
-        step = slices * self.months * (STEP_SECONDS + STEP_CUBIC_SECONDS * self.states**3)
+        step = self.runs * slices * self.months * (STEP_SECONDS + STEP_CUBIC_SECONDS * self.states**3)
         return (step + slices * self.pair_rows * PAIR_ROW_SECONDS) / self.processes
 
     @property
@@ -146,7 +149,7 @@ def size_of(cfg: Any, cells: int, *, pairs: bool, held: int | None = None, proce
     else:
         n, targets = len(world.states), len(world.roles.outreach_targets)
     codes = tuple(f"s{i}" for i in range(n))
-    columns = len(metric_names(codes, (0, 1), 0, tuple(range(2, 2 + targets))))
+    columns = len(metric_names(codes, (0, 1), 0, tuple(range(2, 2 + targets)))) + len(COUNTERFACTUAL)
     months = month_index(parse_month(cfg.horizon.end, "config", "horizon.end")) - month_index(
         parse_month(cfg.horizon.start, "config", "horizon.start")) + 1
     return Size(n, months, int(cfg.replications), columns, cells, cells if held is None else held, pairs, processes,

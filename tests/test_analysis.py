@@ -19,7 +19,7 @@ def _table(effect: float, n: int = 30, noise: float = 0.1, seed: int = 0) -> pd.
             rows.append(("control", r, d, common[r], common[r]))
             shift = effect + rng.normal(0, noise)
             rows.append(("treatment", r, d, common[r] + shift, common[r] - shift))
-    return pd.DataFrame(rows, columns=["scenario", "replication", "date", "entente_strength", "sunni_leverage"])
+    return pd.DataFrame(rows, columns=["scenario", "replication", "date", "entente_strength", "realized_leverage"])
 
 
 def test_verdict_rules() -> None:

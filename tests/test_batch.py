@@ -41,7 +41,7 @@ from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_th
 from sim.mechanisms.scarcity import scarcity_premium
 from sim.mechanisms.ties import tie_strength
 from sim.mechanisms.value import dynamic_value, static_value, third_party_cost
-from sim.metrics import measure_into, portfolio_shares
+from sim.metrics import measure_into, metric_names, portfolio_shares
 from sim.step import stack_parameters
 from sim.theory.balance import balance_index
 from sim.theory.bargaining import dependence_shares, power_advantage
@@ -190,6 +190,7 @@ def test_every_mechanism_on_a_stack_is_the_mechanism_on_each_slice(n: int) -> No
     shared = np.random.default_rng(1).random((n, n))
     hostile_free = np.abs(x["affinity"])  # no demands at all: the pressure is exactly 0
     dep0 = np.where(shared > 0.3, x["dep"][0] + 0.05, 0.0)  # a shared calibration, with pairs of no dependence
+    width = len(metric_names(tuple(f"s{k}" for k in range(n)), (0, 1), 2, (3, 4)))
     calls = {
         "pressure": lambda s: conditionality_pressure(s["tie"], s["affinity"], s["dep"], s["outside"],
                                                       threshold=0.2, weight=0.5),
@@ -218,7 +219,7 @@ def test_every_mechanism_on_a_stack_is_the_mechanism_on_each_slice(n: int) -> No
         "abandonment": lambda s: abandonment_fear(s["dep"], dep0, weight=0.7),
         "brokerage": lambda s: brokerage_premium(s["tie"], s["affinity"], s["dep"], weight=11.0),
         "shared_threat": lambda s: shared_threat(s["affinity"], base, weight=4.9),
-        "metrics": lambda s: measure_into(np.empty((*s["tie"].shape[:-2], 11 + 2 + n - 1)), entente=(0, 1),
+        "metrics": lambda s: measure_into(np.empty((*s["tie"].shape[:-2], width)), entente=(0, 1),
                                           outreach_actor=2, outreach_targets=(3, 4), commit=s["commit"],
                                           tie=s["tie"], affinity=s["affinity"], dep=s["dep"], outside=s["outside"],
                                           budget=s["budget"], hostility_threshold=0.2),
@@ -260,6 +261,7 @@ def test_a_parameter_given_per_slice_is_each_slice_with_its_own_parameter(n: int
     shared = np.random.default_rng(1).random((n, n))
     base = np.random.default_rng(0).random(n) + 0.5
     lost = np.random.default_rng(2).random(n) * (np.arange(n) % 2)
+    width = len(metric_names(tuple(f"s{k}" for k in range(n)), (0, 1), 2, (3, 4)))
     calls = {
         "pressure": lambda s, p: conditionality_pressure(s["tie"], s["affinity"], s["dep"], s["outside"],
                                                          threshold=p / 2, weight=1 - p),
@@ -287,7 +289,7 @@ def test_a_parameter_given_per_slice_is_each_slice_with_its_own_parameter(n: int
         "sanctions": lambda s, p: sanctions_penalty(s["tie"], participation_vector(n, (1,)), 3, p, 0.6, p),
         "sanctions_factor": lambda s, p: sanctions_factor(n, 2, 0.5, p) * np.ones_like(s["budget"]),
         "outreach": lambda s, p: outreach_premium(n, 0, (2, 3), 1.0, p) + np.zeros_like(s["tie"]),
-        "metrics": lambda s, p: measure_into(np.empty((*s["tie"].shape[:-2], 11 + 2 + n - 1)), entente=(0, 1),
+        "metrics": lambda s, p: measure_into(np.empty((*s["tie"].shape[:-2], width)), entente=(0, 1),
                                              outreach_actor=2, outreach_targets=(3, 4), commit=s["commit"],
                                              tie=s["tie"], affinity=s["affinity"], dep=s["dep"],
                                              outside=s["outside"], budget=s["budget"], hostility_threshold=p / 2),
@@ -397,7 +399,7 @@ def test_a_metric_is_one_entry_of_the_table(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(metrics, "METRICS", (*metrics.METRICS, extra))
     world, mechanisms, schedule = _prepared(["scenario=sunni_outreach"])
     batched = run_prepared("s", world, mechanisms, schedule, 4, 3)
-    assert batched.table.columns[-1] == "strongest_tie"
+    assert batched.table.columns[-1 - len(metrics.COUNTERFACTUAL)] == "strongest_tie"  # the twin's columns last
     last = batched.table[batched.table["date"] == batched.table["date"].max()]
     for r, seed in enumerate(replication_seeds(4, 3)):
         model = run_replication(world, mechanisms, schedule, seed)

@@ -238,6 +238,7 @@ def test_conditionality_alone_reduces_to_the_power_dependence_split(outside: flo
     mech = prepare(cfg)[1]
     mech.value = ValueParams(alignment_weight=0.0, reciprocity_weight=0.0, third_party_weight=0.0)
     mech.noise.enabled = False
+    mech.demands.enabled = False  # Saudi Arabia's demand on the entente stays a conditionality term
     world = _triangle_world(outside)
     schedule = build_schedule(cfg.scenario, cfg.policy, cfg.horizon, world)
     on = AllianceModel(world, mech, schedule, rng=np.random.default_rng(0))

@@ -16,7 +16,7 @@ import pytest
 from sim import recording
 from sim.api import compose
 from sim.config import validate
-from sim.experiment import Cell, prepare, run_cell, run_replication
+from sim.experiment import Cell, prepare, run_cell, run_replication, without_demands
 from sim.mechanisms import bargaining
 from sim.mechanisms.allocation import allocate
 from sim.mechanisms.bargaining import conditionality_pressure, demand, pressure_terms, third_party_leverage
@@ -118,7 +118,8 @@ def test_the_array_collector_records_what_a_plain_datacollector_records() -> Non
             codes=world.codes, entente=world.roles.entente, outreach_actor=world.roles.outreach_actor,
             outreach_targets=world.roles.outreach_targets, commit=model.commit, tie=model.tie,
             affinity=model.affinity, dep=model.dependence, outside=model.outside_share, budget=model.budget,
-            hostility_threshold=mechanisms.conditionality.hostility_threshold)
+            hostility_threshold=mechanisms.conditionality.hostility_threshold,
+            **{k: model.month.metric_inputs()[k] for k in ("demand", "refused", "verbal", "material")})
     pd.testing.assert_frame_equal(model.datacollector.get_model_vars_dataframe(), plain.get_model_vars_dataframe())
     assert model.datacollector.model_vars == plain.model_vars
 
@@ -132,6 +133,10 @@ def test_run_cell_table_is_the_collectors_tables_stacked() -> None:
     for r, seed in enumerate(seeds):
         df = run_replication(world, mechanisms, schedule, seed).datacollector.get_model_vars_dataframe()
         df.insert(0, "replication", r)
+        # the counterfactual: the same replication without the targets' demands
+        twin = run_replication(world, without_demands(mechanisms), schedule, seed).datacollector
+        df["entente_without_demands"] = twin.get_model_vars_dataframe()["entente_strength"].to_numpy()
+        df["realized_leverage"] = df["entente_without_demands"] - df["entente_strength"]
         frames.append(df)
     expected = pd.concat(frames, ignore_index=True)
     expected.insert(0, "scenario", "s")
@@ -146,7 +151,8 @@ def test_deferred_metrics_equal_the_months_measured_one_by_one(monkeypatch: pyte
     world, mechanisms, schedule = prepare(compose(["scenario=outreach", "horizon.end=2019-10"]))
     if chunk is not None:  # bytes for `chunk` months of the 2018 world's metric inputs
         n = world.n
-        monkeypatch.setattr(recording, "DEFERRED_BYTES", chunk * 8 * (4 * n * n + 2 * n))
+        k = len(world.roles.outreach_targets)  # the demand game's four arrays per target
+        monkeypatch.setattr(recording, "DEFERRED_BYTES", chunk * 8 * (4 * n * n + 2 * n + 4 * k))
     model = AllianceModel(world, mechanisms, schedule, rng=np.random.default_rng(3))
     expected = []
     for month in range(len(schedule.dates)):

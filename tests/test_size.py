@@ -53,7 +53,7 @@ def test_the_memory_estimate_is_within_a_factor_of_two_of_a_measured_run(tmp_pat
 def test_the_estimate_grows_with_replications_horizon_and_world_and_sweeps_share_it_among_workers() -> None:
     base = size_of(compose([]), 2, pairs=True)
     assert (base.states, base.months, base.replications, base.cells) == (13, 86, 20, 2)
-    assert base.pair_rows == 87 * 78 and base.columns == 27
+    assert base.pair_rows == 87 * 78 and base.columns == 45  # 27 + 4 demand counts + 3 x 4 per target + 2 twin
     more = base.with_replications(40)
     tables = 2 * 20 * base.replication_bytes  # 20 more replications of each of the 2 cells held
     assert more.bytes - base.bytes == tables + more.work_bytes - base.work_bytes and more.work_bytes > base.work_bytes
@@ -109,4 +109,4 @@ def test_the_available_memory_is_what_the_system_says_without_a_limit(monkeypatc
 
 def test_a_size_is_a_plain_record() -> None:
     s = Size(13, 86, 20, 27, 2, 2, True)
-    assert s.stack == 20 and s.with_replications(5).replications == 5 and s.with_replications(5).stack == 5
+    assert s.stack == 40 and s.with_replications(5).replications == 5 and s.with_replications(5).stack == 10  # twins
