@@ -354,7 +354,8 @@ def plot_effect_vs(effects: pd.DataFrame, keys: list[str], x_key: str) -> Figure
             g = g.assign(_x=x).sort_values("_x")
             color = COLORS[n % len(COLORS)]
             name = ", ".join(f"{_key_label(k)} {v}" for k, v in
-                             zip(others, label if isinstance(label, tuple) else (label,), strict=True))
+                             zip(others, label if isinstance(label, tuple) else (label,), strict=True)
+                             ) if grouped else ""
             line = "-" if (grouped or not others) else "none"
             ax.plot(g["_x"], g["effect"], color=color, linestyle=line, label=name or "mean paired effect")
             if g["ci_low"].notna().all() and line == "-":
@@ -525,9 +526,55 @@ def sweep_figures(effects: pd.DataFrame, keys: list[str], design: str,
     if sensitivity is not None:
         out["sensitivity"] = plot_sensitivity(sensitivity, design)
     if not out and design == "grid":
-        for key in keys:
-            out[f"effect_vs_{_stem(key)}"] = plot_effect_vs(effects, keys, key)
+        if len(keys) >= FOREST_KEYS:  # lines against one key would mix too many other settings
+            out["effects_by_point"] = plot_effects_by_point(effects, keys)
+        else:
+            for key in keys:
+                out[f"effect_vs_{_stem(key)}"] = plot_effect_vs(effects, keys, key)
     return out
+
+
+FOREST_KEYS = 4  # a grid over this many keys or more is shown point by point (plot_effects_by_point)
+
+
+def _setting(key: str, value: Any) -> str:
+    """A swept key's value in a few words: ``abandonment`` (switched on), ``""`` (off), ``third_party_weight=0.3``."""
+    name = key.removeprefix("model.mechanisms.").removeprefix("policy.").removeprefix("value.")
+    if str(value).lower() in ("true", "false"):
+        name = name.removesuffix(".enabled")
+        return {"demands": "demand game"}.get(name, name) if str(value).lower() == "true" else ""
+    return f"{name}={value}"
+
+
+def plot_effects_by_point(effects: pd.DataFrame, keys: list[str]) -> Figure:
+    """Every grid point's H1 and H2 effects with their 95% BCa intervals, one row per point (labelled
+    by the switches on and the values set), marked by verdict; the practical thresholds dashed."""
+    points = effects[effects["hypothesis"] == "h1"].reset_index(drop=True)
+    labels = [" + ".join(x for x in (_setting(k, row[k]) for k in keys) if x) or "all off"
+              for _, row in points.iterrows()]
+    fig = Figure(figsize=(12, 2.0 + 0.28 * len(points)), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(points))[::-1]
+    for ax, (h, spec) in zip(axes, HYPOTHESES.items(), strict=True):
+        sub = effects[effects["hypothesis"] == h].set_index("point").loc[points["point"]]
+        ax.hlines(y, sub["ci_low"].astype(float), sub["ci_high"].astype(float), color=COLORS[0], linewidth=2,
+                  label="95% BCa interval")
+        for verdict, (marker, face) in VERDICT_STYLE.items():
+            at = (sub["verdict"] == verdict).to_numpy()
+            if at.any():
+                ax.scatter(sub["effect"].to_numpy()[at], y[at], s=36, marker=marker, facecolors=face,
+                           edgecolors="black", linewidths=0.8, zorder=3, label=f"verdict: {verdict}")
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        if sub["threshold"].notna().any():
+            ax.axvline(spec["expected"] * float(sub["threshold"].median()), color="#333333", linewidth=0.8,
+                       linestyle="--", label="practical threshold (median over points)")
+        ax.set_xlabel(f"effect on {spec['metric']} at the horizon\n(treatment - control, same seeds)")
+        ax.set_title(textwrap.fill(f"{h.upper()}: {spec['claim']}", 48), fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_yticks(y, labels, fontsize=7)
+    fig.suptitle(f"Paired effects at the horizon at each of {len(points)} points of the grid")
+    return fig
 
 
 def _stem(key: str) -> str:

@@ -9,11 +9,12 @@ result: every replication's metrics each month and, for a run (or a sweep with
     work(S) = S * 8 N^2 STACK_MATRICES [+ S * 8 N^3 * 4 up to DENSE_PRESSURE_MAX_N states]
               + 2 min(S * 32 N^2 months, DEFERRED_BYTES) + min(S * 8 N^2 months, INNOVATION_BYTES)
 
-with N states, C metric columns (with the counterfactual's), ``rows = (months + 1) N (N - 1) / 2`` pair rows per replication
-(none without the pair table), S the slices of one stack (each replication and its twin without
-the targets' demands, :func:`sim.experiment.run_stacked`: two slices a replication), R the replications and ``held`` the
-cells whose tables are in memory at once (a run holds its scenarios'; a sweep worker one
-stack's). ``work`` is the stack's arrays, the months of metric inputs waiting to be measured
+with N states, C metric columns (with the counterfactual's), ``rows = (months + 1) N (N - 1) / 2``
+pair rows per replication (none without the pair table), S the slices of one stack (each replication
+and its twin without the targets' demands, :func:`sim.experiment.run_stacked`: two slices a
+replication), R the replications and ``held`` the cells whose tables are in memory at once (a run
+holds its scenarios'; a sweep worker one stack's). ``work`` is the stack's arrays, the months of
+metric inputs waiting to be measured
 (:class:`sim.recording.DeferredMeasure`, with the measurement's temporaries) and the innovations
 drawn ahead (:class:`sim.batch.StackedDraws`); ``PROCESS_BYTES`` is the interpreter with its
 libraries. The constants come from the peak resident set size of ``sim-run`` runs of 2 to 600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -570,3 +571,24 @@ def test_sensitivity_bounds_centre_on_the_configured_model_not_the_schema_defaul
     bounds = dict(zip(p.problem["names"], p.problem["bounds"], strict=True))
     assert bounds["model.mechanisms.outreach.premium"] == pytest.approx([1.0, 3.0])
     assert bounds["model.mechanisms.noise.sigma"] == pytest.approx([0.025, 0.075])  # untouched: the default's span
+
+
+def test_a_grid_over_four_keys_or_more_is_shown_point_by_point() -> None:
+    """experiment=structures sweeps five keys: one row per point with both hypotheses' intervals,
+    labelled by the switches on, instead of lines against each key mixing the other settings."""
+    from sim.plots import plot_effects_by_point, sweep_figures
+
+    keys = [f"model.mechanisms.{m}.enabled" for m in ("abandonment", "brokerage", "shared_threat", "demands")]
+    rows = []
+    for n, flags in enumerate(itertools.product([False, True], repeat=4)):
+        for h, effect in (("h1", -0.01 * n), ("h2", 0.001 * n)):
+            rows.append({"point": f"p{n}", **dict(zip(keys, flags, strict=True)), "hypothesis": h, "effect": effect,
+                         "ci_low": effect - 0.002, "ci_high": effect + 0.002, "threshold": 0.005,
+                         "verdict": "supported" if n % 2 else "refuted"})
+    effects = pd.DataFrame(rows)
+    figures = sweep_figures(effects, keys, "grid", None, None)
+    assert list(figures) == ["effects_by_point"]
+    fig = plot_effects_by_point(effects, keys)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[0] == "all off" and labels[-1] == "abandonment + brokerage + shared_threat + demand game"
+    assert len(labels) == 16
