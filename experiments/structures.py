@@ -108,7 +108,7 @@ def main(argv: list[str]) -> None:
     shown = table.assign(**{c: table[c].map("{:+.4f}".format) for c in ("H1 effect", "H2 effect")},
                          **{c: table[c].map("{:.1f}".format) for c in table.columns
                             if c.startswith(("verbal", "material"))})
-    text = shown.to_markdown(index=False)
+    text = shown.to_markdown(index=False, disable_numparse=True)
     (root / "report" / "structures.md").write_text(f"# Structures against history ({replications} replications)\n\n"
                                                    f"{text}\n")
     fig = structures_figure(table)

@@ -571,7 +571,7 @@ def plot_effects_by_point(effects: pd.DataFrame, keys: list[str]) -> Figure:
         ax.set_xlabel(f"effect on {spec['metric']} at the horizon\n(treatment - control, same seeds)")
         ax.set_title(textwrap.fill(f"{h.upper()}: {spec['claim']}", 48), fontsize=9)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2)  # below: clear of the rows
     axes[0].set_yticks(y, labels, fontsize=7)
     fig.suptitle(f"Paired effects at the horizon at each of {len(points)} points of the grid")
     return fig
