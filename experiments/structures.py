@@ -26,7 +26,7 @@ from sim.analysis import PERIODS
 from sim.api import checked, compose, scenario_files
 from sim.experiment import Cell, prepare, run_cell
 from sim.patterns import RULES, default_patterns, load_patterns, score
-from sim.plots import COLORS, VERDICT_STYLE, _setting
+from sim.plots import COLORS, VERDICT_STYLE, point_label
 
 SEED = 2018
 
@@ -64,7 +64,7 @@ def structures_table(root: Path, replications: int) -> pd.DataFrame:
     rows = []
     for _, group in effects.groupby("point", sort=False):
         first = group.iloc[0]
-        label = " + ".join(x for x in (_setting(k, first[k]) for k in keys) if x) or "all off"
+        label = point_label(first, keys)
         row: dict[str, object] = {"structure": label}
         for h in ("h1", "h2"):
             e = group[group["hypothesis"] == h].iloc[0]

@@ -537,6 +537,12 @@ def sweep_figures(effects: pd.DataFrame, keys: list[str], design: str,
 FOREST_KEYS = 4  # a grid over this many keys or more is shown point by point (plot_effects_by_point)
 
 
+def point_label(point: Any, keys: list[str]) -> str:
+    """A grid point's settings in a few words: ``abandonment + demand game``, ``third_party_weight=0.3``;
+    ``all off`` when every swept switch is off. ``point``: a row (or mapping) holding each key's value."""
+    return " + ".join(x for x in (_setting(k, point[k]) for k in keys) if x) or "all off"
+
+
 def _setting(key: str, value: Any) -> str:
     """A swept key's value in a few words: ``abandonment`` (switched on), ``""`` (off), ``third_party_weight=0.3``."""
     name = key.removeprefix("model.mechanisms.").removeprefix("policy.").removeprefix("value.")
@@ -550,8 +556,7 @@ def plot_effects_by_point(effects: pd.DataFrame, keys: list[str]) -> Figure:
     """Every grid point's H1 and H2 effects with their 95% BCa intervals, one row per point (labelled
     by the switches on and the values set), marked by verdict; the practical thresholds dashed."""
     points = effects[effects["hypothesis"] == "h1"].reset_index(drop=True)
-    labels = [" + ".join(x for x in (_setting(k, row[k]) for k in keys) if x) or "all off"
-              for _, row in points.iterrows()]
+    labels = [point_label(row, keys) for _, row in points.iterrows()]
     fig = Figure(figsize=(12, 2.0 + 0.28 * len(points)), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     y = np.arange(len(points))[::-1]
