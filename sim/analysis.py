@@ -189,9 +189,9 @@ def summarise(table: pd.DataFrame, control: str, treatment: str, *, direction: i
         scale_mean = float(_at(table, control, horizon)[h["scale"]].mean())
         threshold = min_relative_effect * abs(scale_mean)
         e = paired_effect(diffs, sign, seed=seed, threshold=threshold, confidence=confidence)
+        means = _means(table, h["metric"], control, treatment, horizon)
         out[key] = {"metric": h["metric"], "claim": words[key], "estimand": h["estimand"], **e,
-                    "control_mean": float(_at(table, control, horizon)[h["metric"]].mean()),
-                    "treatment_mean": float(_at(table, treatment, horizon)[h["metric"]].mean()),
+                    "control_mean": means["control_mean"], "treatment_mean": means["treatment_mean"],
                     "scale": h["scale"], "scale_control_mean": scale_mean,
                     "relative_effect": e["effect"] / scale_mean if scale_mean else None,
                     "threshold": threshold, "expected_sign": sign,

@@ -172,6 +172,7 @@ def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, sche
     ties, affinities = _RunningSum(), _RunningSum()
     columns: tuple[str, ...] = ()
     twins: list[np.ndarray] = []
+    counterfactual = without_demands(mechanisms)
     for seq in tqdm(replication_seeds(seed, replications), desc=scenario, unit="run", leave=False,
                     disable=None if progress else True):  # disable=None: a bar only on a terminal
         model = run_replication(world, mechanisms, schedule, seq)
@@ -180,7 +181,7 @@ def run_prepared(scenario: str, world: World, mechanisms: MechanismsConfig, sche
         ties.add(model.tie)
         affinities.add(model.affinity)
         columns = recorder.columns
-        twin = run_replication(world, without_demands(mechanisms), schedule, seq).datacollector
+        twin = run_replication(world, counterfactual, schedule, seq).datacollector
         twins.append(twin.array()[:, twin.columns.index("entente_strength")].copy())
     return _cell_result(scenario, world, with_counterfactual(blocks, twins, columns), (*columns, *COUNTERFACTUAL),
                         schedule.dates, ties, affinities, time.perf_counter() - start)
