@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sim.experiment import Cell
+    from sim.sweep import Plan
 
 Composer = Callable[[list[str]], DictConfig]  # overrides -> the composed root config
 Files = Callable[[str], dict[str, str]]  # scenario choice -> the files validate() names in its errors
@@ -312,6 +313,27 @@ def refuse_grid_overrides(overrides: Sequence[str], grid: Any, where: str) -> No
                               f"no value: experiment.grid sweeps it ({where}); change the grid instead")
 
 
+def experiment_plan(experiment: Any, pair: Pair, treatment: Callable[[str], Pair], where: str) -> Plan:
+    """The plan of a grid or sensitivity design for ``pair`` (the validated control and treatment).
+
+    A grid that sweeps ``compare`` pairs the control with each named scenario instead
+    (``treatment(name)`` builds that pair as ``sim-run compare=NAME`` would): the treatment split
+    of ``experiment=treatment_split`` (:func:`sim.sweep.plan_treatments`). ``where`` is the
+    preset's file, named by errors.
+    """
+    from sim.design import parse_values
+    from sim.sweep import plan, plan_treatments
+
+    if str(experiment.design) == "grid" and "compare" in experiment.grid:
+        names = parse_values("compare", str(experiment.grid.compare))
+        for name in names:
+            if not isinstance(name, str) or name == str(pair.control.scenario):
+                raise ConfigError(where, "experiment.grid.compare", name,
+                                  f"scenario names other than the control's ({', '.join(options('scenario'))})")
+        return plan_treatments({name: treatment(name) for name in names}, experiment, where)
+    return plan(pair.control, pair.treatment, experiment, file=where, treatment_only=pair.treatment_only)
+
+
 def run_experiment(overrides: Sequence[str] | None, root: str | Path, *, workers: int | None = None,
                    progress: bool = True) -> Path:
     """Run an experiment preset (``experiment=NAME`` among the overrides) into ``root``; return it.
@@ -322,7 +344,7 @@ def run_experiment(overrides: Sequence[str] | None, root: str | Path, *, workers
     """
     from sim.report import write_report
     from sim.store import DirectoryLock
-    from sim.sweep import evaluate, plan, write_plan
+    from sim.sweep import evaluate, write_plan
 
     overrides = list(overrides or [])
     root = Path(root)
@@ -335,7 +357,8 @@ def run_experiment(overrides: Sequence[str] | None, root: str | Path, *, workers
         raise ConfigError(compare_source(overrides), "compare", None,
                           f"a scenario to pair with: a {design} design runs the paired test at every point")
     refuse_grid_overrides(overrides, cfg.experiment.grid, where)
-    p = plan(pair.control, pair.treatment, cfg.experiment, file=where, treatment_only=pair.treatment_only)
+    p = experiment_plan(cfg.experiment, pair, lambda name: build_pair(overrides, str(choices["scenario"]), name),
+                        where)
     with DirectoryLock(root):  # a DirectoryError if another sweep is writing into root
         write_plan(root, p)
         evaluate(p, root, int(workers if workers is not None else cfg.experiment.workers), progress=progress)

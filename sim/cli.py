@@ -15,7 +15,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -35,6 +35,7 @@ from sim.api import (
     SavedRun,
     build_pair,
     compose,
+    experiment_plan,
     override_key,
     refuse_grid_overrides,
     saved_run,
@@ -123,20 +124,22 @@ def invocation(hc: HydraConfig) -> Invocation:
                       lambda extra: compose([*saved.searchpath, *searchpath, *extra]), saved)
 
 
-def cells_for(cfg: DictConfig, hc: HydraConfig, how: Invocation | None = None) -> Pair:
+def cells_for(cfg: DictConfig, hc: HydraConfig, how: Invocation | None = None, compare: str | None = None) -> Pair:
     """The control cell and, unless a single scenario was asked for, the treatment cell.
 
     The run's overrides (:func:`invocation`) split between them by :func:`sim.api.build_pair`'s
     rule, with errors naming the YAML file each value came from. ``cfg`` is the control with
     every override, as composed (its ``scenario`` an already composed node). ``sim-run
-    scenario=X`` alone, or ``compare=null``, runs X alone.
+    scenario=X`` alone, or ``compare=null``, runs X alone. ``compare`` names the treatment instead
+    of ``cfg.compare`` (a grid that sweeps it).
     """
     how = how or invocation(hc)
     chose_scenario = any(o.startswith("scenario=") for o in how.overrides)
     chose_compare = any(o.startswith("compare=") for o in how.overrides)
     control = str(how.choices.get("scenario"))
-    alone = cfg.compare is None or (chose_scenario and not chose_compare)
-    return build_pair(how.overrides, control, None if alone else str(cfg.compare), composer=how.composer,
+    alone = compare is None and (cfg.compare is None or (chose_scenario and not chose_compare))
+    treatment = compare if compare is not None else None if alone else str(cfg.compare)
+    return build_pair(how.overrides, control, treatment, composer=how.composer,
                       files=lambda choice: _files(choice, hc, how.choices), control_config=cfg)
 
 
@@ -309,7 +312,8 @@ def run(cfg: DictConfig) -> None:
     elif design == "pair":
         run_pair(cfg, cells, outdir, progress=long)
     else:
-        run_sweep(cfg, pair, outdir, _source_file("experiment", str(how.choices.get("experiment")), hc), overrides)
+        run_sweep(cfg, pair, outdir, _source_file("experiment", str(how.choices.get("experiment")), hc), overrides,
+                  lambda name: cells_for(cfg, hc, how, compare=name))
 
 
 def validated(cfg: DictConfig, hc: Any) -> tuple[Invocation, Pair]:
@@ -466,23 +470,25 @@ def write_provenance(outdir: Path, record: dict[str, Any]) -> None:
     atomic_write(outdir / "provenance.json", lambda p: p.write_text(json.dumps(record, indent=2, default=str)))
 
 
-def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: list[str]) -> None:
+def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: list[str],
+              treatment: Callable[[str], Pair]) -> None:
     """A grid or sensitivity design through the in-process evaluator, then its report.
 
-    ``where`` is the experiment preset's file. Rerunning into the same directory
+    ``where`` is the experiment preset's file; ``treatment(name)`` pairs the control with scenario
+    ``name`` (for a grid that sweeps ``compare``: :func:`sim.api.experiment_plan`). Rerunning into the same directory
     (``hydra.run.dir=...``) resumes: finished cells are skipped. The directory is locked from
     the plan to the report (:class:`sim.store.DirectoryLock`): a second sweep into it meanwhile
     is refused.
     """
     from sim.report import write_report
     from sim.size import refuse_oversize, sweep_size
-    from sim.sweep import evaluate, plan, write_plan
+    from sim.sweep import evaluate, write_plan
 
     e = cfg.experiment
     lock = DirectoryLock(outdir)
     try:
         refuse_grid_overrides(overrides, e.grid, where)
-        p = plan(pair.control, pair.treatment, e, file=where, treatment_only=pair.treatment_only)
+        p = experiment_plan(e, pair, treatment, where)
         size = sweep_size(cfg, len(p.cells), int(e.workers), dyads=bool(e.dyads))
         refuse_oversize(size, str(CONFIG_DIR / "config.yaml"))
         lock.acquire()

@@ -326,22 +326,28 @@ def headline_figures(table: pd.DataFrame, network: pd.DataFrame | None, summary:
 
 
 def _key_label(key: str) -> str:
-    """``outreach (policy.outreach)`` for a lever, ``noise.sigma`` for a mechanism parameter."""
+    """``outreach (policy.outreach)`` for a lever, ``noise.sigma`` for a mechanism parameter,
+    ``treatment (compare)`` for a grid over treatment scenarios."""
+    if key == "compare":
+        return "treatment (compare)"
     return f"{LEVER_LABELS[key]} ({key})" if key in LEVER_LABELS else key.removeprefix("model.mechanisms.")
 
 
 def _x_values(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
-    """Numeric x positions of a swept key's values, and tick labels when they are not numbers."""
+    """Numeric x positions of a swept key's values, and tick labels when they are not numbers (in
+    the order they first appear: the grid's order)."""
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.notna().all():
         return numeric.to_numpy(dtype=float), None
-    levels = sorted(values.astype(str).unique())
+    levels = list(dict.fromkeys(values.astype(str)))
     return np.array([levels.index(str(v)) for v in values], dtype=float), levels
 
 
 def plot_effect_vs(effects: pd.DataFrame, keys: list[str], x_key: str) -> Figure:
     """H1 and H2 effects against one swept key with 95% BCa bands, one line per value of the other
-    keys (at most six; beyond, the points alone), each point marked by its verdict."""
+    keys (at most six; beyond, the points alone), each point marked by its verdict. Against a key
+    whose values are names (``compare``: treatments), no line joins them: each point has its
+    interval as a bar."""
     others = [k for k in keys if k != x_key]
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     axes = fig.subplots(1, 2)
@@ -351,14 +357,19 @@ def plot_effect_vs(effects: pd.DataFrame, keys: list[str], x_key: str) -> Figure
         groups = sub.groupby(others, sort=True) if grouped else [((), sub)]
         for n, (label, g) in enumerate(groups):
             x, ticks = _x_values(g[x_key])
-            g = g.assign(_x=x).sort_values("_x")
+            g = g.assign(_x=x).sort_values("_x", kind="stable")
             color = COLORS[n % len(COLORS)]
             name = ", ".join(f"{_key_label(k)} {v}" for k, v in
                              zip(others, label if isinstance(label, tuple) else (label,), strict=True)
                              ) if grouped else ""
-            line = "-" if (grouped or not others) else "none"
-            ax.plot(g["_x"], g["effect"], color=color, linestyle=line, label=name or "mean paired effect")
-            if g["ci_low"].notna().all() and line == "-":
+            line = "-" if (grouped or not others) and ticks is None else "none"
+            ax.plot(g["_x"], g["effect"], color=color, linestyle=line, marker=None if line == "-" else "_",
+                    markersize=16, label=name or "mean paired effect")
+            if g["ci_low"].notna().all() and ticks is not None:
+                low, high = g["ci_low"].astype(float), g["ci_high"].astype(float)
+                ax.errorbar(g["_x"], g["effect"], yerr=[g["effect"] - low, high - g["effect"]], fmt="none",
+                            ecolor=color, elinewidth=1.5, capsize=4, label="95% BCa interval" if n == 0 else None)
+            elif g["ci_low"].notna().all() and line == "-":
                 ax.fill_between(g["_x"], g["ci_low"].astype(float), g["ci_high"].astype(float), color=color,
                                 alpha=0.2, linewidth=0, label="95% BCa interval" if n == 0 else None)
             for verdict, (marker, face) in VERDICT_STYLE.items():

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,12 @@ def collect(root: str | Path, *, progress: bool = False) -> Report:
     return Report(kind, keys, table, effects, sensitivity, len(points) - len(finished))
 
 
+def swept_value(config: Mapping[str, Any], key: str) -> Any:
+    """A cell's value of swept ``key``: for ``compare`` (a grid over treatments) its scenario's name,
+    which the cell's config holds instead of ``compare``."""
+    return config["scenario"]["name"] if key == "compare" else config_at(config, key)
+
+
 def _tidy(tables: dict[str, pd.DataFrame], configs: dict[str, dict[str, Any]], keys: list[str]) -> pd.DataFrame:
     """The cells' tables stacked, with ``cell`` and the cell's value of every swept key after ``scenario``
     (columns added once for all cells: inserting them cell by cell cost more than reading the cells)."""
@@ -150,7 +157,7 @@ def _tidy(tables: dict[str, pd.DataFrame], configs: dict[str, dict[str, Any]], k
     lengths = [len(tables[c]) for c in cells]
     stacked = pd.concat(tables.values(), ignore_index=True)
     added = pd.DataFrame({"cell": np.repeat(cells, lengths),
-                          **{k: np.repeat([config_at(configs[c], k) for c in cells], lengths) for k in keys}})
+                          **{k: np.repeat([swept_value(configs[c], k) for c in cells], lengths) for k in keys}})
     return pd.concat([stacked[["scenario"]], added, stacked.drop(columns="scenario")], axis=1)
 
 
@@ -181,7 +188,7 @@ def _effects(store: CellStore, points: list[dict[str, Any]], keys: list[str], ki
             continue
         c_cfg, t_cfg = store.config(p["control"]), store.config(p["treatment"])
         for k in keys:  # the cell's own values: a treatment-only lever is the treatment's
-            base[k] = config_at(t_cfg, k)
+            base[k] = swept_value(t_cfg, k)
         direction = int(np.sign(t_cfg["policy"]["outreach"] - c_cfg["policy"]["outreach"]))
         pair = pd.concat([control, treatment], ignore_index=True)
         s = summarise(pair, str(control["scenario"].iloc[0]), str(treatment["scenario"].iloc[0]),

@@ -185,6 +185,36 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
     return result
 
 
+def plan_treatments(pairs: Mapping[str, Any], experiment: Any, file: str = "experiment config") -> Plan:
+    """The plan of a grid that sweeps ``compare`` (the treatment scenario) beside other keys.
+
+    ``pairs`` maps each swept treatment name, in the grid's order, to its validated pair with the
+    control (a :class:`sim.api.Pair`, built as ``sim-run compare=NAME`` builds it). The rest of
+    the grid is planned under each pair (:func:`plan`) and the plans joined: ``compare`` is the
+    first key of every point, cells shared by two pairs (the control) are planned once, and
+    ``settings["treatment"]`` lists the treatments. ``sim-run -m`` visits the same points, one
+    job each, since ``compare`` is a key of the config.
+    """
+    rest = OmegaConf.create(OmegaConf.to_container(experiment))
+    rest.grid = {k: v for k, v in experiment.grid.items() if k != "compare"}
+    joined: Plan | None = None
+    for name, pair in pairs.items():
+        p = plan(pair.control, pair.treatment, rest, file, treatment_only=pair.treatment_only)
+        for point in p.points:
+            point["params"] = {"compare": name, **point["params"]}
+        if joined is None:
+            joined = p
+            joined.keys = ["compare", *p.keys]
+            joined.settings["treatment"] = [name]
+        else:
+            joined.points.extend(p.points)
+            joined.cells.update(p.cells)
+            joined.settings["treatment"].append(name)
+    if joined is None:
+        raise ConfigError(file, "experiment.grid.compare", "(no value)", "one treatment scenario or more")
+    return joined
+
+
 def point_cells(cells: Sequence[Cell], points: Sequence[Mapping[str, Any]], file: str, *,
                 treatment_only: Collection[str]) -> Iterator[list[PlannedCell]]:
     """Each point's validated, hashed cells: ``cells`` (the control and, in a pair, the treatment, as

@@ -30,11 +30,12 @@ def test_headline_run_writes_table_summary_figures_and_provenance(sim_run, tmp_p
     summary = json.loads((out / "summary.json").read_text())
     for key in ("h1", "h2"):
         h = summary[key]
-        assert set(h) >= {"effect", "ci_low", "ci_high", "p_value", "verdict"}
+        assert set(h) >= {"effect", "ci_low", "ci_high", "p_value", "p_value_holm", "verdict", "estimand"}
         assert h["ci_low"] <= h["effect"] <= h["ci_high"]
         assert h["verdict"] in {"supported", "refuted", "inconclusive"}
         assert h["relative_effect"] == pytest.approx(h["effect"] / h["scale_control_mean"])  # of the entente
         assert h["p_value"] <= h["p_value_holm"] <= 1
+    assert "difference in differences" in summary["h2"]["estimand"] and "paired" in summary["h1"]["estimand"]
     # the summary's effect is the paired mean difference recomputed from the table
     last = table[table["date"] == table["date"].max()].pivot(index="replication", columns="scenario",
                                                               values="entente_strength")

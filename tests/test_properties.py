@@ -22,13 +22,14 @@ and on what the run returns: the pair table (``BatchResult.pairs``) and the metr
 same bounds and are finite. Slices are then run alone (a stack of one, and one of them in the
 Mesa model): each equals its slice of the stack, bit for bit.
 
-Size (measured): 100 examples x 22 slices on synthetic worlds (28 worlds, 6-58 states, 12-24
-months) + 5 examples x 22 slices for each of the six scenarios with events on the 2018 world (86
-months) = 2,860 runs of 792 distinct parameter sets: Hypothesis' mutation phase reruns an
-example's sets with another world, horizon or seed, and derandomized draws are the same for
-each scenario (the seed comes from the test function). About 60-80 s for the file on 2 shared
-cores. ``derandomize=True``: the same examples every run (CI is deterministic); the first
-example of each test is Hypothesis' simplest (the lowest allowed values, the smallest world),
+Size (measured with ``benchmarks/property_draws.py``, which counts what these two tests run): 200
+examples x 20 slices on synthetic worlds (6-60 states, 12-24 months) + 5 examples x 20 slices for
+each of the six scenarios with events on the 2018 world (86 months) = 4,600 runs of 1,160 distinct
+parameter sets (1,080 of them on synthetic worlds): Hypothesis' mutation phase reruns an example's
+sets with another world, horizon or seed, and derandomized draws are the same for each scenario
+(the seed comes from the test function). 209 s for both in one process on 2 shared cores at load
+about 6 (147 s the synthetic worlds). ``derandomize=True``: the same examples every run (CI is
+deterministic); the first example of each test is Hypothesis' simplest (the lowest allowed values, the smallest world),
 the others are drawn. The slices per example shrink as parameters are added (``STACK``).
 """
 
@@ -72,8 +73,8 @@ BUDGET_RTOL = 1e-12
 # were all too large to finish (24 x 27 floats, 6,075 bytes, were fine). The stack is sized to
 # keep a set's floats within 6,000 bytes, so that a new parameter shrinks it instead of failing.
 FLOATS_PER_SET = len(SPECS) + len(LEVERS)
-STACK = 6_000 // (9 * FLOATS_PER_SET)  # 22 sets with 30 floats each
-SYNTHETIC_EXAMPLES, SYNTHETIC_STACK = 100, STACK
+STACK = 6_000 // (9 * FLOATS_PER_SET)  # 20 sets with 33 floats each
+SYNTHETIC_EXAMPLES, SYNTHETIC_STACK = 200, STACK
 WORLD_2018_EXAMPLES, WORLD_2018_STACK = 5, STACK  # examples per scenario
 WORLD_2018_SCENARIOS = ("history", "western_sanctions_2022", "sunni_outreach", "us_sanctions", "gulf_iran_detente",
                         "fall_of_assad")
@@ -247,7 +248,7 @@ def synthetic_cases(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=SYNTHETIC_EXAMPLES, **SETTINGS)
 @given(case=synthetic_cases())
 def test_drawn_parameter_sets_on_synthetic_worlds_keep_every_invariant(case: dict[str, Any]) -> None:
-    """22 parameter sets per example on a synthetic world of 6-60 states, every lever drawn in
+    """``STACK`` parameter sets per example on a synthetic world of 6-60 states, every lever drawn in
     [0, 1] per slice: every invariant holds every month, and slices run alone equal the stack."""
     world = synthetic_world(case["n"], seed=case["world_seed"])
     scenario = OmegaConf.create({"name": "drawn", "events": [], "drivers": case["drivers"],
@@ -272,7 +273,7 @@ def _world_2018(scenario: str) -> tuple[World, DictConfig]:
 @given(stack=stacks(WORLD_2018_STACK))
 def test_drawn_parameter_sets_on_the_2018_world_keep_every_invariant(
         scenario: str, stack: tuple[list[MechanismsConfig], list[DictConfig], int, int]) -> None:
-    """22 parameter sets per example on the 2018 world over the whole horizon (2018-11 to 2025-12)
+    """``STACK`` parameter sets per example on the 2018 world over the whole horizon (2018-11 to 2025-12)
     of each scenario with dated events (``history``: sanctions participants and joins,
     diversion, formation, group and salience events), every lever drawn per slice: every
     invariant holds every month, and slices run alone equal the stack."""
