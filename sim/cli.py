@@ -137,8 +137,8 @@ def cells_for(cfg: DictConfig, hc: HydraConfig, how: Invocation | None = None, c
     chose_scenario = any(o.startswith("scenario=") for o in how.overrides)
     chose_compare = any(o.startswith("compare=") for o in how.overrides)
     control = str(how.choices.get("scenario"))
-    alone = compare is None and (cfg.compare is None or (chose_scenario and not chose_compare))
-    treatment = compare if compare is not None else None if alone else str(cfg.compare)
+    alone = cfg.compare is None or (chose_scenario and not chose_compare)
+    treatment = compare or (None if alone else str(cfg.compare))
     return build_pair(how.overrides, control, treatment, composer=how.composer,
                       files=lambda choice: _files(choice, hc, how.choices), control_config=cfg)
 
@@ -475,8 +475,8 @@ def run_sweep(cfg: DictConfig, pair: Pair, outdir: Path, where: str, overrides: 
     """A grid or sensitivity design through the in-process evaluator, then its report.
 
     ``where`` is the experiment preset's file; ``treatment(name)`` pairs the control with scenario
-    ``name`` (for a grid that sweeps ``compare``: :func:`sim.api.experiment_plan`). Rerunning into the same directory
-    (``hydra.run.dir=...``) resumes: finished cells are skipped. The directory is locked from
+    ``name`` (for a grid that sweeps ``compare``: :func:`sim.api.experiment_plan`). Rerunning into
+    the same directory (``hydra.run.dir=...``) resumes: finished cells are skipped. The directory is locked from
     the plan to the report (:class:`sim.store.DirectoryLock`): a second sweep into it meanwhile
     is refused.
     """
