@@ -14,16 +14,20 @@ trees alternating round by round so that both see the same machine load:
   simulate, statistics, tables, figures; trees before issue 15 did not record them);
 - ``stepping_s``: the same two cells' stepping alone (``sim.experiment.run_prepared`` on the
   prepared world, the tidy tables included), in one warm process, median of 5;
-- ``whole / stepping``: what the process costs beyond the model;
+- ``whole / stepping``: what the process costs beyond the model (and its CPU seconds over the
+  stepping's);
 - ``import_s``: ``python -c "import sim.cli"``; ``error_s``: ``python -m sim policy.outreach=2``
   (a bad override: the process ends after its one-line error);
 - ``multirun_job_s``: a 3-job Hydra multirun with the basic launcher
   (``-m policy.outreach=0,0.5,1 replications=4``), wall seconds per job, less the report it ends
   with (``multirun_report_s``, as it prints it; trees before issue 15 wrote none).
 
-Medians over the rounds are printed side by side (and with ``--old``, the ratio new / old).
-Goals (issue 15): ``whole_s`` at R = 30 within 5 s on this 2-core machine when quiet and within
-10x of ``stepping_s``; ``error_s`` under 1.5 s.
+Beside each wall time, ``*_cpu_s``: the CPU seconds (user + system) of the same child process
+(``resource.getrusage(RUSAGE_CHILDREN)``), which a busy machine inflates far less than the wall
+time; ``load_1m``: the 1-minute load average when the round started (2 cores: above 1, other
+work shared them). Medians over the rounds are printed side by side (and with ``--old``, the
+ratio new / old). Goals (issue 15): ``whole_s`` at R = 30 within 5 s on this 2-core machine
+when quiet and within 10x of ``stepping_s``; ``error_s`` under 1.5 s.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,36 +69,48 @@ def _env(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree), "HYDRA_FULL_ERROR": "0"}
 
 
-def _wall(tree: Path, args: list[str], cwd: str, *, ok: bool = True) -> tuple[float, subprocess.CompletedProcess]:
-    start = time.perf_counter()
+def _cpu() -> float:
+    """User + system CPU seconds of this process's waited-for children so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _wall(tree: Path, args: list[str], cwd: str, *, ok: bool = True
+          ) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall and CPU seconds of ``python ARGS`` run with ``tree`` first on the path, and the process."""
+    start, cpu = time.perf_counter(), _cpu()
     p = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=_env(tree), cwd=cwd, check=False)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _cpu() - cpu
     if ok and p.returncode:
         raise RuntimeError(f"{tree}: {' '.join(args)}:\n{p.stderr[-2000:]}")
-    return wall, p
+    return wall, cpu, p
 
 
 def measure(tree: Path, replications: int, multirun: bool) -> dict[str, float]:
     """One round of every measurement on one tree (see the module docstring)."""
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"load_1m": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
-        out["whole_s"], _ = _wall(tree, ["-m", "sim", f"replications={replications}", f"hydra.run.dir={run}"], tmp)
+        out["whole_s"], out["whole_cpu_s"], _ = _wall(
+            tree, ["-m", "sim", f"replications={replications}", f"hydra.run.dir={run}"], tmp)
         stages = json.loads((run / "provenance.json").read_text()).get("stages", {})
         out |= {f"stage_{k}_s": float(v) for k, v in stages.items()}
-        _, p = _wall(tree, ["-c", STEPPING.format(r=replications)], tmp)
+        _, _, p = _wall(tree, ["-c", STEPPING.format(r=replications)], tmp)
         out["stepping_s"] = json.loads(p.stdout.strip().splitlines()[-1])["stepping_s"]
         out["whole_over_stepping"] = out["whole_s"] / out["stepping_s"]
-        out["import_s"], _ = _wall(tree, ["-c", "import sim.cli"], tmp)
-        out["error_s"], p = _wall(tree, ["-m", "sim", "policy.outreach=2", f"hydra.run.dir={tmp}/bad"], tmp, ok=False)
+        out["whole_cpu_over_stepping"] = out["whole_cpu_s"] / out["stepping_s"]
+        out["import_s"], out["import_cpu_s"], _ = _wall(tree, ["-c", "import sim.cli"], tmp)
+        out["error_s"], out["error_cpu_s"], p = _wall(
+            tree, ["-m", "sim", "policy.outreach=2", f"hydra.run.dir={tmp}/bad"], tmp, ok=False)
         if p.returncode != 2 or "error:" not in p.stderr:
             raise RuntimeError(f"{tree}: a bad override did not fail as expected:\n{p.stderr[-2000:]}")
         if multirun:
-            wall, p = _wall(tree, ["-m", "sim", "-m", "policy.outreach=0,0.5,1", "replications=4",
-                                   f"hydra.sweep.dir={tmp}/multirun"], tmp)
+            wall, cpu, p = _wall(tree, ["-m", "sim", "-m", "policy.outreach=0,0.5,1", "replications=4",
+                                        f"hydra.sweep.dir={tmp}/multirun"], tmp)
             report = re.search(r"report of .* in ([0-9.]+) s", p.stdout)  # a multirun's report (since issue 15)
             out["multirun_report_s"] = float(report.group(1)) if report else 0.0
             out["multirun_job_s"] = (wall - out["multirun_report_s"]) / 3
+            out["multirun_cpu_per_job_s"] = cpu / 3  # the report's CPU included (it is not timed apart)
     return out
 
 

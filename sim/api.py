@@ -37,6 +37,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sim import project_dir
 from sim.config import LEVERS, ConfigError, mandatory_values, register_configs, validate
+from sim.libyaml import use_libyaml
 from sim.scenarios import expand
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def config_dir() -> Path:
 
 CONFIG_DIR = config_dir()
 register_configs()  # the structured configs the YAML files extend: needed by compose() and hydra.main alike
+use_libyaml()  # Hydra's YAML parsed by libyaml, as OmegaConf 2.4 does (sim.libyaml)
 
 
 def options(group: str) -> list[str]:

@@ -7,7 +7,9 @@ Importing it costs Hydra, the config schema and numpy: the engine, pandas, the s
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import json
 import os
 import shlex
@@ -569,6 +571,54 @@ def command() -> str:
     return short(argv0)
 
 
+def refuse_out_of_range(argv: list[str]) -> None:
+    """Before Hydra composes anything, end the run on a command-line value outside its declared range.
+
+    A plain ``key=value`` override of a setting that declares a range (:func:`sim.config.parameter_spec`:
+    the levers, the mechanism parameters, ...) is converted as Hydra converts it (``OmegaConf.update``
+    on the schema: ``policy.outreach=2`` is 2.0) and checked by :func:`sim.config.check_value`, the
+    check :func:`sim.config.validate` makes of the composed config, with the message :func:`run` would
+    print (the command line named as the source, as :func:`_blame` does) and exit 2. Composing takes
+    a second or more, this a few milliseconds. What this cannot judge alone is left to the full
+    validation: a sweep (``-m``: the sweeper checks every job), another mode (``--cfg``, ``--help``,
+    ...), an addition (``+key=``), an interpolation, a value of the wrong type (Hydra's own error).
+    """
+    from hydra._internal.utils import get_args_parser  # the parser hydra.main reads sys.argv with
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.config import Config, check_value, parameter_specs
+
+    try:
+        args = get_args_parser().parse_args(argv)
+        overrides = OverridesParser.create().parse_overrides(args.overrides)
+    except (SystemExit, HydraException):  # Hydra reports it in its own words
+        return
+    if (args.multirun or args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
+            or args.experimental_rerun):
+        return
+    declared = parameter_specs()
+    schema = None
+    for line, o in zip(args.overrides, overrides, strict=True):
+        key = o.key_or_group
+        if key not in declared or o.is_sweep_override() or o.is_delete() or o.is_add() or o.package is not None:
+            continue
+        value = o.value()
+        if isinstance(value, str):  # an interpolation, or text Hydra will refuse for a number
+            continue
+        schema = schema if schema is not None else OmegaConf.structured(Config)
+        try:
+            OmegaConf.update(schema, key, value, merge=True)
+        except OmegaConfBaseException:  # a value of the wrong type: Hydra's error names it
+            continue
+        try:
+            check_value(f"command line ({line})", key, OmegaConf.select(schema, key))
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+
+
 def main() -> None:
     """``sim-run``: the Hydra app :func:`run`, timed from here (see :class:`Stages`).
 
@@ -579,6 +629,13 @@ def main() -> None:
     """
     global _STARTED, _FULL_ERROR
     _STARTED = (time.perf_counter(), _process_seconds())
+    # At exit, every object still alive moves to the collector's permanent generation, so the
+    # interpreter's final collections skip them (0.5-1 s of a headline run's exit otherwise: the
+    # configs' and the libraries' objects). atexit handlers, weakref finalizers and the flushing of
+    # stdout and stderr still run; what is skipped are finalizers of objects alive at exit, which
+    # Python does not promise to run. Results are written and closed before this point.
+    atexit.register(gc.freeze)
+    refuse_out_of_range(sys.argv[1:])
     asked = _FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:

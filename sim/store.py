@@ -245,10 +245,17 @@ def write_figures(outdir: Path, figures: Mapping[str, Any], formats: tuple[str, 
     return paths
 
 
+# zlib level 1 for PNGs: the same pixels, files about 10% larger, encoded in two thirds of the time
+# (Pillow's default, 6, took 0.05-0.1 s of each headline figure's 0.3-0.4 s).
+PNG_OPTIONS = {"pil_kwargs": {"compress_level": 1}}
+
+
 def _save(outdir: Path, figures: Mapping[str, Any], formats: tuple[str, ...]) -> None:
     for stem, fig in figures.items():
         for fmt in formats:
-            atomic_write(outdir / f"{stem}.{fmt}", lambda p, fig=fig, fmt=fmt: fig.savefig(p, dpi=150, format=fmt))
+            options = PNG_OPTIONS if fmt == "png" else {}
+            atomic_write(outdir / f"{stem}.{fmt}",
+                         lambda p, fig=fig, fmt=fmt, options=options: fig.savefig(p, dpi=150, format=fmt, **options))
 
 
 def config_at(config: Mapping[str, Any], key: str) -> Any:

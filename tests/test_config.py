@@ -165,3 +165,35 @@ def test_misspelt_or_unknown_names_fail_while_composing() -> None:
         compose(["scenario=no_such_scenario"])
     with pytest.raises(MissingConfigException, match="world"):
         compose(["world=atlantis"])
+
+
+def test_omegaconf_parses_every_config_file_with_libyaml_into_what_its_own_loader_gives(tmp_path) -> None:
+    """sim.libyaml puts libyaml's parser under OmegaConf's loader: every file of configs/ (and the
+    test data) loads into the same values, and bad YAML fails at the same line and column."""
+    import yaml
+    from omegaconf import _utils
+
+    from sim.api import CONFIG_DIR
+
+    c_loader = _utils.get_yaml_loader
+    python_loader = c_loader.python_loader
+    assert issubclass(c_loader(), yaml.cyaml.CParser) and not issubclass(python_loader(), yaml.cyaml.CParser)
+    files = sorted(CONFIG_DIR.rglob("*.yaml")) + sorted((CONFIG_DIR.parent / "tests" / "data").rglob("*.yaml"))
+    assert len(files) > 15
+    for path in files:
+        text = path.read_text()
+        ours, theirs = yaml.load(text, Loader=c_loader()), yaml.load(text, Loader=python_loader())
+        assert ours == theirs and repr(ours) == repr(theirs), path  # repr: 1 and 1.0, True and 'yes' differ
+    scalars = "a: 1e3\nb: 100e100\nc: 2018-11-01\nd: .5\ne: 1_000\nf: yes\ng: '2019-07'\nh: ~\ni: .inf\n"
+    assert repr(yaml.load(scalars, Loader=c_loader())) == repr(yaml.load(scalars, Loader=python_loader()))
+    for bad, kind in (("a: 1\nb:\n  c: 2\na: 3\n", yaml.constructor.ConstructorError),  # a duplicate key
+                      ("a: [1, 2\nb: 3\n", yaml.parser.ParserError)):
+        marks = []
+        for loader in (c_loader, python_loader):
+            with pytest.raises(kind) as e:
+                yaml.load(bad, Loader=loader())
+            marks.append((e.value.problem_mark.line, e.value.problem_mark.column))
+        assert marks[0] == marks[1], bad
+    world = tmp_path / "world.yaml"
+    world.write_text((CONFIG_DIR / "world" / "mena_2018.yaml").read_text())
+    assert OmegaConf.load(world) == OmegaConf.create(yaml.load(world.read_text(), Loader=python_loader()))

@@ -50,6 +50,25 @@ def test_the_cli_answers_without_the_statistics_the_figures_or_mesa(tmp_path: Pa
         assert p.returncode == 0, p.stderr
 
 
+def test_a_bad_override_is_refused_before_hydra_composes_anything(tmp_path: Path) -> None:
+    body = ("import atexit, sys\n"
+            "from hydra._internal.config_loader_impl import ConfigLoaderImpl\n"
+            "calls = []\n"
+            "load = ConfigLoaderImpl.load_configuration\n"
+            "ConfigLoaderImpl.load_configuration = lambda *a, **k: calls.append(1) or load(*a, **k)\n"
+            "atexit.register(lambda: print(f'COMPOSED {len(calls)}'))\n"
+            f"sys.argv = ['sim-run', 'hydra.run.dir={tmp_path / 'out'}', 'model.mechanisms.noise.sigma=-1']\n"
+            "from sim.cli import main\nmain()")
+    _, p = _loaded(body, tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.splitlines() == [
+        "error: command line (model.mechanisms.noise.sigma=-1): model.mechanisms.noise.sigma = -1.0 is not allowed; "
+        "allowed: a number in [0, 100] (terms are of order 1: larger values only saturate the model, and near "
+        "1.7e308 overflow to NaN)"]
+    assert "COMPOSED 0" in p.stdout  # Hydra did not compose: not even its first composition (hydra.mode)
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_stacked_engine_runs_without_mesa(tmp_path: Path) -> None:
     body = ("from sim.api import build_pair\nfrom sim.experiment import run_cell\n"
             "run_cell(build_pair(['replications=2', 'horizon.end=2019-02'], 'baseline', None).control)")

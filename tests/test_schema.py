@@ -13,6 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from sim.api import compose
+from sim.cli import _blame, refuse_out_of_range
 from sim.config import (
     RATE_NOTE,
     SCALE_NOTE,
@@ -104,6 +105,43 @@ def test_declared_ranges_keep_the_allowed_values(key: str, inside: list[typing.A
     assert (e.value.file, e.value.key, e.value.allowed) == ("some.yaml", key, allowed)
 
 
+def test_a_command_line_value_outside_its_range_is_refused_before_composing_as_validation_refuses_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """sim-run's early check (before Hydra composes) prints, for every declared key, the error the
+    validation of the composed config prints for the same override: one rule, said the same way."""
+    cfg = compose([])
+    for key, spec in parameter_specs().items():
+        line = f"{key}={spec.low - 1!r}"  # below every range (low is finite)
+        bad = cfg.copy()
+        OmegaConf.update(bad, key, spec.low - 1)
+        with pytest.raises(ConfigError) as e:
+            validate(bad)
+        with pytest.raises(SystemExit) as stop:
+            refuse_out_of_range([line])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err == f"error: {_blame(e.value, [line])}\n", key
+    with pytest.raises(SystemExit):  # an integer is converted as Hydra converts it: 2 -> 2.0
+        refuse_out_of_range(["hydra.run.dir=out", "++policy.outreach=2"])
+    assert capsys.readouterr().err == ("error: command line (++policy.outreach=2): policy.outreach = 2.0 is not "
+                                       "allowed; allowed: a number in [0, 1]\n")
+
+
+@pytest.mark.parametrize("argv", [
+    ["policy.outreach=1", f"{SIGMA}=0.5", "replications=3"],  # in range, or declaring no range
+    ["-m", "policy.outreach=2"],  # a multirun: its sweeper checks every job
+    ["policy.outreach=0,2"],  # a sweep
+    ["--cfg", "job", "policy.outreach=2"],  # not a run
+    ["policy.outreach=${seed}"],  # an interpolation: only the composed config knows its value
+    ["policy.outreach=abc"],  # text for a number: Hydra's own error names it
+    ["+policy.outreach=2"],  # an addition of an existing key: Hydra's own error
+    ["policy.outreach=[1"],  # not an override: Hydra's own error
+])
+def test_the_early_check_leaves_what_it_cannot_judge_to_hydra_and_the_full_validation(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    refuse_out_of_range(argv)
+    assert capsys.readouterr().err == ""
+
+
 def test_param_refuses_a_default_outside_its_own_range_and_omegaconf_ignores_the_metadata() -> None:
     with pytest.raises(ValueError, match="outside its own range"):
         param(2.0, 0.0, 1.0, "a share")
@@ -140,8 +178,12 @@ def test_validation_sweep_check_and_sensitivity_bounds_read_the_declared_range(r
     _sigma_sweep()
     assert sensitivity_problem([SIGMA], 0.5)["bounds"] == [pytest.approx([0.025, 0.075])]
 
+    refuse_out_of_range([f"{SIGMA}=0.07"])  # sim-run's early check reads the same range
+
     request.getfixturevalue("narrow_sigma")
     assert parameter_spec(SIGMA).allowed == "a number in [0.04, 0.06]"
+    with pytest.raises(SystemExit):
+        refuse_out_of_range([f"{SIGMA}=0.07"])
     with pytest.raises(ConfigError) as e:
         validate(cfg)
     assert (e.value.key, e.value.allowed) == (SIGMA, "a number in [0.04, 0.06]")
