@@ -54,6 +54,7 @@ from sim.mechanisms.value import (
     symmetric_alignment,
     third_party_cost,
 )
+from sim.mechanisms.war import supply_share, war_supply
 from sim.theory.bargaining import dependence_shares
 from sim.world import World
 
@@ -143,6 +144,7 @@ def run_bare(
     a = p.allocation
     fixed = calibrate_fixed_effect(commit, value0, b0, rationality=a.rationality, max_share=a.max_share)
     lost = alternatives_lost(outside, world.outside_option)
+    supply = supply_share(world.industry)
     levels: tuple[float, ...] | None = None
     bud = b0.copy()
     gain = p.budget.gain if p.budget.enabled else 0.0
@@ -178,9 +180,14 @@ def run_bare(
         if p.scarcity.enabled and lost.any():
             value += scarcity_premium(value, lost, weight=p.scarcity.weight)
         in_force = [s for s in schedule.sanctions if schedule.sanctions_intensity(s, month)]
+        hubs = None
         if p.diversion.enabled and lost.any():
             hubs = hub_matrix(n, [(s.target, participation(s)[0]) for s in in_force])
             value += diversion_premium(lost, hubs, weight=p.diversion.weight)
+        if p.war.enabled and cond.war.any():
+            if hubs is None:
+                hubs = hub_matrix(n, [(s.target, participation(s)[0]) for s in in_force])
+            value += war_supply(cond.war, supply, hubs, affinity, weight=p.war.weight)
         if p.sanctions.enabled:
             for s in in_force:
                 pi, exposure = participation(s)

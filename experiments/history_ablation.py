@@ -37,6 +37,7 @@ VARIANTS: dict[str, list[str]] = {
     "no participation (sender-only sanctions)": [M + "participation.enabled=false"],
     "no diversion": [M + "diversion.enabled=false"],
     "no formation": [M + "formation.enabled=false"],
+    "no wartime supply": [M + "war.enabled=false"],
     "no scarcity": [M + "scarcity.enabled=false"],
     "no Western sanctions on Russia": ["policy.western_sanctions_on_russia=0"],
     "no outreach": ["policy.outreach=0"],

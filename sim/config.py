@@ -134,6 +134,7 @@ class StateConfig:
     name: str = MISSING
     camp: str = MISSING
     capability: float = MISSING  # share of world capability (CINC-like), > 0
+    industry: float = 0.0  # industrial capacity to produce materiel (any unit, only ratios are read), >= 0
     budget: float = 1.0  # strategic commitment capacity, > 0
     outside_option: float = 0.0  # value of ties outside the modelled world, >= 0
     positions: list[float] = field(default_factory=list)  # each in [-1, 1]
@@ -361,6 +362,23 @@ class DiversionParams:
 
 
 @dataclass
+class WarParams:
+    """Wartime supply: a state at war (``war`` events) and the partners able and willing to supply it
+    gain value to each other, in both directions (sim/mechanisms/war.py):
+
+    V += W + W^T,  W[i, j] = weight * war_i * x_j / (x_i + x_j) * hub[i, j] * max(0, S[i, j])
+
+    x is the world's ``industry``, hub the non-participation in sanctions on i. Zero without a war.
+    """
+
+    enabled: bool = True
+    weight: float = param(0.25, 0.0, 1.0, "omega: value a belligerent at full war and a friendly (S = 1), "
+                          "non-sanctioning partner holding all the pair's industry gain to each other",
+                          note="0.25: the scale of diversion.weight and outreach.premium, a prior, not fitted; "
+                          "the range runs from absent to 4 times that")
+
+
+@dataclass
 class FormationParams:
     """Ties form and break with the affinity anchor: the allocation's fixed effect moves by
     ``rate`` logits per unit change of the anchor (events, interests) since calibration,
@@ -421,6 +439,7 @@ class MechanismsConfig:
     sanctions: SanctionsParams = field(default_factory=SanctionsParams)
     participation: ParticipationParams = field(default_factory=ParticipationParams)
     diversion: DiversionParams = field(default_factory=DiversionParams)
+    war: WarParams = field(default_factory=WarParams)
     formation: FormationParams = field(default_factory=FormationParams)
     abandonment: AbandonmentParams = field(default_factory=AbandonmentParams)
     brokerage: BrokerageParams = field(default_factory=BrokerageParams)
@@ -461,7 +480,8 @@ class EventConfig:
     """A dated change. Pair fields need two ``states``; state fields need one.
 
     affinity sets the pair's affinity anchor; complementarity and returns add to the pair;
-    budget and outside_option multiply the state's value; positions set issue positions;
+    budget and outside_option multiply the state's value; positions set issue positions; war
+    sets the state's war level (0 at peace, 1 at full war; read by the wartime supply mechanism);
     salience sets the state's weight on an issue (a share in [0, 1); its other issues' weights
     are rescaled so that they still sum to 1); ``joins`` names a sanctions lever whose regime
     the ``states`` join. With ``scale_with`` naming a lever of intensity s, every change is scaled
@@ -480,6 +500,7 @@ class EventConfig:
     returns: float | None = None
     budget: float | None = None
     outside_option: float | None = None
+    war: float | None = None
     positions: dict[str, float] = field(default_factory=dict)
     salience: dict[str, float] = field(default_factory=dict)
     joins: str | None = None
@@ -780,6 +801,7 @@ def _validate_world(w: Any, file: str) -> list[str]:
         if s.camp not in CAMPS:
             raise ConfigError(file, f"{key}.camp", s.camp, f"one of {', '.join(CAMPS)}")
         _number(file, f"{key}.capability", s.capability, 1e-9, 1.0, "a number in (0, 1]")
+        _number(file, f"{key}.industry", s.industry, 0.0, math.inf, "a finite number >= 0")
         _number(file, f"{key}.budget", s.budget, 1e-9, math.inf, "a finite number > 0")
         _number(file, f"{key}.outside_option", s.outside_option, 0.0, math.inf, "a finite number >= 0")
         if len(s.positions) != k:
@@ -895,11 +917,11 @@ def _validate_scenario(s: Any, file: str, codes: list[str], issues: list[str], g
             if code not in codes and code not in groups:
                 raise ConfigError(file, f"{key}.states[{i}]", code, known)
         pair_fields = [f for f in PAIR_FIELDS if e[f] is not None]
-        state_fields = [f for f in ("budget", "outside_option") if e[f] is not None] + [
+        state_fields = [f for f in ("budget", "outside_option", "war") if e[f] is not None] + [
             f for f in ("positions", "salience") if len(e[f])]
         if not pair_fields and not state_fields and e.joins is None:
             raise ConfigError(file, key, e.name, "an event that changes at least one of affinity, "
-                              "complementarity, returns, budget, outside_option, positions, salience, or joins "
+                              "complementarity, returns, budget, outside_option, war, positions, salience, or joins "
                               "a sanctions regime")
         if sum(map(bool, (pair_fields, state_fields, e.joins is not None))) > 1:
             raise ConfigError(file, key, e.name, "an event of one kind: pair changes, state changes or joins, "
@@ -923,6 +945,8 @@ def _validate_scenario(s: Any, file: str, codes: list[str], issues: list[str], g
         for f in ("budget", "outside_option"):
             if e[f] is not None:
                 _number(file, f"{key}.{f}", e[f], 0.0, math.inf, "a finite factor >= 0")
+        if e.war is not None:
+            _number(file, f"{key}.war", e.war, 0.0, 1.0, "a war level in [0, 1] (0 at peace, 1 at full war)")
         for issue, value in e.positions.items():
             if issue not in issues:
                 raise ConfigError(file, f"{key}.positions.{issue}", value, f"an issue among {', '.join(issues)}")

@@ -36,8 +36,8 @@ class Event:
     """A compiled event: indices instead of codes.
 
     Additive and multiplicative changes are already scaled by the event's lever; ``scale`` is
-    kept for the changes that set a level (affinity anchor, positions), which move ``scale`` of
-    the way from the current level to the new one.
+    kept for the changes that set a level (affinity anchor, positions, war), which move ``scale``
+    of the way from the current level to the new one.
     """
 
     step: int
@@ -49,6 +49,7 @@ class Event:
     returns: float | np.ndarray = 0.0
     budget: float | np.ndarray = 1.0
     outside_option: float | np.ndarray = 1.0
+    war: float | None = None  # the state's war level, set ``scale`` of the way
     positions: dict[int, float] = field(default_factory=dict)
     salience: dict[int, float] = field(default_factory=dict)
     joins: str | None = None  # a sanctions lever whose regime ``states`` join (``scale`` of the way)
@@ -178,6 +179,7 @@ def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World, *, ke
                 budget=1.0 + scale * (float(e.budget) - 1.0) if e.budget is not None else 1.0,
                 outside_option=(1.0 + scale * (float(e.outside_option) - 1.0) if e.outside_option is not None
                                 else 1.0),
+                war=None if _get(e, "war") is None else float(e.war),
                 positions={world.issues.index(k): float(v) for k, v in e.positions.items()},
                 salience={world.issues.index(k): float(v) for k, v in _items(e, "salience")},
                 joins=None if _get(e, "joins") is None else str(e.joins),
@@ -310,6 +312,11 @@ class Conditions:
     positions: np.ndarray
     salience: np.ndarray
     participation: dict[str, np.ndarray] = field(default_factory=dict)  # sanctions lever -> pi, (N,) or (S, N)
+    war: np.ndarray | None = None  # each state's war level in [0, 1], (N,) or (S, N); None: 0 everywhere
+
+    def __post_init__(self) -> None:
+        if self.war is None:
+            self.war = np.zeros(self.outside_option.shape[-1])
 
     @classmethod
     def from_world(cls, world: World, sanctions: Sequence[Sanctions] = ()) -> Conditions:
@@ -322,17 +329,18 @@ class Conditions:
             positions=world.positions.copy(),
             salience=world.salience.copy(),
             participation={x.lever: participation_vector(world.n, x.participants) for x in sanctions},
+            war=np.zeros(world.n),
         )
 
 
 def apply_event(c: Conditions, e: Event) -> None:
     """Apply one event in place: pair changes to both directions, state changes to one row.
 
-    affinity moves the anchor (affinities then drift toward it), positions and salience move,
-    each by ``scale`` of the way to the new level (a salience change rescales the state's other
-    weights to keep the row's sum at 1); a join moves the joiner's participation in the regime
-    ``scale`` of the way to 1; complementarity and returns are added and floored at
-    0; budget and outside_option multiply. With the event's numbers one per slice (shape (S,)),
+    affinity moves the anchor (affinities then drift toward it), positions, salience and a
+    state's war level move, each by ``scale`` of the way to the new level (a salience change
+    rescales the state's other weights to keep the row's sum at 1); a join moves the joiner's
+    participation in the regime ``scale`` of the way to 1; complementarity and returns are added
+    and floored at 0; budget and outside_option multiply. With the event's numbers one per slice (shape (S,)),
     a condition it changes gets the stack axis (S, ...) and each slice its own change.
     """
     if len(e.states) == 2:
@@ -353,6 +361,8 @@ def apply_event(c: Conditions, e: Event) -> None:
             c.salience = _set_salience(c.salience, i, k, c.salience[..., i, k] + e.scale * (v - c.salience[..., i, k]))
         c.budget_factor = _set(c.budget_factor, (i,), c.budget_factor[..., i] * e.budget, core=1)
         c.outside_option = _set(c.outside_option, (i,), c.outside_option[..., i] * e.outside_option, core=1)
+        if e.war is not None:
+            c.war = _set(c.war, (i,), c.war[..., i] + e.scale * (e.war - c.war[..., i]), core=1)
         for k, v in e.positions.items():
             c.positions = _set(c.positions, (i, k), c.positions[..., i, k] + e.scale * (v - c.positions[..., i, k]),
                                core=2)

@@ -4,8 +4,8 @@ A :class:`Month` holds the state of one run as (N, N) and (N,) arrays, or of a *
 runs as (S, N, N) and (S, N) arrays (slice s is run s), and steps it one month at a time:
 
     dated events -> budgets -> relationship values (conditionality, the rivals of dilution if
-    on, drivers, scarcity, diversion, sanctions with their participants, noise) -> every state
-    re-spreads its commitments (fixed effects moved by formation) -> ties -> affinities -> dependence
+    on, drivers, scarcity, diversion, wartime supply, sanctions with their participants, noise)
+    -> every state re-spreads its commitments (fixed effects moved by formation) -> ties -> affinities -> dependence
 
 The Mesa model (:class:`sim.model.AllianceModel`) runs one; the stacked runner
 (:mod:`sim.batch`) runs S at once, so a numpy call's overhead is paid once a month for all S.
@@ -68,6 +68,7 @@ from sim.mechanisms.value import (
     symmetric_alignment,
     third_party_cost,
 )
+from sim.mechanisms.war import supply_share, war_supply
 from sim.theory.bargaining import dependence_shares
 from sim.world import World
 
@@ -116,6 +117,7 @@ class Month:
         self.budget_factor = self.conditions.budget_factor.copy()
         self.outside_option = self.conditions.outside_option.copy()
         self._lost = alternatives_lost(self.outside_option, world.outside_option)
+        self._supply = supply_share(world.industry)  # what each partner can supply a state at war
         self._levels: tuple[float | np.ndarray, ...] | None = None  # sanctions levels of the drivers
         self._outreach_level: float | np.ndarray | None = None
         self._formed: np.ndarray | None = None  # the fixed effect moved by formation, once an anchor moved
@@ -173,7 +175,8 @@ class Month:
                              gain=p.gain if p.enabled else 0.0, cap=p.max_growth)
 
     def appraise(self, month: int) -> np.ndarray:
-        """Relationship values this month: mechanisms, outreach, scarcity, sanctions, then noise.
+        """Relationship values this month: mechanisms, outreach, scarcity, diversion, wartime supply,
+        sanctions, then noise.
 
         A driver whose level is 0 adds exactly 0 and is skipped. The innovation is drawn every
         month whatever is switched on, so paired scenarios share the random stream.
@@ -191,11 +194,14 @@ class Month:
         if p.scarcity.enabled and self._lost.any():
             value += scarcity_premium(value, self._lost, weight=p.scarcity.weight)
         in_force = [s for s in self.schedule.sanctions if _on(self.schedule.sanctions_intensity(s, month))]
+        hubs = None
         if p.diversion.enabled and self._lost.any():
-            hubs = hub_matrix(self.world.n, [(s.target, _where_on(self._participation(s)[0],
-                                                                  self.schedule.sanctions_intensity(s, month)))
-                                             for s in in_force])
+            hubs = self._hubs(in_force, month)
             value += diversion_premium(self._lost, hubs, weight=p.diversion.weight)
+        war = self.conditions.war
+        if p.war.enabled and war.any():
+            hubs = self._hubs(in_force, month) if hubs is None else hubs
+            value += war_supply(war, self._supply, hubs, self.affinity, weight=p.war.weight)
         if p.sanctions.enabled:
             for s in in_force:
                 participation, exposure = self._participation(s)
@@ -287,6 +293,12 @@ class Month:
         moved = anchor0 is not None and not np.array_equal(self._anchor, anchor0)
         self._formed = (self.fixed_effect + formation_shift(self._anchor, anchor0, rate=f.rate)
                         if f.enabled and moved else None)
+
+    def _hubs(self, in_force: list[Sanctions], month: int) -> np.ndarray:
+        """Who keeps dealing with each sanctioned state this month (:func:`sim.mechanisms.scarcity.hub_matrix`)."""
+        return hub_matrix(self.world.n, [(s.target, _where_on(self._participation(s)[0],
+                                                              self.schedule.sanctions_intensity(s, month)))
+                                         for s in in_force])
 
     def _participation(self, s: Sanctions) -> tuple[np.ndarray, float | np.ndarray]:
         """Participation pi in regime ``s`` and the exposure of non-participants: the regime's own

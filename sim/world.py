@@ -25,7 +25,8 @@ class Roles:
 class World:
     """Initial state of the world. Arrays are indexed by position in ``codes``.
 
-    capability (N,), camp (N,), non_state (N,), budget (N,), outside_option (N,),
+    capability (N,), industry (N,) (capacity to produce materiel, read only as ratios), camp (N,),
+    non_state (N,), budget (N,), outside_option (N,),
     positions (N, K) in [-1, 1], salience (N, K) rows summing to 1,
     commitment (N, N): A0[i, j] in budget units, rows <= budget,
     affinity (N, N) symmetric in [-1, 1], complementarity (N, N) and returns (N, N) symmetric >= 0,
@@ -39,6 +40,7 @@ class World:
     camp: tuple[str, ...]
     non_state: np.ndarray
     capability: np.ndarray
+    industry: np.ndarray
     budget: np.ndarray
     outside_option: np.ndarray
     positions: np.ndarray
@@ -101,6 +103,7 @@ def world_from_config(w: Any) -> World:
         camp=tuple(str(s.camp) for s in states),
         non_state=np.array([bool(s.non_state) for s in states]),
         capability=np.array([float(s.capability) for s in states]),
+        industry=np.array([float(s.industry) for s in states]),
         budget=budget,
         outside_option=np.array([float(s.outside_option) for s in states]),
         positions=np.array([[float(x) for x in s.positions] for s in states]),
@@ -120,9 +123,10 @@ def synthetic_world(n: int, *, seed: int = 0, n_issues: int = SYNTHETIC_ISSUES, 
     Positions are uniform in [-1, 1]; the affinity of i < j is 1 minus their mean absolute
     position gap plus N(0, 0.2) noise, clipped to [-1, 1] and mirrored; about ``density`` of
     pairs get complementarity, returns and commitments, with each state committing 60% of its
-    budget spread over its tied partners. No state is non-state. Roles: S0-S1 are the entente;
-    the levers' synthetic roles come from :data:`sim.levers.LEVER_TABLE`: S0 courts S2-S4, S5
-    sanctions S1 (``us_sanctions_on_iran``) and S0 (``western_sanctions_on_russia``).
+    budget spread over its tied partners. Industry is the capability (no draw of its own). No state
+    is non-state. Roles: S0-S1 are the entente; the levers' synthetic roles come from
+    :data:`sim.levers.LEVER_TABLE`: S0 courts S2-S4, S5 sanctions S1 (``us_sanctions_on_iran``)
+    and S0 (``western_sanctions_on_russia``).
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     codes = _synthetic_codes(n)
@@ -152,6 +156,7 @@ def synthetic_world(n: int, *, seed: int = 0, n_issues: int = SYNTHETIC_ISSUES, 
         camp=tuple("other" for _ in codes),
         non_state=np.zeros(n, dtype=bool),
         capability=capability,
+        industry=capability.copy(),
         budget=budget,
         outside_option=np.full(n, 0.2),
         positions=positions,

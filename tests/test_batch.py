@@ -41,6 +41,7 @@ from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_th
 from sim.mechanisms.scarcity import scarcity_premium
 from sim.mechanisms.ties import tie_strength
 from sim.mechanisms.value import dynamic_value, static_value, third_party_cost
+from sim.mechanisms.war import supply_share, war_supply
 from sim.metrics import measure_into, metric_names, portfolio_shares
 from sim.step import stack_parameters
 from sim.theory.balance import balance_index
@@ -49,7 +50,7 @@ from sim.theory.bargaining import dependence_shares, power_advantage
 ALL_LEVERS = ["scenario=western_sanctions_2022", "policy.outreach=1", "policy.us_sanctions_on_iran=1",
               "policy.western_sanctions_on_russia=1"]
 MECHANISMS = ("value", "allocation", "budget", "conditionality", "affinity", "scarcity", "noise", "outreach",
-              "sanctions", "participation", "diversion", "formation")  # on by default
+              "sanctions", "participation", "diversion", "war", "formation")  # on by default
 RIVALS = [f"model.mechanisms.{name}.enabled=true" for name in ("abandonment", "brokerage", "shared_threat")]
 CONFIGS = {
     "default": [],
@@ -58,7 +59,8 @@ CONFIGS = {
     "us_sanctions": ["scenario=us_sanctions", "policy.outreach=0.5"],
     **{f"no_{name}": [*ALL_LEVERS, f"model.mechanisms.{name}.enabled=false"] for name in MECHANISMS},
     "synthetic_30": ["world=synthetic", "world.n_states=30", "scenario=outreach", "horizon.end=2020-06"],
-    "history": ["scenario=history"],
+    "history": ["scenario=history"],  # wars: wartime supply
+    "history_war_without_diversion": ["scenario=history", "model.mechanisms.diversion.enabled=false"],
     "rivals": [*ALL_LEVERS, *RIVALS],
 }
 
@@ -219,6 +221,9 @@ def test_every_mechanism_on_a_stack_is_the_mechanism_on_each_slice(n: int) -> No
         "abandonment": lambda s: abandonment_fear(s["dep"], dep0, weight=0.7),
         "brokerage": lambda s: brokerage_premium(s["tie"], s["affinity"], s["dep"], weight=11.0),
         "shared_threat": lambda s: shared_threat(s["affinity"], base, weight=4.9),
+        "war": lambda s: war_supply(s["budget"] - 0.5, supply_share(base), (shared > 0.3) * 1.0, s["affinity"],
+                                    weight=0.25),
+        "war_shared": lambda s: war_supply(base - 0.5, supply_share(base), shared, s["affinity"], weight=0.25),
         "metrics": lambda s: measure_into(np.empty((*s["tie"].shape[:-2], width)), entente=(0, 1),
                                           outreach_actor=2, outreach_targets=(3, 4), commit=s["commit"],
                                           tie=s["tie"], affinity=s["affinity"], dep=s["dep"], outside=s["outside"],
@@ -286,6 +291,9 @@ def test_a_parameter_given_per_slice_is_each_slice_with_its_own_parameter(n: int
         "brokerage": lambda s, p: brokerage_premium(s["tie"], s["affinity"], s["dep"], weight=10 * p),
         "shared_threat": lambda s, p: shared_threat(s["affinity"], base, weight=5 * p),
         "shared_threat_shared": lambda s, p: shared_threat(2 * shared - 1, base, weight=p),
+        "war": lambda s, p: war_supply(s["budget"] - 0.5, supply_share(base), shared, s["affinity"], weight=p),
+        "war_shared": lambda s, p: war_supply(base - 0.5, supply_share(base), shared, 2 * shared - 1, weight=p)
+        * np.ones_like(s["tie"]),
         "sanctions": lambda s, p: sanctions_penalty(s["tie"], participation_vector(n, (1,)), 3, p, 0.6, p),
         "sanctions_factor": lambda s, p: sanctions_factor(n, 2, 0.5, p) * np.ones_like(s["budget"]),
         "outreach": lambda s, p: outreach_premium(n, 0, (2, 3), 1.0, p) + np.zeros_like(s["tie"]),

@@ -309,6 +309,13 @@ def test_events_move_levels_by_their_lever_and_add_scaled_changes() -> None:
                          positions={2: 1.0}))
     assert c.outside_option == pytest.approx([0.5, 0.4])
     assert c.positions[1] == pytest.approx([0.0, 0.0, 0.5])
+    np.testing.assert_array_equal(c.war, [0.0, 0.0])  # at peace unless an event says otherwise
+    apply_event(c, Event(step=0, name="invasion", states=(1,), scale=0.5, war=1.0))
+    np.testing.assert_array_equal(c.war, [0.0, 0.5])  # half way to full war
+    apply_event(c, Event(step=0, name="ceasefire", states=(1,), war=0.0))
+    np.testing.assert_array_equal(c.war, [0.0, 0.0])
+    apply_event(c, Event(step=0, name="invasion by lever", states=(0,), scale=np.array([0.0, 1.0]), war=1.0))
+    np.testing.assert_array_equal(c.war, [[0.0, 0.0], [1.0, 0.0]])  # one level per slice
 
 
 def test_scarcity_premium_hand_case() -> None:
@@ -359,6 +366,35 @@ def test_hubs_and_diversion_by_hand() -> None:
     assert d[0, 3] == pytest.approx(0.5 * 0.6 + 0.5 * 0.2)  # both lost alternatives, neither sanctions the other
     assert np.diag(d).sum() == 0.0
     assert d[1, 2] == 0.0  # neither lost anything
+
+
+def test_supply_share_and_war_supply_by_hand() -> None:
+    """supply[i, j] = x_j / (x_i + x_j); W[i, j] = omega war_i supply[i, j] hub[i, j] max(0, S[i, j]);
+    premium = W + W^T."""
+    from sim.mechanisms.scarcity import hub_matrix
+    from sim.mechanisms.war import supply_share, war_supply
+
+    supply = supply_share(np.array([4.0, 1.0, 4.0, 0.0]))
+    assert supply[0, 1] == pytest.approx(0.2) and supply[1, 0] == pytest.approx(0.8)
+    assert supply[0, 2] == 0.5 and supply[0, 3] == 0.0 and supply[3, 1] == 1.0  # no industry: supplies nothing
+    assert not np.diag(supply).any()
+    off = ~np.eye(4, dtype=bool)
+    np.testing.assert_allclose((supply + supply.T)[off], 1.0)
+    assert supply_share(np.zeros(3)).sum() == 0.0  # nobody has industry: no supply, no NaN
+    hub = hub_matrix(4, [(0, participation_vector(4, (2,)))])  # state 2 sanctions state 0
+    affinity = np.array([[0.0, 0.5, 0.8, -0.4],
+                         [0.5, 0.0, 0.1, 0.6],
+                         [0.8, 0.1, 0.0, 0.0],
+                         [-0.4, 0.6, 0.0, 0.0]])
+    war = np.array([1.0, 0.0, 0.0, 0.5])
+    p = war_supply(war, supply, hub, affinity, weight=0.2)
+    assert p[0, 1] == p[1, 0] == pytest.approx(0.2 * 1.0 * 0.2 * 1.0 * 0.5)  # both sides gain
+    assert p[0, 2] == p[2, 0] == 0.0  # a participant in the sanctions on 0 does not supply it
+    assert p[0, 3] == p[3, 0] == 0.0  # a hostile partner does not supply it (nor has it anything to supply)
+    assert p[1, 3] == p[3, 1] == pytest.approx(0.2 * 0.5 * 1.0 * 1.0 * 0.6)  # half at war: half the value
+    assert p[1, 2] == 0.0 and not np.diag(p).any()  # neither at war
+    np.testing.assert_array_equal(p, p.T)
+    assert not war_supply(np.zeros(4), supply, hub, affinity, weight=0.2).any()  # no war, no term
 
 
 def test_formation_shift_by_hand() -> None:

@@ -219,7 +219,8 @@ def _triangle_world(outside: float) -> World:
     comp = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
     return World(name="triangle", codes=("RUS", "SAU", "IRN"), names=("RUS", "SAU", "IRN"), issues=("x",),
                  camp=("eurasian", "sunni", "shia_axis"), non_state=np.zeros(n, dtype=bool),
-                 capability=np.ones(n) / n, budget=np.ones(n), outside_option=np.full(n, outside),
+                 capability=np.ones(n) / n, industry=np.ones(n), budget=np.ones(n),
+                 outside_option=np.full(n, outside),
                  positions=np.zeros((n, 1)), salience=np.ones((n, 1)), commitment=commit, affinity=affinity,
                  complementarity=comp, returns=np.zeros((n, n)),
                  roles=Roles(entente=(0, 2), outreach_actor=0, outreach_targets=(1,),

@@ -35,15 +35,16 @@ CASES = [
     ["scenario=baseline", "model.mechanisms.allocation.enabled=false", "model.mechanisms.affinity.enabled=false",
      "model.mechanisms.conditionality.enabled=false"],
     ["world=synthetic", "world.n_states=60", "scenario=outreach", "horizon.end=2019-12"],
-    ["scenario=history"],  # formation, diversion, participation, group, salience and join events
+    ["scenario=history"],  # formation, diversion, participation, wars, group, salience and join events
     ["scenario=history", "model.mechanisms.participation.enabled=false", "model.mechanisms.formation.enabled=false"],
+    ["scenario=history", "model.mechanisms.diversion.enabled=false"],  # wartime supply finds its own hubs
     ["scenario=history", "model.mechanisms.abandonment.enabled=true", "model.mechanisms.brokerage.enabled=true",
      "model.mechanisms.shared_threat.enabled=true"],  # the rivals of dilution
 ]
 
 
 @pytest.mark.parametrize("overrides", CASES, ids=["outreach", "all_levers", "switched_off", "synthetic_60", "history",
-                                                  "history_sender_only", "rivals"])
+                                                  "history_sender_only", "history_war_without_diversion", "rivals"])
 def test_the_bare_loop_ends_where_the_model_ends(overrides: list[str]) -> None:
     """Same seed, same final ties, commitments, values, budgets and dependences, bit for bit."""
     cfg = compose(overrides)

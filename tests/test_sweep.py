@@ -54,7 +54,7 @@ def test_grid_points_use_hydra_sweep_syntax_first_key_slowest() -> None:
 
 def test_sensitivity_bounds_are_a_span_around_defaults_clipped_to_the_allowed_range() -> None:
     names = list(numeric_parameters())
-    assert len(names) == 30 and all(n.startswith("model.mechanisms.") for n in names)
+    assert len(names) == 31 and all(n.startswith("model.mechanisms.") for n in names)
     assert "model.mechanisms.noise.enabled" not in names  # switches are not parameters
     problem = sensitivity_problem([], 0.5)
     bounds = dict(zip(problem["names"], problem["bounds"], strict=True))
@@ -62,11 +62,11 @@ def test_sensitivity_bounds_are_a_span_around_defaults_clipped_to_the_allowed_ra
     assert bounds["model.mechanisms.allocation.rationality"] == pytest.approx([2.0, 6.0])
     assert bounds["model.mechanisms.budget.max_growth"] == pytest.approx([1.0, 3.0])  # 2 * 0.5 clipped to >= 1
     x = sensitivity_sample(problem, "sobol", 8, 4, seed=1)
-    assert x.shape == (8 * (30 + 2), 30)
+    assert x.shape == (8 * (31 + 2), 31)
     lo, hi = np.array(problem["bounds"]).T
     assert (x >= lo).all() and (x <= hi).all()
     m = sensitivity_sample(problem, "morris", 3, 4, seed=1)
-    assert m.shape == (3 * 31, 30)
+    assert m.shape == (3 * 32, 31)
 
 
 # ------------------------------------------------------------------ plans and the store
@@ -555,7 +555,7 @@ def test_a_sensitivity_samples_the_parameters_of_the_mechanisms_switched_on_unle
     """A switched-off mechanism's parameters cannot move the effects: by default they are not
     sampled (the rivals of dilution are off by default); switched on, or listed, they are."""
     default = _plan("morris").problem["names"]
-    assert len(default) == 27 and "model.mechanisms.brokerage.weight" not in default
+    assert len(default) == 28 and "model.mechanisms.brokerage.weight" not in default
     assert "model.mechanisms.noise.sigma" in default
     no_noise = _plan("morris", "model.mechanisms.noise.enabled=false").problem["names"]
     assert set(default) - set(no_noise) == {"model.mechanisms.noise.sigma", "model.mechanisms.noise.persistence"}
