@@ -102,6 +102,15 @@ class Prior:
             return np.full(size, self.low)
         return rng.uniform(self.low, self.high, size)
 
+    def from_unit(self, u: Any) -> Any:
+        """The value at prior quantile ``u`` in [0, 1] (the inverse CDF): a uniform ``u`` gives a draw."""
+        import numpy as np
+
+        u = np.asarray(u, dtype=float)
+        if self.shape == "loguniform":
+            return np.exp(math.log(self.low) + u * math.log(self.high / self.low))
+        return self.low + u * (self.high - self.low)
+
     def describe(self) -> str:
         """E.g. ``loguniform on [0.25, 4]``."""
         return f"fixed at {self.low:g}" if self.fixed else f"{self.shape} on [{self.low:g}, {self.high:g}]"
@@ -622,6 +631,22 @@ class HorizonConfig:
 
 
 @dataclass
+class CalibrationConfig:
+    """Settings of ``experiment.design=calibrate`` (ABC-SMC to history, :mod:`sim.calibrate`)."""
+
+    history: str = "history"  # the scenario replayed against the rated patterns
+    fit_end: str = "2024-11"  # last month fitted; the months after it up to horizon.end are forecast
+    patterns: str = ""  # a patterns CSV; "" = data/history/patterns_2018_2024.csv
+    particles: int = 200  # ABC-SMC population size
+    generations: int = 6  # at most this many generations
+    replications: int = 6  # replications per simulated history (the rule's interval needs >= 2)
+    min_epsilon: float = 0.0  # stop when the distance threshold reaches this
+    draws: int = 100  # posterior draws replayed for the predictive score, the forecast and the verdicts
+    verdict_replications: int = 10  # paired replications of the headline pair per draw (>= 5 for a verdict)
+    dask: str = ""  # a Dask scheduler's address; "" = experiment.workers local processes
+
+
+@dataclass
 class ExperimentConfig:
     """What ``sim-run`` runs: a preset of ``configs/experiment/``.
 
@@ -643,6 +668,7 @@ class ExperimentConfig:
     workers: int = 2  # processes of the in-process evaluator (-1: every core)
     record: str = "horizon"  # rows kept per replication: "horizon" (last month) or "series" (every month)
     dyads: bool = False  # also keep each cell's pair table (dyads.parquet): every pair, month and replication
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
 
 @dataclass
@@ -839,7 +865,7 @@ def _validate_model(m: Any, file: str) -> None:
                 check_value(file, f"model.mechanisms.{group}.{key}", value)
 
 
-DESIGNS = ("pair", "grid", "sobol", "morris")
+DESIGNS = ("pair", "grid", "sobol", "morris", "calibrate")
 RECORDS = ("horizon", "series")
 
 
