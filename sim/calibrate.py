@@ -59,6 +59,7 @@ OUTPUTS = ("calibration.db", "posterior.parquet", "generations.csv", "predictive
            "forecast.csv", "verdicts.csv", "effects.parquet", "calibration.json", "calibration.png")
 VERDICTS = ("supported", "inconclusive", "refuted")
 SIGN_COLUMNS = {1: "p_plus", 0: "p_zero", -1: "p_minus"}
+KERNELS = ("multivariate_normal", "local")  # experiment.calibration.kernel: pyabc's transition
 
 
 # ------------------------------------------------------------------ the target and the simulator
@@ -358,6 +359,8 @@ def check_settings(c: Any, horizon: Any, file: str) -> None:
             reason = {"replications": " (the rule's interval needs two)", "verdict_replications":
                       " (a verdict needs an interval: 5 replications at least)"}.get(key, "")
             raise ConfigError(file, f"experiment.calibration.{key}", value, f"an integer >= {low}{reason}")
+    if c.kernel not in KERNELS:
+        raise ConfigError(file, "experiment.calibration.kernel", c.kernel, f"one of {', '.join(KERNELS)}")
     if not isinstance(c.min_epsilon, (int, float)) or not 0 <= c.min_epsilon <= 2:
         raise ConfigError(file, "experiment.calibration.min_epsilon", c.min_epsilon, "a number in [0, 2]")
     fit = month_index(parse_month(c.fit_end, file, "experiment.calibration.fit_end"))
@@ -436,8 +439,9 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         client = Client(str(c.dask))
     sampler = _make_sampler_base()(seed, workers, client)
     np.random.seed(seed)  # pyabc's own draws (the initial population's proposal, the kernels) use numpy's global one
+    kernel = pyabc.LocalTransition() if c.kernel == "local" else pyabc.MultivariateNormalTransition()
     abc = pyabc.ABCSMC(Simulator(target), pyabc.Distribution(**rvs), Distance(target),
-                       population_size=int(c.particles), sampler=sampler,
+                       population_size=int(c.particles), sampler=sampler, transitions=kernel,
                        eps=pyabc.MedianEpsilon())
     outdir.mkdir(parents=True, exist_ok=True)
     db = outdir / "calibration.db"
@@ -462,7 +466,8 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     say(f"ABC-SMC: {len(populations)} generations, {histories} simulated histories in {abc_seconds:.1f} s "
         f"({histories / abc_seconds:.1f} histories/s, {histories * c.replications * 2 / abc_seconds:.0f} "
         f"replications/s), final epsilon {populations['epsilon'].iloc[-1]:.3f}, "
-        f"acceptance {populations['acceptance_rate'].iloc[-1]:.2f}")
+        f"acceptance {populations['acceptance_rate'].iloc[-1]:.2f}, effective sample size "
+        f"{weights.sum() ** 2 / (weights**2).sum():.1f} of {len(weights)}")
 
     # ---- posterior draws: predictive pattern score, forecast, verdicts
     rng = np.random.default_rng([seed, 13])
@@ -498,6 +503,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         "seed": seed, "workers": workers if client is None else "dask", "patterns": str(patterns),
         "generations": len(populations), "simulated_histories": histories,
         "final_epsilon": float(populations["epsilon"].iloc[-1]),
+        "effective_sample_size": float(weights.sum() ** 2 / (weights**2).sum()),
         "acceptance_rate_last": float(populations["acceptance_rate"].iloc[-1]),
         "acceptance_rate_all": float(populations["particles"].sum() / histories),
         "seconds": {"abc": abc_seconds, "predictive": predictive_seconds, "verdicts": verdict_seconds},

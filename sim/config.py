@@ -644,6 +644,7 @@ class CalibrationConfig:
     draws: int = 100  # posterior draws replayed for the predictive score, the forecast and the verdicts
     verdict_replications: int = 10  # paired replications of the headline pair per draw (>= 5 for a verdict)
     dask: str = ""  # a Dask scheduler's address; "" = experiment.workers local processes
+    kernel: str = "multivariate_normal"  # pyabc's perturbation kernel: multivariate_normal or local (LocalTransition)
 
 
 @dataclass
