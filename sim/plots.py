@@ -690,7 +690,7 @@ def calibration_figure(posterior: pd.DataFrame, priors: dict[str, Any], verdicts
     left.set_yticks(y, [h.upper() for h in verdicts["hypothesis"]])
     left.set_xlim(0, 1)
     left.set_xlabel("probability under the posterior (share of draws)")
-    left.legend(fontsize=7, loc="lower right")
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
     left.set_title("verdicts under the posterior", fontsize=9)
     if forecast is not None:
         labels = [f"{a}-{b}" for a, b in zip(forecast["a"], forecast["b"], strict=True)]
@@ -703,7 +703,7 @@ def calibration_figure(posterior: pd.DataFrame, priors: dict[str, Any], verdicts
         right.set_yticks(y, labels, fontsize=7)
         right.set_xlim(0, 1)
         right.set_xlabel("probability of the sign under the posterior (share of draws)")
-        right.legend(fontsize=7, loc="lower right")
+        right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
         right.set_title(f"forecast {forecast['start'].iloc[0]}..{forecast['end'].iloc[0]}", fontsize=9)
     else:
         right.set_visible(False)
