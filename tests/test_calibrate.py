@@ -151,3 +151,12 @@ def test_the_same_seed_gives_the_same_posterior_on_one_core_on_two_and_on_a_dask
     pd.testing.assert_frame_equal(one, two)
     pd.testing.assert_frame_equal(one, dask)
     assert one["distance"].nunique() > 1  # particles that differ, not one repeated
+
+
+def test_sim_run_refuses_an_empty_parameter_list_in_one_line_and_leaves_nothing(sim_run, tmp_path):
+    done = sim_run("experiment=calibrate_small", "experiment.parameters=[]")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "experiment.parameters" in lines[0] and "at least one parameter" in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
