@@ -167,7 +167,9 @@ class Recorded(Exception):  # noqa: N818 (a signal, not an error)
 # The batch a worker evaluates: in "record" mode the simulator notes each proposal (and the seed of
 # its replications) and stops; the proposals are then simulated together, stacked, into "cache";
 # in replay mode each candidate, drawn again from the same seed, finds its summary there.
-# One per thread: a Dask worker may evaluate several chunks at once in its threads.
+# A Dask worker may run several chunks at once in its threads, but pyabc draws from numpy's global
+# generator (which _evaluate seeds per candidate): chunks in one process take turns.
+_GLOBAL_GENERATOR = threading.Lock()
 _LOCAL = threading.local()
 
 
@@ -224,11 +226,17 @@ def _evaluate(blob: bytes, seeds: list[int]) -> list[Any]:
     simulations of all of them stepped together: a first pass records each candidate's proposal
     (:class:`Recorded`), one stacked run simulates them, a second pass evaluates each candidate
     again from its seed, finding its simulation done. Each candidate gets what it would alone."""
-    import random
 
     import cloudpickle
 
     simulate_one = cloudpickle.loads(blob)
+    with _GLOBAL_GENERATOR:  # pyabc draws from numpy's global generator: one chunk at a time per process
+        return _evaluate_chunk(simulate_one, seeds)
+
+
+def _evaluate_chunk(simulate_one: Callable[[], Any], seeds: list[int]) -> list[Any]:
+    import random
+
     batch = _batch()
     batch.update(mode="record", recorded=[], cache={})
     try:
@@ -450,10 +458,12 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     say(f"calibrating {len(keys)} parameters: {c.particles} particles, up to {c.generations} generations, "
         f"{c.replications} replications per simulated history, {workers if client is None else 'Dask'} worker(s)")
     began = time.perf_counter()
-    history = abc.run(minimum_epsilon=float(c.min_epsilon), max_nr_populations=int(c.generations))
+    try:
+        history = abc.run(minimum_epsilon=float(c.min_epsilon), max_nr_populations=int(c.generations))
+    finally:  # pyabc stops the sampler (its process pool) itself; the Dask client is this function's
+        if client is not None:
+            client.close()
     abc_seconds = time.perf_counter() - began
-    if client is not None:
-        client.close()
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0].reset_index(drop=True)
     populations["acceptance_rate"] = populations["particles"] / populations["samples"]
