@@ -366,3 +366,26 @@ def run_experiment(overrides: Sequence[str] | None, root: str | Path, *, workers
         evaluate(p, root, int(workers if workers is not None else cfg.experiment.workers), progress=progress)
         write_report(root, progress=progress)
     return root
+
+
+def run_calibration(overrides: Sequence[str] | None, root: str | Path, *, patterns: str | Path | None = None,
+                    say: Callable[[str], None] = print) -> dict[str, Any]:
+    """The Python twin of ``sim-run experiment=calibrate hydra.run.dir=ROOT``: the history scenario
+    and the headline pair composed with ``overrides`` (which choose the preset, e.g.
+    ``experiment=calibrate_small``), calibrated into ``root`` (:func:`sim.calibrate.run_calibration`).
+    Returns the record written to ``calibration.json``."""
+    from sim.calibrate import Cells
+    from sim.calibrate import run_calibration as calibrate
+
+    overrides = list(overrides or [])
+    cfg, choices = _composed(overrides)
+    compare = None if cfg.compare is None else str(cfg.compare)
+    pair = build_pair(overrides, str(choices["scenario"]), compare, control_config=cfg)
+    if pair.treatment is None:
+        raise ConfigError(compare_source(overrides), "compare", None, "a scenario to pair with: the calibration "
+                          "weighs the pair's verdicts under the posterior")
+    history = build_pair(overrides, str(cfg.experiment.calibration.history), None).control.config
+    where = str(CONFIG_DIR / "experiment" / f"{choices['experiment']}.yaml")
+    return calibrate(Cells(history, pair.control.config, pair.treatment.config), cfg.experiment, Path(root),
+                     seed=int(cfg.seed), file=where, patterns=patterns, say=say,
+                     min_relative_effect=float(cfg.min_relative_effect))

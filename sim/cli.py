@@ -313,6 +313,8 @@ def run(cfg: DictConfig) -> None:
         run_job(cfg, hc, cells, overrides, Path(str(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else outdir)
     elif design == "pair":
         run_pair(cfg, cells, outdir, progress=long)
+    elif design == "calibrate":
+        run_calibrate(cfg, hc, how, pair, outdir)
     else:
         run_sweep(cfg, pair, outdir, _source_file("experiment", str(how.choices.get("experiment")), hc), overrides,
                   lambda name: cells_for(cfg, hc, how, compare=name))
@@ -395,6 +397,33 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
             print(line)
         print(f"in words: {outdir / 'summary.md'} (what H1 and H2 claim, the effects, what each verdict means)")
     print(f"figures: {', '.join(p.name for p in figures)}")
+    print(f"results: {outdir}")
+
+
+def run_calibrate(cfg: DictConfig, hc: HydraConfig, how: Invocation, pair: Pair, outdir: Path) -> None:
+    """ABC calibration to history (:mod:`sim.calibrate`) into ``outdir``: the history scenario is
+    composed with the run's overrides; the pair is the headline pair whose verdicts it weighs."""
+    from sim.calibrate import Cells, run_calibration
+    from sim.patterns import PatternError
+
+    where = _source_file("experiment", str(how.choices.get("experiment")), hc)
+    try:
+        history = build_pair(how.overrides, str(cfg.experiment.calibration.history), None, composer=how.composer,
+                             files=lambda choice: _files(choice, hc, how.choices)).control.config
+        assert pair.treatment is not None  # validated(): a calibrate design needs the pair
+        cells = Cells(history, pair.control.config, pair.treatment.config)
+        with sigterm_as_interrupt():
+            record = run_calibration(cells, cfg.experiment, outdir, seed=int(cfg.seed), file=where,
+                                     min_relative_effect=float(cfg.min_relative_effect))
+    except (ConfigError, PatternError, FileExistsError) as e:
+        abandon(outdir)
+        print(f"error: {_blame(e, how.overrides) if isinstance(e, ConfigError) else e}", file=sys.stderr)
+        sys.exit(2)
+    except BaseException as e:
+        fail(e, outdir, f"the generations finished are in {outdir / 'calibration.db'}")
+    for v in record["verdicts"]:
+        print(f"{v['hypothesis'].upper()} under the posterior: supported {v['p_supported']:.2f}, inconclusive "
+              f"{v['p_inconclusive']:.2f}, refuted {v['p_refuted']:.2f}")
     print(f"results: {outdir}")
 
 

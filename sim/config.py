@@ -45,6 +45,85 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+PRIOR_SHAPES = ("uniform", "loguniform", "fixed")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What is believed about a parameter before history is consulted: ``shape`` over ``[low, high]``.
+
+    - ``uniform``: density 1 / (high - low) on [low, high];
+    - ``loguniform``: density 1 / (x ln(high / low)) on [low, high], low > 0 (every factor of 2
+      inside the range equally likely: for weights and rates known only to an order of magnitude);
+    - ``fixed``: the point ``low == high`` (not a belief about the world but a device of the model,
+      e.g. the counterfactual's scale): never calibrated.
+
+    ``why`` gives the reasoning for the range. Raises ValueError for an unknown shape, low > high,
+    a loguniform prior with low <= 0, or a fixed prior with low != high.
+    """
+
+    shape: str
+    low: float
+    high: float
+    why: str
+
+    def __post_init__(self) -> None:
+        if self.shape not in PRIOR_SHAPES:
+            raise ValueError(f"prior shape {self.shape!r} is not one of {', '.join(PRIOR_SHAPES)}")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low > self.high:
+            raise ValueError(f"a prior needs finite low <= high, not [{self.low}, {self.high}]")
+        if self.shape == "fixed" and self.low != self.high:
+            raise ValueError(f"a fixed prior is one point (low == high), not [{self.low}, {self.high}]")
+        if self.shape != "fixed" and not self.low < self.high:
+            raise ValueError(f"a {self.shape} prior needs low < high, not [{self.low}, {self.high}]")
+        if self.shape == "loguniform" and self.low <= 0:
+            raise ValueError(f"a loguniform prior needs low > 0, not {self.low}")
+
+    @property
+    def fixed(self) -> bool:
+        return self.shape == "fixed"
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def mean(self) -> float:
+        """The prior mean: (low + high) / 2, or (high - low) / ln(high / low) for a loguniform prior."""
+        if self.shape == "loguniform":
+            return (self.high - self.low) / math.log(self.high / self.low)
+        return (self.low + self.high) / 2
+
+    def sample(self, rng: Any, size: int) -> Any:
+        """``size`` independent draws from a ``numpy.random.Generator``."""
+        import numpy as np  # the schema is read without numpy (sim-run --help)
+
+        if self.shape == "loguniform":
+            return np.exp(rng.uniform(math.log(self.low), math.log(self.high), size))
+        if self.shape == "fixed":
+            return np.full(size, self.low)
+        return rng.uniform(self.low, self.high, size)
+
+    def from_unit(self, u: Any) -> Any:
+        """The value at prior quantile ``u`` in [0, 1] (the inverse CDF): a uniform ``u`` gives a draw."""
+        import numpy as np
+
+        u = np.asarray(u, dtype=float)
+        if self.shape == "loguniform":
+            return np.exp(math.log(self.low) + u * math.log(self.high / self.low))
+        return self.low + u * (self.high - self.low)
+
+    def describe(self) -> str:
+        """E.g. ``loguniform on [0.25, 4]``."""
+        return f"fixed at {self.low:g}" if self.fixed else f"{self.shape} on [{self.low:g}, {self.high:g}]"
+
+
+def weight_prior(default: float, what: str = "weight") -> Prior:
+    """Log-uniform over a factor 4 either side of ``default``: the rule for weights, costs, premiums
+    and rates whose defaults are set to be of the right order (terms of order 1), not measured."""
+    return Prior("loguniform", default / 4, default * 4,
+                 f"a {what} known to its order of magnitude only: a factor 4 either side of the default spans "
+                 "'the term barely matters' to 'the term dominates'; log-uniform, every factor equally likely")
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """The declared range and meaning of one numeric setting, kept beside its default (:func:`param`).
@@ -52,7 +131,8 @@ class ParamSpec:
     Allowed values are the finite numbers from ``low`` to ``high`` (``high`` may be ``math.inf``:
     no upper bound, values still finite), each end included unless ``low_open`` / ``high_open``.
     ``description`` says in one line what the setting does; ``note`` says why the range is what it
-    is and is appended to :attr:`allowed`.
+    is and is appended to :attr:`allowed`. ``prior`` (mechanism parameters) is what is believed
+    before history, inside the range: what the calibration (:mod:`sim.calibrate`) samples from.
     """
 
     low: float
@@ -61,6 +141,7 @@ class ParamSpec:
     low_open: bool = False
     high_open: bool = False
     note: str = ""
+    prior: Prior | None = None
 
     def __post_init__(self) -> None:
         if math.isnan(self.low) or math.isnan(self.high) or not self.low < self.high or math.isinf(self.low):
@@ -91,14 +172,17 @@ class ParamSpec:
 
 
 def param(default: float, low: float, high: float, description: str, *, low_open: bool = False,
-          high_open: bool = False, note: str = "") -> Any:
+          high_open: bool = False, note: str = "", prior: Prior | None = None) -> Any:
     """A dataclass field with ``default`` and its :class:`ParamSpec` as metadata (OmegaConf ignores it).
 
-    Raises ValueError if the range does not contain the default.
+    Raises ValueError if the range does not contain the default, or the prior (if any) does not
+    contain the default or lies outside the range.
     """
-    spec = ParamSpec(low, high, description, low_open, high_open, note)
+    spec = ParamSpec(low, high, description, low_open, high_open, note, prior)
     if not spec.contains(default):
         raise ValueError(f"default {default!r} outside its own range {spec.allowed}")
+    if prior is not None and not (prior.contains(default) and spec.contains(prior.low) and spec.contains(prior.high)):
+        raise ValueError(f"prior {prior.describe()} must contain the default {default!r} and lie in {spec.allowed}")
     return field(default=default, metadata={SPEC: spec})
 
 
@@ -114,9 +198,11 @@ RATE_NOTE = "a monthly rate: 1 moves an affinity across its whole range in a mon
 MIN_SHARE = 0.01  # the smallest allowed allocation.max_share
 
 
-def scale_param(default: float, description: str, *, note: str = "") -> Any:
-    """A weight, cost, premium, slope or scale: a number in ``[0, SCALE_MAX]`` (see :data:`SCALE_MAX`)."""
-    return param(default, 0.0, SCALE_MAX, description, note=f"{note}; {SCALE_NOTE}" if note else SCALE_NOTE)
+def scale_param(default: float, description: str, *, note: str = "", prior: Prior | None = None) -> Any:
+    """A weight, cost, premium, slope or scale: a number in ``[0, SCALE_MAX]`` (see :data:`SCALE_MAX`);
+    its prior is :func:`weight_prior` unless given."""
+    return param(default, 0.0, SCALE_MAX, description, note=f"{note}; {SCALE_NOTE}" if note else SCALE_NOTE,
+                 prior=prior or weight_prior(default))
 
 
 def lever_param(name: str) -> Any:
@@ -228,11 +314,16 @@ class AllocationParams:
     """
 
     enabled: bool = True
-    rationality: float = scale_param(4.0, "beta: logistic slope of desired commitment in value")
+    rationality: float = scale_param(4.0, "beta: logistic slope of desired commitment in value",
+                                     prior=weight_prior(4.0, "logistic slope"))
     max_share: float = param(0.6, MIN_SHARE, 1.0, "largest share of its budget one partner can take",
                              note="below 1% no tie could hold a calibrated commitment (the smallest in 2018 is 0.01 "
-                             "of a budget), and tiny shares divide the calibration by nearly 0 (NaN)")
-    inertia: float = param(0.85, 0.0, 1.0, "share of last month's commitment kept each month")
+                             "of a budget), and tiny shares divide the calibration by nearly 0 (NaN)",
+                             prior=Prior("uniform", 0.5, 1.0, "above the largest 2018 commitment share of a budget "
+                                         "(0.45, which the calibration must be able to hold) up to the whole budget"))
+    inertia: float = param(0.85, 0.0, 1.0, "share of last month's commitment kept each month",
+                           prior=Prior("uniform", 0.6, 0.98, "half-lives of commitments from about 1.4 months "
+                                       "(0.6) to about 3 years (0.98): from fickle to glacial"))
 
 
 @dataclass
@@ -245,7 +336,9 @@ class BudgetParams:
     enabled: bool = True
     gain: float = scale_param(1.0, "budget growth per unit of returns-weighted tie change since calibration")
     max_growth: float = param(2.0, 1.0, SCALE_MAX, "cap on budget growth by partnerships, a multiple of the base",
-                              note="partnerships cannot shrink a budget below its base nor grow it a hundredfold")
+                              note="partnerships cannot shrink a budget below its base nor grow it a hundredfold",
+                              prior=Prior("uniform", 1.25, 4.0, "partnerships may add a quarter of a state's base "
+                                          "capacity up to quadrupling it within seven years"))
 
 
 @dataclass
@@ -256,7 +349,9 @@ class ConditionalityParams:
     weight: float = scale_param(0.5, "weight of the conditionality pressure in relationship value")
     hostility_threshold: float = param(0.2, 0.0, 1.0,
                                        "hostility (-affinity) above which a state demands against a partner",
-                                       note="affinities are >= -1: at 1 no state is hostile enough")
+                                       note="affinities are >= -1: at 1 no state is hostile enough",
+                                       prior=Prior("uniform", 0.05, 0.5, "from 'any coolness' to 'open "
+                                                   "rivalry' (affinity -0.5) before a state makes demands"))
 
 
 @dataclass
@@ -273,12 +368,17 @@ class DemandsParams:
 
     enabled: bool = True
     scale: float = param(1.0, 0.0, 1.0, "scale of the outreach targets' demands on the entente dyad "
-                         "(0: without them, the H2 counterfactual)")
+                         "(0: without them, the H2 counterfactual)",
+                         prior=Prior("fixed", 1.0, 1.0, "a device of the counterfactual (0 removes the "
+                                     "demands), not a belief about the world: never calibrated"))
     verbal_cost: float = param(0.1, 0.0, 1.0, "v: cost to the actor of a verbal concession, relative to a "
                                "material one of the same demand",
-                               note="approximate: a statement costs standing with the partner, not commitment")
+                               note="approximate: a statement costs standing with the partner, not commitment",
+                               prior=Prior("uniform", 0.02, 0.5, "a statement costs less than the deed it "
+                                           "stands for: from a fiftieth to half of it"))
     weight: float = param(0.5, 0.0, 10.0, "w: value a material concession or a carried-out threat moves per "
-                          "unit of demand and tie", note="the conditionality weight's default: the same units")
+                          "unit of demand and tie", note="the conditionality weight's default: the same units",
+                          prior=weight_prior(0.5))
 
 
 @dataclass
@@ -289,11 +389,12 @@ class AffinityParams:
     """
 
     enabled: bool = True
-    alignment_rate: float = param(0.05, 0.0, 1.0, "monthly rate of affinity drift toward its anchor")
+    alignment_rate: float = param(0.05, 0.0, 1.0, "monthly rate of affinity drift toward its anchor",
+                                  prior=weight_prior(0.05, "monthly rate"))
     balance_rate: float = param(0.02, 0.0, RATE_MAX, "monthly rate of drift toward structural balance",
-                                note=RATE_NOTE)
+                                note=RATE_NOTE, prior=weight_prior(0.02, "monthly rate"))
     cooperation_rate: float = param(0.02, 0.0, RATE_MAX, "monthly affinity gain per unit of tie above calibration",
-                                    note=RATE_NOTE)
+                                    note=RATE_NOTE, prior=weight_prior(0.02, "monthly rate"))
 
 
 @dataclass
@@ -309,8 +410,10 @@ class NoiseParams:
     """AR(1) value shocks xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, scaled by sigma."""
 
     enabled: bool = True
-    sigma: float = scale_param(0.05, "sigma: scale of the value shocks")
-    persistence: float = param(0.8, 0.0, 1.0, "phi: month-to-month persistence of the value shocks")
+    sigma: float = scale_param(0.05, "sigma: scale of the value shocks", prior=weight_prior(0.05, "shock scale"))
+    persistence: float = param(0.8, 0.0, 1.0, "phi: month-to-month persistence of the value shocks",
+                               prior=Prior("uniform", 0.5, 0.95, "shocks that fade within a couple of months (0.5) "
+                                           "to ones that last about a year and a half (0.95)"))
 
 
 @dataclass
@@ -327,9 +430,13 @@ class SanctionsParams:
 
     enabled: bool = True
     # target's outside option times (1 - s * cut)
-    outside_option_cut: float = param(0.6, 0.0, 1.0, "share of the target's outside options full sanctions cut")
+    outside_option_cut: float = param(0.6, 0.0, 1.0, "share of the target's outside options full sanctions cut",
+                                      prior=Prior("uniform", 0.3, 0.9, "full sanctions cut a sizeable share of "
+                                                  "outside trade but never all of it (evasion, non-participants)"))
     # target's budget times (1 - s * cut)
-    budget_cut: float = param(0.2, 0.0, 1.0, "share of the target's budget full sanctions cut")
+    budget_cut: float = param(0.2, 0.0, 1.0, "share of the target's budget full sanctions cut",
+                              prior=Prior("uniform", 0.05, 0.4, "recorded GDP falls under full sanctions: a few "
+                                          "percent (Russia 2022) to about a third (Iran 2012-2013 in dollars)"))
     # V[k, target] -= s * cost * (T[k, sender] + 1[k = sender])
     secondary_cost: float = scale_param(0.6, "secondary-sanctions cost of closeness to the target")
 
@@ -345,7 +452,9 @@ class ParticipationParams:
 
     enabled: bool = True
     exposure: float = param(0.25, 0.0, 1.0, "share of the secondary cost a non-participant pays per unit of ties "
-                            "to the participants", note="1: as much as under the sender-only rule")
+                            "to the participants", note="1: as much as under the sender-only rule",
+                            prior=Prior("uniform", 0.05, 0.75, "a non-participant pays some but less than a "
+                                        "participant of the secondary cost"))
 
 
 @dataclass
@@ -375,7 +484,8 @@ class WarParams:
     weight: float = param(0.25, 0.0, 1.0, "omega: value a belligerent at full war and a friendly (S = 1), "
                           "non-sanctioning partner holding all the pair's industry gain to each other",
                           note="0.25: the scale of diversion.weight and outreach.premium, a prior, not fitted; "
-                          "the range runs from absent to 4 times that")
+                          "the range runs from absent to 4 times that",
+                          prior=weight_prior(0.25))
 
 
 @dataclass
@@ -389,7 +499,11 @@ class FormationParams:
     enabled: bool = True
     rate: float = scale_param(4.7, "logits of desired commitment per unit of affinity anchor gained "
                               "since calibration", note="approximate: the 2018 gap between a ruptured pair and "
-                              "the median tied pair, per unit of affinity")
+                              "the median tied pair, per unit of affinity", prior=weight_prior(4.7, "formation rate"))
+
+
+RIVAL_PRIOR = ("a rival of dilution, off by default: from absent (0) to 4 times the weight that puts it on equal "
+               "footing with the third-party cost (docs/MODEL.md 7.2b); uniform, since 0 is a live possibility")
 
 
 @dataclass
@@ -400,7 +514,8 @@ class AbandonmentParams:
     enabled: bool = False
     weight: float = param(0.74, 0.0, 2.96, "kappa: value i adds to j per unit of its calibrated dependence on j, "
                           "as j loses all its dependence on i", note="0.74: on equal footing with the third-party "
-                          "cost, docs/MODEL.md 7.2b; the prior runs to 4 times that")
+                          "cost, docs/MODEL.md 7.2b; the prior runs to 4 times that",
+                          prior=Prior("uniform", 0.0, 2.96, RIVAL_PRIOR))
 
 
 @dataclass
@@ -411,7 +526,8 @@ class BrokerageParams:
     enabled: bool = False
     weight: float = param(11.0, 0.0, 44.0, "lambda: premium i draws from j per unit of ties to j's enemies "
                           "and of j's dependence on i", note="11: on equal footing with the third-party cost, "
-                          "docs/MODEL.md 7.2b; the prior runs to 4 times that")
+                          "docs/MODEL.md 7.2b; the prior runs to 4 times that",
+                          prior=Prior("uniform", 0.0, 44.0, RIVAL_PRIOR))
 
 
 @dataclass
@@ -422,7 +538,7 @@ class SharedThreatParams:
     enabled: bool = False
     weight: float = param(4.9, 0.0, 19.6, "mu: value of a tie per unit of capability-weighted common hostility",
                           note="4.9: on equal footing with the third-party cost, docs/MODEL.md 7.2b; the prior "
-                          "runs to 4 times that")
+                          "runs to 4 times that", prior=Prior("uniform", 0.0, 19.6, RIVAL_PRIOR))
 
 
 @dataclass
@@ -537,6 +653,23 @@ class HorizonConfig:
 
 
 @dataclass
+class CalibrationConfig:
+    """Settings of ``experiment.design=calibrate`` (ABC-SMC to history, :mod:`sim.calibrate`)."""
+
+    history: str = "history"  # the scenario replayed against the rated patterns
+    fit_end: str = "2024-11"  # last month fitted; the months after it up to horizon.end are forecast
+    patterns: str = ""  # a patterns CSV; "" = data/history/patterns_2018_2024.csv
+    particles: int = 200  # ABC-SMC population size
+    generations: int = 6  # at most this many generations
+    replications: int = 6  # replications per simulated history (the rule's interval needs >= 2)
+    min_epsilon: float = 0.0  # stop when the distance threshold reaches this
+    draws: int = 100  # posterior draws replayed for the predictive score, the forecast and the verdicts
+    verdict_replications: int = 10  # paired replications of the headline pair per draw (>= 5 for a verdict)
+    dask: str = ""  # a Dask scheduler's address; "" = experiment.workers local processes
+    kernel: str = "multivariate_normal"  # pyabc's perturbation kernel: multivariate_normal or local (LocalTransition)
+
+
+@dataclass
 class ExperimentConfig:
     """What ``sim-run`` runs: a preset of ``configs/experiment/``.
 
@@ -558,6 +691,7 @@ class ExperimentConfig:
     workers: int = 2  # processes of the in-process evaluator (-1: every core)
     record: str = "horizon"  # rows kept per replication: "horizon" (last month) or "series" (every month)
     dyads: bool = False  # also keep each cell's pair table (dyads.parquet): every pair, month and replication
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
 
 @dataclass
@@ -754,7 +888,7 @@ def _validate_model(m: Any, file: str) -> None:
                 check_value(file, f"model.mechanisms.{group}.{key}", value)
 
 
-DESIGNS = ("pair", "grid", "sobol", "morris")
+DESIGNS = ("pair", "grid", "sobol", "morris", "calibrate")
 RECORDS = ("horizon", "series")
 
 

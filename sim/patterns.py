@@ -238,13 +238,39 @@ def cell_changes(dyads: pd.DataFrame, patterns: pd.DataFrame) -> pd.DataFrame:
     out = out.merge(cells[["cell", "a", "b", "start", "end", "sign", "confidence"]], on="cell")
     change, low, high = out["mean"], out["low"], out["high"]
     threshold = np.maximum(RELATIVE_THRESHOLD * out["tie_before"].abs(), ABSOLUTE_THRESHOLD)
-    contains_zero = ~((low > 0) | (high < 0))  # NaN bounds (one replication) count as containing 0
-    model = np.where(contains_zero | (change.abs() < threshold), 0, np.sign(change)).astype(int)
+    model = sign_rule(change.to_numpy(), low.to_numpy(), high.to_numpy(), out["tie_before"].to_numpy())
     out = out.assign(observed=out["sign"].astype(int), replications=out["n"].astype(int), change=change,
                      ci_low=low, ci_high=high, threshold=threshold, model_sign=model)
     out["agree"] = out["model_sign"] == out["observed"]
     return out[["scenario", "a", "b", "start", "end", "observed", "confidence", "replications", "tie_before",
                 "tie_end", "change", "ci_low", "ci_high", "threshold", "model_sign", "agree"]]
+
+
+def sign_rule(change: np.ndarray, low: np.ndarray, high: np.ndarray, tie_before: np.ndarray) -> np.ndarray:
+    """The rule's model sign of each cell (module docstring), elementwise on arrays of any shape:
+    0 if ``low <= 0 <= high`` (NaN bounds, one replication, count as containing 0) or
+    ``|change| < max(0.05 |tie_before|, 0.005)``, else ``sign(change)``. The one place the rule decides."""
+    threshold = np.maximum(RELATIVE_THRESHOLD * np.abs(tie_before), ABSOLUTE_THRESHOLD)
+    contains_zero = ~((low > 0) | (high < 0))
+    return np.where(contains_zero | (np.abs(change) < threshold), 0, np.sign(change)).astype(int)
+
+
+def model_signs(before: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The rule's model signs from per-replication ties: ``before`` and ``end`` are (..., R, C) (R
+    replications, C cells), the result (..., C). The same numbers as :func:`cell_changes`'
+    ``model_sign`` without a table: mean change over R, its Student-t interval (sd with R - 1
+    degrees of freedom; none for R = 1), then :func:`sign_rule`. For the calibration, which scores
+    thousands of simulated histories."""
+    from scipy import special
+
+    change = end - before
+    r = change.shape[-2]
+    mean = change.mean(axis=-2)
+    if r > 1:
+        half = special.stdtrit(r - 1, 0.5 + CONFIDENCE_LEVEL / 2) * change.std(axis=-2, ddof=1) / np.sqrt(r)
+    else:
+        half = np.full_like(mean, np.nan)
+    return sign_rule(mean, mean - half, mean + half, before.mean(axis=-2))
 
 
 def weighted_disagreement(observed: Sequence[int] | np.ndarray | pd.Series,

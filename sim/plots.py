@@ -657,3 +657,68 @@ def plot_pattern_score(cells: pd.DataFrame) -> Figure:
     fig.suptitle("Pattern score: observed direction of each dyad's tie (left half) against the model's (right half)",
                  fontsize=10)
     return fig
+
+
+def calibration_figure(posterior: pd.DataFrame, priors: dict[str, Any], verdicts: pd.DataFrame,
+                       forecast: pd.DataFrame | None, score: pd.DataFrame) -> Figure:
+    """The calibration on one page: each calibrated parameter's posterior (weighted histogram) over
+    its whole prior range (the x axis; log10 for a log-uniform prior) with the prior's density, flat
+    on that axis, for comparison; the probability of
+    each H1 and H2 verdict under the posterior; the forecast's sign probabilities per dyad; and the
+    posterior-predictive agreement with the fitted cells beside the two guesses (title)."""
+    keys = [c for c in posterior.columns if c not in ("weight", "distance")]
+    columns = min(4, len(keys))
+    rows = -(-len(keys) // columns)
+    fig = Figure(figsize=(12, 2.3 * rows + 4.2), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.3 * rows, 4.2])
+    axes = np.atleast_1d(top.subplots(rows, columns, squeeze=False)).ravel()
+    weights = posterior["weight"].to_numpy()
+    for ax, key in zip(axes, keys, strict=False):
+        prior = priors[key]
+        log = prior.shape == "loguniform"  # shown in log10: its prior is flat there
+        low, high = (np.log10(prior.low), np.log10(prior.high)) if log else (prior.low, prior.high)
+        values = np.log10(posterior[key]) if log else posterior[key]
+        ax.hist(values, bins=np.linspace(low, high, 16), weights=weights, density=True, color=COLORS[0], alpha=0.7,
+                label="posterior")
+        ax.hlines(1 / (high - low), low, high, color="#333333", linestyle="--", label="prior")
+        ax.set_xlim(low, high)
+        ax.set_title(("log10 " if log else "") + key.removeprefix("model.mechanisms."), fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(keys):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7)
+    top.suptitle("posterior density (bars) against prior density (dashed) of each calibrated parameter, over its "
+                 "prior range",
+                 fontsize=9)
+    left, right = bottom.subplots(1, 2, width_ratios=[1, 2])
+    verdict_colors = {"supported": COLORS[2], "inconclusive": "#d9d9d9", "refuted": COLORS[3]}
+    y = np.arange(len(verdicts))
+    start = np.zeros(len(verdicts))
+    for v, color in verdict_colors.items():
+        share = verdicts[f"p_{v}"].to_numpy()
+        left.barh(y, share, left=start, color=color, label=v, edgecolor="white")
+        start += share
+    left.set_yticks(y, [h.upper() for h in verdicts["hypothesis"]])
+    left.set_xlim(0, 1)
+    left.set_xlabel("probability under the posterior (share of draws)")
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
+    left.set_title("verdicts under the posterior", fontsize=9)
+    if forecast is not None:
+        labels = [f"{a}-{b}" for a, b in zip(forecast["a"], forecast["b"], strict=True)]
+        y = np.arange(len(forecast))[::-1]
+        start = np.zeros(len(forecast))
+        for s, column in ((1, "p_plus"), (0, "p_zero"), (-1, "p_minus")):
+            share = forecast[column].to_numpy()
+            right.barh(y, share, left=start, color=SIGN_COLORS[s], label=SIGN_WORDS[s], edgecolor="white")
+            start += share
+        right.set_yticks(y, labels, fontsize=7)
+        right.set_xlim(0, 1)
+        right.set_xlabel("probability of the sign under the posterior (share of draws)")
+        right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
+        right.set_title(f"forecast {forecast['start'].iloc[0]}..{forecast['end'].iloc[0]}", fontsize=9)
+    else:
+        right.set_visible(False)
+    text = "; ".join(f"{r.rule} {r.agree}/{r.cells}" for r in score[score["subset"] == "all"].itertuples())
+    hm = "; ".join(f"{r.rule} {r.agree}/{r.cells}" for r in score[score["subset"] == "H+M"].itertuples())
+    bottom.suptitle(f"fitted cells, all: {text}\nH+M: {hm}", fontsize=9)
+    return fig

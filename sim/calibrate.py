@@ -1,0 +1,627 @@
+"""ABC calibration to history (issue 13): ``sim-run experiment=calibrate``.
+
+Approximate Bayesian computation by pyabc's ABC-SMC (its history in ``calibration.db``, SQLite,
+in the run directory). What is fitted and how:
+
+- **parameters** ``experiment.parameters``: mechanism parameters, each sampled from its schema
+  prior (:class:`sim.config.Prior`, :func:`sim.priors.mechanism_priors`); the rest keep the run's
+  values. World numbers and event magnitudes are not sampled (the stacked engine shares one world).
+- **simulator**: one simulated history per particle: the history scenario
+  (``experiment.calibration.history``) over ``horizon.start .. calibration.fit_end`` with
+  ``calibration.replications`` replications stepped together (:func:`sim.batch.run_batch`), and
+  the control scenario (the "nothing happens" start, ``scenario``, baseline by default) over the
+  same months with the same seeds.
+- **summary**: the rule's model sign (:func:`sim.patterns.model_signs`) of each rated cell
+  (``data/history/patterns_2018_2024.csv``, the P1-P2 cells up to ``fit_end``) in both runs.
+- **distance** ``d = D(history signs, observed) + D(control signs, 0)``, D the confidence-weighted
+  disagreement (:func:`sim.patterns.weighted_disagreement`, H = 3, M = 2, L = 1): the first term is
+  the pattern score's loss, the second how far the 2018 start drifts with nothing happening
+  (the share, weighted alike, of the rated dyads that move by the rule although nothing happens). 0 <= d <= 2.
+- **sampler** :class:`SeededSampler`: each candidate particle is evaluated with numpy's global
+  generator seeded from ``SeedSequence([seed, generation, index])``, in rounds of ``particles``
+  candidates, and the first ``particles`` accepted in index order are kept, so the same config
+  and seed give the same posterior on one core, on many, or on a Dask cluster. pyabc's own
+  samplers take the first particles to *finish*, which depends on timing.
+
+After the last generation (``outputs`` of :func:`run_calibration`): the posterior sample with
+weights; ``calibration.draws`` parameter sets drawn from it by weight, each replayed over the
+whole horizon (the stacked engine: one slice per draw and replication): the posterior-predictive
+pattern score on the fitted cells and ``forecast.csv`` (the rated dyads after ``fit_end``); and
+each draw's headline pair (``scenario`` against ``compare``, ``calibration.verdict_replications``
+paired replications): the probability of each H1 and H2 verdict under the posterior and the
+posterior distribution of the effects.
+
+Not yet here (issue 13): model choice across the rival structures, a batched sampler (particles
+stacked in one engine call), PRIM scenario discovery, resuming a killed calibration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config import ConfigError, MechanismsConfig, month_index, parse_month
+from sim.patterns import default_patterns, load_patterns, model_signs, next_month, weighted_disagreement
+
+PREFIX = "model.mechanisms."
+OUTPUTS = ("calibration.db", "posterior.parquet", "generations.csv", "predictive.csv", "predictive_score.csv",
+           "forecast.csv", "verdicts.csv", "effects.parquet", "calibration.json", "calibration.png")
+VERDICTS = ("supported", "inconclusive", "refuted")
+SIGN_COLUMNS = {1: "p_plus", 0: "p_zero", -1: "p_minus"}
+KERNELS = ("multivariate_normal", "local")  # experiment.calibration.kernel: pyabc's transition
+
+
+# ------------------------------------------------------------------ the target and the simulator
+
+
+@dataclass
+class Target:
+    """What one simulated history needs: the world, the base parameters, the two schedules over
+    the fitted months, the rated cells and where each cell's tie is in the recorded pair table."""
+
+    world: Any
+    base: MechanismsConfig
+    history: Any  # Schedule over horizon.start .. fit_end
+    control: Any  # Schedule of the nothing-happens start over the same months
+    cells: pd.DataFrame  # the patterns up to fit_end (sim.patterns.load_patterns)
+    pair: np.ndarray  # (C,) column of each cell's pair in the pair table (numpy.triu_indices order)
+    before: np.ndarray  # (C,) row of the month before each cell's start (row 0: the start state)
+    end: np.ndarray  # (C,) row of each cell's end month
+    keys: tuple[str, ...]  # calibrated parameters, model.mechanisms.<group>.<key>
+    replications: int
+
+    @property
+    def observed(self) -> np.ndarray:
+        return self.cells["sign"].to_numpy(dtype=int)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.cells["confidence"].to_numpy()
+
+
+def cell_rows(world: Any, cells: pd.DataFrame, first: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each cell's pair column and its rows (month before start, end) in a pair table whose row 0 is
+    the month before ``first`` (``sim.batch.run_batch(..., pairs=True)``)."""
+    index = {c: k for k, c in enumerate(world.codes)}
+    i, j = np.triu_indices(world.n, 1)
+    column = {(int(a), int(b)): p for p, (a, b) in enumerate(zip(i, j, strict=True))}
+    start = month_index(parse_month(first, "horizon", "start"))
+    pair = np.array([column[tuple(sorted((index[a], index[b])))] for a, b in zip(cells["a"], cells["b"], strict=True)])
+    before = np.array([month_index(parse_month(str(s), "patterns", "start")) - start for s in cells["start"]])
+    end = np.array([month_index(parse_month(str(e), "patterns", "end")) - start + 1 for e in cells["end"]])
+    return pair, before, end
+
+
+def with_values(base: MechanismsConfig, values: dict[str, float]) -> MechanismsConfig:
+    """``base`` with each ``model.mechanisms.<group>.<key>`` of ``values`` replaced."""
+    groups: dict[str, dict[str, float]] = {}
+    for key, value in values.items():
+        group, name = key.removeprefix(PREFIX).split(".")
+        groups.setdefault(group, {})[name] = float(value)
+    return dataclasses.replace(base, **{g: dataclasses.replace(getattr(base, g), **v) for g, v in groups.items()})
+
+
+def simulate_signs(target: Target, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The rule's signs of every cell under each parameter set: (K, C) in the history scenario and
+    (K, C) in the control (nothing happens), parameter set k with its ``seeds[k]`` replications,
+    all K x R slices stepped together per scenario (in stacks of at most ``sim.batch.batch_size``)."""
+    from sim.batch import batch_size, run_batch
+
+    k, r = len(params), len(seeds[0])
+    slices = [(m, s) for m, row in zip(params, seeds, strict=True) for s in row]
+    size = max(r, batch_size(target.world.n) // r * r)
+    out = []
+    for schedule in (target.history, target.control):
+        ties = []
+        for lo in range(0, len(slices), size):
+            part = slices[lo:lo + size]
+            batch = run_batch(target.world, [m for m, _ in part], schedule, [s for _, s in part], pairs=True)
+            ties.append(batch.pairs[:, :, 0, :])  # (S, rows, P): the tie of every pair every month
+        tie = np.concatenate(ties).reshape(k, r, -1, ties[0].shape[-1])
+        before = tie[:, :, target.before, target.pair]
+        end = tie[:, :, target.end, target.pair]
+        out.append(model_signs(before, end))
+    return out[0], out[1]
+
+
+def distance(target: Target, history: np.ndarray, control: np.ndarray) -> np.ndarray:
+    """``D(history, observed) + D(control, 0)`` per row of (K, C) signs (module docstring)."""
+    observed, confidence = target.observed, target.confidence
+    return np.array([weighted_disagreement(observed, h, confidence) + weighted_disagreement(np.zeros_like(c), c,
+                                                                                            confidence)
+                     for h, c in zip(np.atleast_2d(history), np.atleast_2d(control), strict=True)])
+
+
+def name(key: str) -> str:
+    """pyabc's name of a parameter: the key without ``model.mechanisms.``."""
+    return key.removeprefix(PREFIX)
+
+
+def values_of(keys: Sequence[str], parameter: Any) -> list[Any]:
+    """The parameters' values from pyabc's variables: ABC-SMC samples each parameter as the logit
+    z of its prior quantile (a standard logistic prior on z is exactly the schema prior on the
+    value), so that its proposals are never outside the prior (in the bounded space, a Gaussian
+    step in 26 dimensions almost always leaves the box, and pyabc redraws until it does not)."""
+    from sim.priors import mechanism_priors
+
+    priors = mechanism_priors()
+    return [priors[k].from_unit(1.0 / (1.0 + np.exp(-np.asarray(parameter[name(k)], dtype=float)))) for k in keys]
+
+
+class Recorded(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by :class:`Simulator` in record mode, once it knows the proposal it would simulate."""
+
+
+# The batch a worker evaluates: in "record" mode the simulator notes each proposal (and the seed of
+# its replications) and stops; the proposals are then simulated together, stacked, into "cache";
+# in replay mode each candidate, drawn again from the same seed, finds its summary there.
+# A Dask worker may run several chunks at once in its threads, but pyabc draws from numpy's global
+# generator (which _evaluate seeds per candidate): chunks in one process take turns.
+_GLOBAL_GENERATOR = threading.Lock()
+_LOCAL = threading.local()
+
+
+def _batch() -> dict[str, Any]:
+    if not hasattr(_LOCAL, "batch"):
+        _LOCAL.batch = {"mode": None, "recorded": [], "cache": {}}
+    return _LOCAL.batch
+
+
+class Simulator:
+    """pyabc's model: a parameter (a dict of :func:`name` -> value) to the summary
+    ``{"history": signs, "control": signs}``. The seed of its replications is drawn from numpy's
+    global generator after the proposal, which :class:`SeededSampler` seeds per candidate, so a
+    candidate is the same whether simulated alone or stacked with others (:func:`_evaluate`)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def __call__(self, parameter: dict[str, float]) -> dict[str, np.ndarray]:
+        values = tuple(float(v) for v in values_of(self.target.keys, parameter))
+        key = (values, tuple(np.random.randint(0, 2**32, size=4, dtype=np.uint64).tolist()))
+        batch = _batch()
+        if batch["mode"] == "record":
+            batch["recorded"].append((self, key))
+            raise Recorded
+        history, control = batch["cache"].pop(key) if key in batch["cache"] else self.simulate([key])[0]
+        return {"history": history, "control": control}
+
+    def simulate(self, keys: Sequence[tuple[tuple[float, ...], tuple[int, ...]]]
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The summaries of several (values, seed entropy) candidates, stepped together."""
+        t = self.target
+        params = [with_values(t.base, dict(zip(t.keys, values, strict=True))) for values, _ in keys]
+        seeds = [np.random.SeedSequence(list(entropy)).spawn(t.replications) for _, entropy in keys]
+        history, control = simulate_signs(t, params, seeds)
+        return list(zip(history, control, strict=True))
+
+
+class Distance:
+    """pyabc's distance between a simulated summary and the observed one (:func:`distance`)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def __call__(self, x: dict[str, np.ndarray], x0: dict[str, np.ndarray]) -> float:
+        return float(distance(self.target, x["history"][None], x["control"][None])[0])
+
+
+# ------------------------------------------------------------------ the sampler
+
+
+def _evaluate(blob: bytes, seeds: list[int]) -> list[Any]:
+    """Evaluate one candidate particle per seed (numpy's global generator seeded with it), the
+    simulations of all of them stepped together: a first pass records each candidate's proposal
+    (:class:`Recorded`), one stacked run simulates them, a second pass evaluates each candidate
+    again from its seed, finding its simulation done. Each candidate gets what it would alone."""
+
+    import cloudpickle
+
+    simulate_one = cloudpickle.loads(blob)
+    with _GLOBAL_GENERATOR:  # pyabc draws from numpy's global generator: one chunk at a time per process
+        return _evaluate_chunk(simulate_one, seeds)
+
+
+def _evaluate_chunk(simulate_one: Callable[[], Any], seeds: list[int]) -> list[Any]:
+    import random
+
+    batch = _batch()
+    batch.update(mode="record", recorded=[], cache={})
+    try:
+        for seed in seeds:
+            np.random.seed(seed)
+            random.seed(seed)
+            with contextlib.suppress(Recorded):
+                simulate_one()
+        recorded = batch["recorded"]
+        if recorded:
+            simulator = recorded[0][0]
+            keys = [key for _, key in recorded]
+            batch["cache"] = dict(zip(keys, simulator.simulate(keys), strict=True))
+        batch["mode"] = "replay"
+        out = []
+        for seed in seeds:
+            np.random.seed(seed)
+            random.seed(seed)
+            out.append(simulate_one())
+        return out
+    finally:
+        batch.update(mode=None, recorded=[], cache={})
+
+
+def _make_sampler_base() -> type:
+    from pyabc.sampler import Sampler
+
+    class SeededSampler(Sampler):
+        """Deterministic parallel sampling for pyabc (see the module docstring).
+
+        Generation t draws candidates in rounds of ``n`` (the population size); candidate i of
+        round q is evaluated with numpy's global generator seeded from
+        ``SeedSequence([seed, t + 1, q]).spawn(n)[i]`` (t = -1: the prior sample pyabc draws
+        first), wherever it runs; the first ``n`` accepted candidates in
+        (q, i) order form the population. ``map_`` runs ``_evaluate`` over chunks of candidates:
+        in this process (``workers=1``), in a pool of ``workers`` processes kept for the whole
+        calibration (closed by :meth:`stop`, which pyabc calls at the end), or on a Dask client.
+        ``nr_evaluations_`` counts every candidate evaluated.
+        """
+
+        def __init__(self, seed: int, workers: int = 1, client: Any = None) -> None:
+            super().__init__()
+            self.seed, self.workers, self.client = seed, workers, client
+            self.pool: Any = None
+
+        def _map(self, blob: bytes, chunks: list[list[int]]) -> list[list[Any]]:
+            if self.client is not None:
+                futures = self.client.map(_evaluate, [blob] * len(chunks), chunks, pure=False)
+                return self.client.gather(futures)
+            if self.workers == 1 or len(chunks) == 1:
+                return [_evaluate(blob, c) for c in chunks]
+            if self.pool is None:  # one pool for the whole calibration: a worker imports pyabc once (seconds)
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            return list(self.pool.map(_evaluate, [blob] * len(chunks), chunks))
+
+        def stop(self) -> None:
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+                self.pool = None
+
+        def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
+                                    ana_vars=None):
+            import cloudpickle
+
+            blob = cloudpickle.dumps(simulate_one)
+            sample = self._create_empty_sample()
+            accepted = evaluated = 0
+            parts = max(1, self.workers if self.client is None else len(self.client.nthreads()))
+            for q in range(10**6):
+                seeds = [int(s.generate_state(1)[0]) for s in
+                         np.random.SeedSequence([self.seed, t + 1, q]).spawn(n)]
+                chunks = [list(c) for c in np.array_split(np.array(seeds, dtype=np.uint64), parts) if len(c)]
+                chunks = [[int(x) for x in c] for c in chunks]
+                for particle in (p for chunk in self._map(blob, chunks) for p in chunk):
+                    evaluated += 1
+                    if accepted < n:
+                        sample.append(particle)
+                        accepted += particle.accepted
+                if accepted >= n or evaluated >= max_eval:
+                    break
+            self.nr_evaluations_ = evaluated
+            if sample.n_accepted < n:
+                sample.ok = False
+            return sample
+
+    return SeededSampler
+
+
+# ------------------------------------------------------------------ settings and checks
+
+
+def check_parameters(keys: Sequence[str], base: MechanismsConfig, file: str) -> tuple[str, ...]:
+    """The calibrated keys, or one ConfigError: an empty list, an unknown key, a key listed twice,
+    a fixed prior (a device of the model), or a parameter of a mechanism switched off."""
+    from sim.config import numeric_parameters
+    from sim.priors import mechanism_priors
+
+    known = numeric_parameters()
+    priors = mechanism_priors()
+    free = [k for k in known if not priors[k].fixed]
+    if not len(keys):
+        raise ConfigError(file, "experiment.parameters", [],
+                          f"at least one parameter to calibrate, among {', '.join(free)}")
+    for i, key in enumerate(keys):
+        where = f"experiment.parameters[{i}]"
+        if key not in known:
+            raise ConfigError(file, where, key, f"one of {', '.join(free)}")
+        if key in keys[:i]:
+            raise ConfigError(file, where, key, "a parameter not already listed")
+        if priors[key].fixed:
+            raise ConfigError(file, where, key, f"a parameter with a prior to sample ({priors[key].why})")
+        group = key.removeprefix(PREFIX).split(".")[0]
+        if not getattr(base, group).enabled:
+            raise ConfigError(file, where, key, f"a parameter of a mechanism switched on (model.mechanisms.{group}"
+                              ".enabled is false: the parameter changes nothing)")
+    return tuple(keys)
+
+
+def check_settings(c: Any, horizon: Any, file: str) -> None:
+    """One ConfigError for a calibration setting out of range (``experiment.calibration``)."""
+    for key, low in (("particles", 2), ("generations", 1), ("replications", 2), ("draws", 1),
+                     ("verdict_replications", 5)):
+        value = c[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            reason = {"replications": " (the rule's interval needs two)", "verdict_replications":
+                      " (a verdict needs an interval: 5 replications at least)"}.get(key, "")
+            raise ConfigError(file, f"experiment.calibration.{key}", value, f"an integer >= {low}{reason}")
+    if c.kernel not in KERNELS:
+        raise ConfigError(file, "experiment.calibration.kernel", c.kernel, f"one of {', '.join(KERNELS)}")
+    if not isinstance(c.min_epsilon, (int, float)) or not 0 <= c.min_epsilon <= 2:
+        raise ConfigError(file, "experiment.calibration.min_epsilon", c.min_epsilon, "a number in [0, 2]")
+    fit = month_index(parse_month(c.fit_end, file, "experiment.calibration.fit_end"))
+    if not month_index(parse_month(horizon.start, file, "horizon.start")) < fit <= month_index(
+            parse_month(horizon.end, file, "horizon.end")):
+        raise ConfigError(file, "experiment.calibration.fit_end", c.fit_end,
+                          f"a month after horizon.start ({horizon.start}) up to horizon.end ({horizon.end})")
+
+
+# ------------------------------------------------------------------ the run
+
+
+@dataclass
+class Cells:
+    """The three configs a calibration runs: the history replay and the headline pair."""
+
+    history: Any  # DictConfig of the history scenario (validated)
+    control: Any  # DictConfig of the control (nothing happens), the pair's control
+    treatment: Any  # DictConfig of the pair's treatment
+
+
+def prepare_target(cells: Cells, keys: tuple[str, ...], fit_end: str, patterns: Path, replications: int,
+                   *, full: bool = False) -> Target:
+    """The :class:`Target` of a calibration; ``full``: schedules over the whole horizon (the predictive runs)."""
+    from sim.events import build_schedule
+    from sim.experiment import Plain, prepare
+
+    h = cells.history
+    horizon = Plain({"start": str(h.horizon.start), "end": str(h.horizon.end if full else fit_end)})
+    world, base, _ = prepare(h)
+    history = build_schedule(h.scenario, h.policy, horizon, world)
+    control = build_schedule(cells.control.scenario, cells.control.policy, horizon, world)
+    table = load_patterns(patterns, world.codes, (horizon["start"], fit_end))
+    pair, before, end = cell_rows(world, table, horizon["start"])
+    return Target(world, base, history, control, table, pair, before, end, keys, replications)
+
+
+def forecast_cells(world: Any, fitted: pd.DataFrame, fit_end: str, end: str) -> pd.DataFrame:
+    """The rated dyads of ``fitted``, each once, over ``next_month(fit_end) .. end`` (sign to forecast)."""
+    dyads = fitted[["a", "b"]].drop_duplicates().reset_index(drop=True)
+    return dyads.assign(start=next_month(fit_end), end=end, sign=0, confidence="H")
+
+
+def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, file: str,
+                    patterns: Path | None = None, min_relative_effect: float = 0.05,
+                    say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Calibrate, then write :data:`OUTPUTS` into ``outdir``; return the record (``calibration.json``).
+
+    Every check (parameters, settings, the patterns file against the world) comes before any
+    simulation, each a ConfigError or :class:`sim.patterns.PatternError`. Refuses a directory
+    that already holds a calibration (FileExistsError).
+    """
+    import pyabc
+
+    c = experiment.calibration
+    check_settings(c, cells.history.horizon, file)
+    from sim.experiment import prepare
+
+    base = prepare(cells.history)[1]
+    keys = check_parameters(list(experiment.parameters), base, file)
+    patterns = Path(patterns or (c.patterns or default_patterns()))
+    target = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications))
+    found = [n for n in OUTPUTS if (outdir / n).exists()]
+    if found:
+        raise FileExistsError(f"{outdir} already holds a calibration ({', '.join(found)}); refusing to overwrite")
+    from sim.priors import mechanism_priors
+
+    priors = mechanism_priors()
+    rvs = {name(key): pyabc.RV("logistic", 0.0, 1.0) for key in keys}  # the prior quantile's logit: values_of
+    workers = int(experiment.workers)
+    workers = max(1, os.cpu_count() or 1) if workers == -1 else workers
+    client = None
+    if c.dask:
+        from distributed import Client
+
+        client = Client(str(c.dask))
+    sampler = _make_sampler_base()(seed, workers, client)
+    np.random.seed(seed)  # pyabc's own draws (the initial population's proposal, the kernels) use numpy's global one
+    kernel = pyabc.LocalTransition() if c.kernel == "local" else pyabc.MultivariateNormalTransition()
+    abc = pyabc.ABCSMC(Simulator(target), pyabc.Distribution(**rvs), Distance(target),
+                       population_size=int(c.particles), sampler=sampler, transitions=kernel,
+                       eps=pyabc.MedianEpsilon())
+    outdir.mkdir(parents=True, exist_ok=True)
+    db = outdir / "calibration.db"
+    observed = {"history": target.observed, "control": np.zeros_like(target.observed)}
+    abc.new(f"sqlite:///{db}", observed)
+    say(f"calibrating {len(keys)} parameters: {c.particles} particles, up to {c.generations} generations, "
+        f"{c.replications} replications per simulated history, {workers if client is None else 'Dask'} worker(s)")
+    began = time.perf_counter()
+    try:
+        history = abc.run(minimum_epsilon=float(c.min_epsilon), max_nr_populations=int(c.generations))
+    finally:  # pyabc stops the sampler (its process pool) itself; the Dask client is this function's
+        if client is not None:
+            client.close()
+    abc_seconds = time.perf_counter() - began
+    populations = history.get_all_populations()
+    populations = populations[populations["t"] >= 0].reset_index(drop=True)
+    populations["acceptance_rate"] = populations["particles"] / populations["samples"]
+    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame), strict=True)))
+    posterior["weight"] = weights
+    distances = history.get_weighted_distances(t=history.max_t)
+    posterior["distance"] = distances["distance"].to_numpy()
+    histories = int(populations["samples"].sum())
+    say(f"ABC-SMC: {len(populations)} generations, {histories} simulated histories in {abc_seconds:.1f} s "
+        f"({histories / abc_seconds:.1f} histories/s, {histories * c.replications * 2 / abc_seconds:.0f} "
+        f"replications/s), final epsilon {populations['epsilon'].iloc[-1]:.3f}, "
+        f"acceptance {populations['acceptance_rate'].iloc[-1]:.2f}, effective sample size "
+        f"{weights.sum() ** 2 / (weights**2).sum():.1f} of {len(weights)}")
+
+    # ---- posterior draws: predictive pattern score, forecast, verdicts
+    rng = np.random.default_rng([seed, 13])
+    draws = rng.choice(len(posterior), size=int(c.draws), replace=True, p=weights / weights.sum())
+    params = [with_values(base, {k: posterior[k].iloc[d] for k in keys}) for d in draws]
+    full = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), full=True)
+    end = str(cells.history.horizon.end)
+    ahead = forecast_cells(full.world, full.cells, str(c.fit_end), end) if end != str(c.fit_end) else None
+    scored = full.cells if ahead is None else pd.concat([full.cells, ahead], ignore_index=True)
+    pair, before, end_rows = cell_rows(full.world, scored, str(cells.history.horizon.start))
+    predictive_target = dataclasses.replace(full, cells=scored, pair=pair, before=before, end=end_rows)
+    began = time.perf_counter()
+    seeds = [np.random.SeedSequence([seed, 1, k]).spawn(int(c.replications)) for k in range(len(params))]
+    signs, _ = simulate_signs(predictive_target, params, seeds)
+    predictive_seconds = time.perf_counter() - began
+    predictive_rate = len(params) * int(c.replications) * 2 / predictive_seconds
+    fitted = len(full.cells)
+    predictive = sign_probabilities(full.cells, signs[:, :fitted])
+    score = predictive_score(predictive)
+    forecast = None
+    if ahead is not None:
+        forecast = sign_probabilities(ahead, signs[:, fitted:])[["a", "b", "start", "end", "p_plus", "p_zero",
+                                                                 "p_minus", "sign"]]
+    began = time.perf_counter()
+    effects = verdicts_under(params, cells, seed, int(c.verdict_replications), min_relative_effect)
+    verdict_seconds = time.perf_counter() - began
+    verdict_table = verdict_probabilities(effects)
+
+    record = {
+        "parameters": list(keys),
+        "priors": {k: {"shape": priors[k].shape, "low": priors[k].low, "high": priors[k].high} for k in keys},
+        "settings": {k: (v if not isinstance(v, Path) else str(v)) for k, v in dict(c).items()},
+        "seed": seed, "workers": workers if client is None else "dask", "patterns": str(patterns),
+        "generations": len(populations), "simulated_histories": histories,
+        "final_epsilon": float(populations["epsilon"].iloc[-1]),
+        "effective_sample_size": float(weights.sum() ** 2 / (weights**2).sum()),
+        "acceptance_rate_last": float(populations["acceptance_rate"].iloc[-1]),
+        "acceptance_rate_all": float(populations["particles"].sum() / histories),
+        "seconds": {"abc": abc_seconds, "predictive": predictive_seconds, "verdicts": verdict_seconds},
+        "histories_per_second": histories / abc_seconds,
+        "abc_replications_per_second": histories * int(c.replications) * 2 / abc_seconds,
+        "stacked_replications_per_second": predictive_rate,
+        "posterior": {k: weighted_summary(posterior[k].to_numpy(), weights) for k in keys},
+        "predictive_score": score.to_dict(orient="records"),
+        "verdicts": verdict_table.to_dict(orient="records"),
+    }
+    write_outputs(outdir, posterior, populations, predictive, score, forecast, verdict_table, effects, record, priors)
+    return record
+
+
+def weighted_summary(values: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+    """Weighted mean and the 5%, 50%, 95% weighted quantiles (the inverse of the weighted CDF)."""
+    order = np.argsort(values)
+    v, w = values[order], weights[order] / weights.sum()
+    cdf = np.cumsum(w)
+    q = {f"q{int(p * 100):02d}": float(v[min(np.searchsorted(cdf, p), len(v) - 1)]) for p in (0.05, 0.5, 0.95)}
+    return {"mean": float((v * w).sum()), **q}
+
+
+def sign_probabilities(cells: pd.DataFrame, signs: np.ndarray) -> pd.DataFrame:
+    """Per cell: the share of posterior draws whose rule sign is +1, 0, -1 and the most probable
+    sign (ties: 0 before +1 before -1, the order of caution); ``agree`` where it equals the observed."""
+    out = cells[["a", "b", "start", "end", "sign", "confidence"]].rename(columns={"sign": "observed"}).copy()
+    for s, column in SIGN_COLUMNS.items():
+        out[column] = (signs == s).mean(axis=0)
+    probabilities = out[["p_zero", "p_plus", "p_minus"]].to_numpy()
+    out["sign"] = np.array([0, 1, -1])[probabilities.argmax(axis=1)]
+    out["agree"] = out["sign"] == out["observed"]
+    return out.reset_index(drop=True)
+
+
+def predictive_score(predictive: pd.DataFrame) -> pd.DataFrame:
+    """Agreement of the posterior-predictive sign and of the two guesses with the observed signs,
+    over all cells and the H+M cells (as :func:`sim.patterns.score_table`)."""
+    from sim.patterns import GUESSES, SUBSETS
+
+    rows = []
+    for subset, confidences in SUBSETS.items():
+        g = predictive[predictive["confidence"].isin(confidences)]
+        for rule, predicted in (("posterior predictive", g["sign"].to_numpy()), *GUESSES.items()):
+            agree = int((np.broadcast_to(predicted, len(g)) == g["observed"].to_numpy()).sum())
+            rows.append({"subset": subset, "rule": rule, "cells": len(g), "agree": agree,
+                         "weighted_disagreement": weighted_disagreement(g["observed"], predicted, g["confidence"])})
+    return pd.DataFrame(rows)
+
+
+def verdicts_under(params: Sequence[MechanismsConfig], cells: Cells, seed: int, replications: int,
+                   min_relative_effect: float) -> pd.DataFrame:
+    """Each posterior draw's headline pair (control against treatment, ``replications`` paired
+    replications, the draws stacked: :func:`sim.experiment.run_stacked`): its H1 and H2 effect and verdict."""
+    from sim.analysis import summarise
+    from sim.cli import outreach_direction
+    from sim.experiment import prepare, run_stacked
+
+    control, treatment = cells.control, cells.treatment
+    world, _, control_schedule = prepare(control)
+    treatment_schedule = prepare(treatment)[2]
+    names = (str(control.scenario.name), str(treatment.scenario.name))
+    tables = []
+    for scenario, schedule in zip(names, (control_schedule, treatment_schedule), strict=True):
+        results = run_stacked([(scenario, m, schedule) for m in params], world, seed, replications)
+        tables.append([r.table for r in results])
+    direction = outreach_direction(control, treatment)
+    rows = []
+    for k in range(len(params)):
+        table = pd.concat([tables[0][k], tables[1][k]], ignore_index=True)
+        summary = summarise(table, names[0], names[1], seed=seed, direction=direction,
+                            min_relative_effect=min_relative_effect)
+        for h in ("h1", "h2"):
+            rows.append({"draw": k, "hypothesis": h, "effect": summary[h]["effect"],
+                         "relative_effect": summary[h]["relative_effect"], "verdict": summary[h]["verdict"]})
+    return pd.DataFrame(rows)
+
+
+def verdict_probabilities(effects: pd.DataFrame) -> pd.DataFrame:
+    """Per hypothesis: the probability of each verdict under the posterior (share of draws) and the
+    effect's posterior mean and 5-95% range."""
+    rows = []
+    for h, g in effects.groupby("hypothesis", sort=True):
+        row: dict[str, Any] = {"hypothesis": h, "draws": len(g)}
+        for v in VERDICTS:
+            row[f"p_{v}"] = float((g["verdict"] == v).mean())
+        e = g["relative_effect"].to_numpy(dtype=float)
+        row.update({"relative_effect_mean": float(np.nanmean(e)), "relative_effect_q05": float(np.nanquantile(e, 0.05)),
+                    "relative_effect_q95": float(np.nanquantile(e, 0.95))})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_outputs(outdir: Path, posterior: pd.DataFrame, populations: pd.DataFrame, predictive: pd.DataFrame,
+                  score: pd.DataFrame, forecast: pd.DataFrame | None, verdicts: pd.DataFrame,
+                  effects: pd.DataFrame, record: dict[str, Any], priors: dict[str, Any]) -> None:
+    """Every output file, each atomically; ``calibration.json`` last (the completion mark)."""
+    from sim.plots import calibration_figure
+    from sim.store import atomic_write, write_figures
+
+    atomic_write(outdir / "posterior.parquet", lambda p: posterior.to_parquet(p, index=False))
+    atomic_write(outdir / "generations.csv", lambda p: populations.to_csv(p, index=False))
+    atomic_write(outdir / "predictive.csv", lambda p: predictive.to_csv(p, index=False))
+    atomic_write(outdir / "predictive_score.csv", lambda p: score.to_csv(p, index=False))
+    if forecast is not None:
+        atomic_write(outdir / "forecast.csv", lambda p: forecast.to_csv(p, index=False))
+    atomic_write(outdir / "verdicts.csv", lambda p: verdicts.to_csv(p, index=False))
+    atomic_write(outdir / "effects.parquet", lambda p: effects.to_parquet(p, index=False))
+    write_figures(outdir, {"calibration": calibration_figure(posterior, priors, verdicts, forecast, score)})
+    atomic_write(outdir / "calibration.json", lambda p: p.write_text(json.dumps(record, indent=2, default=str)))
+

@@ -1,0 +1,133 @@
+"""Priors: what is believed about every number of the model before history is consulted.
+
+Mechanism parameters carry their prior beside their default in the schema
+(:class:`sim.config.Prior` in each field's :class:`sim.config.ParamSpec`; :func:`mechanism_priors`).
+The ~480 numbers of a world file and the magnitudes of a scenario's events are too many to
+judge one by one: they get a prior by one rule (:func:`world_priors`, :func:`event_priors`),
+readable by code as a table:
+
+- a number **computed** from ``../shared/data`` (a state's ``capability``, CINC 2016; its
+  ``budget``, sqrt(CINC / CINC_RUS); its ``us_alignment`` position, the rescaled UNGA ideal
+  point) is known to within rounding and the data's own error: uniform on
+  value x (1 -/+ :data:`COMPUTED_BAND`), or value -/+ :data:`COMPUTED_BAND` for a position;
+- every other number is **recalled** (the world file marks them "approximate"; a capability
+  the state's source calls approximate, as the LNA's, is one): uniform on value -/+ the larger
+  of :data:`RECALLED_BAND` x |value| and the field's absolute floor (:data:`FLOORS`: a value
+  near 0 is as uncertain as one of the field's typical size), clipped to the field's valid range;
+- an event's magnitude (every one is approximate, ``configs/scenario/history.yaml``): an
+  affinity anchor or position set to a level gets the recalled band around that level; an
+  addition (complementarity, returns) the recalled band around the addition; a factor f
+  (budget, outside option) the recalled band around its change f - 1 (so a factor of 1 stays
+  1); a salience share the recalled band, clipped to [0, 1).
+
+The calibration (:mod:`sim.calibrate`) samples mechanism parameters; world numbers and event
+magnitudes are not yet sampled by it (the stacked engine shares one world across a stack).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from sim.config import Prior, numeric_parameters, parameter_spec
+
+COMPUTED_BAND = 0.02  # relative half-width of a number computed from data (rounding, the data's own error)
+RECALLED_BAND = 0.25  # relative half-width of a recalled ("approximate") number
+# Absolute floor of a recalled number's half-width, and its valid range, per field
+FLOORS: dict[str, tuple[float, float, float]] = {
+    "capability": (0.0002, 1e-9, 1.0),
+    "budget": (0.02, 1e-9, float("inf")),
+    "outside_option": (0.05, 0.0, float("inf")),
+    "position": (0.1, -1.0, 1.0),
+    "salience": (0.1, 0.0, float("inf")),
+    "commitment": (0.02, 0.0, 1.0),
+    "affinity": (0.1, -1.0, 1.0),
+    "complementarity": (0.05, 0.0, float("inf")),
+    "returns": (0.05, 0.0, float("inf")),
+    "event_affinity": (0.1, -1.0, 1.0),
+    "event_addition": (0.02, -float("inf"), float("inf")),
+    "event_factor": (0.05, 0.0, float("inf")),
+    "event_position": (0.1, -1.0, 1.0),
+    "event_salience": (0.05, 0.0, 1.0 - 1e-9),
+}
+COLUMNS = ("key", "value", "shape", "low", "high", "rule")
+
+
+def mechanism_priors() -> dict[str, Prior]:
+    """The schema's prior of every numeric mechanism parameter, by ``model.mechanisms.<group>.<key>``."""
+    out = {}
+    for key in numeric_parameters():
+        prior = parameter_spec(key).prior
+        if prior is None:
+            raise KeyError(f"{key} declares no prior (sim.config.param(..., prior=Prior(...)))")
+        out[key] = prior
+    return out
+
+
+def recalled(value: float, field: str) -> tuple[float, float]:
+    """The recalled band of ``value`` in ``field`` (:data:`FLOORS`), clipped to the field's range."""
+    floor, lo, hi = FLOORS[field]
+    half = max(RECALLED_BAND * abs(value), floor)
+    return max(lo, value - half), min(hi, value + half)
+
+
+def computed(value: float, *, absolute: bool = False) -> tuple[float, float]:
+    """The computed band of ``value``: relative, or absolute for a position on [-1, 1]."""
+    half = COMPUTED_BAND if absolute else COMPUTED_BAND * abs(value)
+    low, high = value - half, value + half
+    return (max(-1.0, low), min(1.0, high)) if absolute else (low, high)
+
+
+def _row(key: str, value: float, band: tuple[float, float], rule: str) -> dict[str, Any]:
+    return {"key": key, "value": float(value), "shape": "uniform", "low": band[0], "high": band[1], "rule": rule}
+
+
+def world_priors(world: Any) -> pd.DataFrame:
+    """One row per number of a table world (:data:`COLUMNS`): its key, value, prior and which rule gave it."""
+    rows = []
+    for code, s in world.states.items():
+        source = str(s.source)
+        key = f"world.states.{code}"
+        cinc = "CINC" in source and "capability: approximate" not in source
+        for name in ("capability", "budget"):
+            value = float(s[name])
+            rows.append(_row(f"{key}.{name}", value, computed(value) if cinc else recalled(value, name),
+                             "computed" if cinc else "recalled"))
+        rows.append(_row(f"{key}.outside_option", float(s.outside_option), recalled(float(s.outside_option),
+                                                                                    "outside_option"), "recalled"))
+        for i, p in enumerate(s.positions):
+            unga = i == 0 and "UNGA ideal point" in source
+            rows.append(_row(f"{key}.positions[{i}]", float(p), computed(float(p), absolute=True) if unga
+                             else recalled(float(p), "position"), "computed" if unga else "recalled"))
+        for i, p in enumerate(s.salience):
+            rows.append(_row(f"{key}.salience[{i}]", float(p), recalled(float(p), "salience"), "recalled"))
+    for n, t in enumerate(world.commitments):
+        rows.append(_row(f"world.commitments[{n}].commitment", float(t.commitment),
+                         recalled(float(t.commitment), "commitment"), "recalled"))
+    for group, name in (("affinities", "affinity"), ("complementarity", "complementarity"), ("returns", "returns")):
+        for n, p in enumerate(world[group]):
+            rows.append(_row(f"world.{group}[{n}].value", float(p.value), recalled(float(p.value), name), "recalled"))
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def event_priors(scenario: Any) -> pd.DataFrame:
+    """One row per magnitude of a scenario's events (:data:`COLUMNS`), all recalled (see the module docstring)."""
+    rows = []
+    for n, e in enumerate(scenario.events):
+        key = f"scenario.events[{n}]"
+        if e.affinity is not None:
+            rows.append(_row(f"{key}.affinity", e.affinity, recalled(float(e.affinity), "event_affinity"), "recalled"))
+        for f in ("complementarity", "returns"):
+            if e[f] is not None:
+                rows.append(_row(f"{key}.{f}", e[f], recalled(float(e[f]), "event_addition"), "recalled"))
+        for f in ("budget", "outside_option"):
+            if e[f] is not None:
+                lo, hi = recalled(float(e[f]) - 1.0, "event_addition")
+                floor = FLOORS["event_factor"][1]
+                rows.append(_row(f"{key}.{f}", e[f], (max(floor, 1.0 + lo), 1.0 + hi), "recalled"))
+        for issue, value in e.positions.items():
+            rows.append(_row(f"{key}.positions.{issue}", value, recalled(float(value), "event_position"), "recalled"))
+        for issue, value in e.salience.items():
+            rows.append(_row(f"{key}.salience.{issue}", value, recalled(float(value), "event_salience"), "recalled"))
+    return pd.DataFrame(rows, columns=list(COLUMNS))

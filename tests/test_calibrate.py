@@ -1,0 +1,162 @@
+"""ABC calibration to history (sim.calibrate): the rule's signs without a table, bad inputs refused
+before any simulation, a synthetic target recovered, the same posterior on one core and on two."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.api import build_pair, compose, run_calibration
+from sim.calibrate import OUTPUTS, Cells, check_parameters, prepare_target, simulate_signs, with_values
+from sim.config import ConfigError, MechanismsConfig
+from sim.experiment import Cell, run_cell
+from sim.patterns import PatternError, cell_changes, default_patterns, load_patterns, model_signs
+from sim.priors import mechanism_priors
+
+PREMIUM, SIGMA = "model.mechanisms.outreach.premium", "model.mechanisms.noise.sigma"
+TINY = ["experiment=calibrate_small", "experiment.workers=1", f"experiment.parameters=[{PREMIUM},{SIGMA}]",
+        "experiment.calibration.draws=3", "experiment.calibration.verdict_replications=5"]
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def cells() -> Cells:
+    cfg = compose(["experiment=calibrate_small"])
+    pair = build_pair(["experiment=calibrate_small"], "baseline", "sunni_outreach", control_config=cfg)
+    history = build_pair(["experiment=calibrate_small"], "history", None).control.config
+    return Cells(history, pair.control.config, pair.treatment.config)
+
+
+def test_model_signs_are_the_pattern_scores_signs(cells):
+    """The calibration's array path of the rule gives cell_changes' model_sign, cell by cell."""
+    cfg = cells.history.copy()
+    cfg.replications, cfg.horizon.end = 4, "2024-11"
+    result = run_cell(Cell("history", cfg), pairs=True)
+    world_codes = result.dyads[["a", "b"]].drop_duplicates()
+    patterns = load_patterns(default_patterns(), pd.unique(pd.concat([world_codes["a"], world_codes["b"]])),
+                             ("2018-11", "2024-11"))
+    expected = cell_changes(result.dyads, patterns)["model_sign"].to_numpy()
+    dyads = result.dyads.set_index(["replication", "date", "a", "b"])["tie"]
+    before = np.array([[dyads[(r, str(pd.Period(s, "M") - 1), a, b)] for s, a, b in
+                        zip(patterns["start"], patterns["a"], patterns["b"], strict=True)] for r in range(4)])
+    end = np.array([[dyads[(r, e, a, b)] for e, a, b in zip(patterns["end"], patterns["a"], patterns["b"],
+                                                            strict=True)] for r in range(4)])
+    assert (model_signs(before, end) == expected).all()
+    assert len(set(expected)) > 1  # the check is not of a constant
+
+
+def test_a_stacked_candidate_gets_what_it_gets_alone(cells):
+    target = prepare_target(cells, (PREMIUM,), "2024-11", default_patterns(), 3)
+    params = [with_values(target.base, {PREMIUM: v}) for v in (0.05, 0.8)]
+    seeds = [np.random.SeedSequence([7, k]).spawn(3) for k in range(2)]
+    together = simulate_signs(target, params, seeds)
+    for k in range(2):
+        alone = simulate_signs(target, params[k:k + 1], seeds[k:k + 1])
+        assert (alone[0][0] == together[0][k]).all() and (alone[1][0] == together[1][k]).all()
+    assert (together[0][0] != together[0][1]).any()  # the premium matters to the signs
+
+
+@pytest.mark.parametrize(("keys", "words"), [
+    ([], "at least one parameter"),
+    (["model.mechanisms.value.no_such_weight"], "one of model.mechanisms.value.complementarity_weight"),
+    ([PREMIUM, PREMIUM], "not already listed"),
+    (["model.mechanisms.demands.scale"], "a parameter with a prior to sample"),
+    (["model.mechanisms.abandonment.weight"], "switched on"),
+])
+def test_a_bad_parameter_list_is_one_clear_error(keys, words):
+    with pytest.raises(ConfigError, match=words) as e:
+        check_parameters(keys, MechanismsConfig(), "calibrate.yaml")
+    assert e.value.file == "calibrate.yaml" and e.value.key.startswith("experiment.parameters")
+
+
+@pytest.mark.parametrize(("override", "error", "words"), [
+    ("experiment.parameters=[]", ConfigError, "at least one parameter"),
+    ("experiment.parameters=[model.mechanisms.value.nope]", ConfigError, "experiment.parameters"),
+    ("experiment.calibration.replications=1", ConfigError, "the rule's interval needs two"),
+    ("experiment.calibration.fit_end=2030-01", ConfigError, "up to horizon.end"),
+    ("experiment.calibration.kernel=gaussian", ConfigError, "multivariate_normal, local"),
+])
+def test_bad_settings_stop_before_anything_is_simulated_or_written(tmp_path, override, error, words):
+    out = tmp_path / "run"
+    with pytest.raises(error, match=words):
+        run_calibration([*TINY, override], out, say=quiet)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_patterns_file_naming_no_state_of_the_world_is_refused_first(tmp_path):
+    bad = tmp_path / "patterns.csv"
+    bad.write_text("a,b,start,end,sign,confidence\nRUS,XYZ,2018-11,2022-01,1,H\n")
+    with pytest.raises(PatternError, match="XYZ"):
+        run_calibration(TINY, tmp_path / "run", patterns=bad, say=quiet)
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
+
+
+def synthetic_patterns(cells: Cells, path, truth: dict[str, float], replications: int) -> None:
+    """The rated cells with the signs the simulator gives at ``truth`` as observed: the calibration's
+    own summary (the same number of replications: the rule's zeros depend on it as on the noise)."""
+    target = prepare_target(cells, tuple(truth), "2024-11", default_patterns(), replications)
+    signs, _ = simulate_signs(target, [with_values(target.base, truth)],
+                              [np.random.SeedSequence(99).spawn(replications)])
+    target.cells.assign(sign=signs[0])[["a", "b", "start", "end", "sign", "confidence"]].to_csv(path, index=False)
+
+
+def test_the_posterior_moves_toward_the_parameters_that_made_a_synthetic_history(cells, tmp_path):
+    # Far from both prior means (0.27, 0.068). The noise is low on purpose: the distance's second term
+    # asks that nothing move when nothing happens, which a synthetic history made with strong noise
+    # (its null world drifting) could not give, and which would pull the noise down whatever the target.
+    truth = {PREMIUM: 0.7, SIGMA: 0.015}
+    synthetic = tmp_path / "synthetic.csv"
+    synthetic_patterns(cells, synthetic, truth, 4)
+    out = tmp_path / "run"
+    record = run_calibration([*TINY, "experiment.calibration.particles=30", "experiment.calibration.generations=3",
+                              "experiment.calibration.replications=4"], out, patterns=synthetic, say=quiet)
+    priors = mechanism_priors()
+    for key, value in truth.items():
+        prior_mean, posterior_mean = priors[key].mean(), record["posterior"][key]["mean"]
+        # a loose check at a small setting: closer to the truth than the prior mean, by a third of the gap
+        assert abs(posterior_mean - value) < (2 / 3) * abs(prior_mean - value), (key, posterior_mean)
+    for name in OUTPUTS:
+        assert (out / name).exists(), name
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    assert posterior["weight"].sum() == pytest.approx(1.0)
+    for key in truth:
+        assert posterior[key].between(priors[key].low, priors[key].high).all()
+    forecast = pd.read_csv(out / "forecast.csv")
+    assert list(forecast.columns) == ["a", "b", "start", "end", "p_plus", "p_zero", "p_minus", "sign"]
+    assert len(forecast) == 13 and (forecast["start"] == "2024-12").all() and (forecast["end"] == "2025-12").all()
+    assert np.allclose(forecast[["p_plus", "p_zero", "p_minus"]].sum(axis=1), 1.0)
+    verdicts = pd.read_csv(out / "verdicts.csv")
+    assert set(verdicts["hypothesis"]) == {"h1", "h2"}
+    assert np.allclose(verdicts[["p_supported", "p_inconclusive", "p_refuted"]].sum(axis=1), 1.0)
+    with pytest.raises(FileExistsError, match="refusing to overwrite"):
+        run_calibration(TINY, out, patterns=synthetic, say=quiet)
+
+
+def test_the_same_seed_gives_the_same_posterior_on_one_core_on_two_and_on_a_dask_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    small = [*TINY, "experiment.calibration.particles=8", "experiment.calibration.generations=2",
+             "experiment.calibration.draws=1"]
+    run_calibration(small, tmp_path / "one", say=quiet)
+    run_calibration([*small, "experiment.workers=2"], tmp_path / "two", say=quiet)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        record = run_calibration([*small, f"experiment.calibration.dask={cluster.scheduler_address}"],
+                                 tmp_path / "dask", say=quiet)
+    assert record["workers"] == "dask"
+    one, two, dask = (pd.read_parquet(tmp_path / d / "posterior.parquet") for d in ("one", "two", "dask"))
+    pd.testing.assert_frame_equal(one, two)
+    pd.testing.assert_frame_equal(one, dask)
+    assert one["distance"].nunique() > 1  # particles that differ, not one repeated
+
+
+def test_sim_run_refuses_an_empty_parameter_list_in_one_line_and_leaves_nothing(sim_run, tmp_path):
+    done = sim_run("experiment=calibrate_small", "experiment.parameters=[]")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "experiment.parameters" in lines[0] and "at least one parameter" in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
