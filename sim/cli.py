@@ -330,7 +330,7 @@ def validated(cfg: DictConfig, hc: Any) -> tuple[Invocation, Pair]:
     design = str(cfg.experiment.design)
     if how.multirun and design not in ("pair", "grid"):
         raise ConfigError("command line (-m)", "experiment.design", design,
-                          "pair or grid under -m (a sensitivity sample is not a grid of jobs: drop -m)")
+                          "pair or grid under -m (a sample of parameter sets is not a grid of jobs: drop -m)")
     if design != "pair" and pair.treatment is None:
         raise ConfigError("command line", "compare", cfg.compare,
                           f"a scenario to pair with: a {design} design runs the paired test at every point")

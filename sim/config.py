@@ -670,13 +670,31 @@ class CalibrationConfig:
 
 
 @dataclass
+class DiscoveryConfig:
+    """Settings of scenario discovery over a ``prior`` design (:mod:`sim.discovery`, EMA Workbench's PRIM)."""
+
+    hypothesis: str = "h1"  # whose verdicts PRIM explains: h1 or h2
+    peel_alpha: float = param(0.05, 0.0, 0.5, "share of the box's points PRIM peels off in one step",
+                              low_open=True)
+    paste_alpha: float = param(0.05, 0.0, 0.5, "share of points PRIM pastes back in one step", low_open=True)
+    mass_min: float = param(0.05, 0.0, 1.0, "PRIM stops peeling when a box holds less than this share of the points",
+                            low_open=True, high_open=True)
+    min_coverage: float = param(0.5, 0.0, 1.0, "the box reported is the densest on the peeling trajectory that "
+                                "keeps at least this share of the cases of interest")
+    max_quasi_p: float = param(0.05, 0.0, 1.0, "... and whose every restriction has a quasi-p value below this",
+                               low_open=True)
+
+
+@dataclass
 class ExperimentConfig:
     """What ``sim-run`` runs: a preset of ``configs/experiment/``.
 
     ``design`` is ``pair`` (the control ``scenario`` against ``compare``, once), ``grid`` (that
     pair at every point of ``grid``), ``sobol`` or ``morris`` (that pair at every point of a
-    SALib sample of model parameters). Grid values use Hydra's sweep syntax (``"0,0.5,1"``), so
-    the same preset drives ``sim-run -m`` through ``hydra.sweeper.params``.
+    SALib sample of model parameters), ``prior`` (that pair at ``samples`` parameter sets drawn
+    from the priors, then scenario discovery: ``discovery``) or ``calibrate``. Grid values use
+    Hydra's sweep syntax (``"0,0.5,1"``), so the same preset drives ``sim-run -m`` through
+    ``hydra.sweeper.params``.
     """
 
     name: str = "hypothesis"
@@ -692,6 +710,7 @@ class ExperimentConfig:
     record: str = "horizon"  # rows kept per replication: "horizon" (last month) or "series" (every month)
     dyads: bool = False  # also keep each cell's pair table (dyads.parquet): every pair, month and replication
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
 
 
 @dataclass
@@ -888,7 +907,8 @@ def _validate_model(m: Any, file: str) -> None:
                 check_value(file, f"model.mechanisms.{group}.{key}", value)
 
 
-DESIGNS = ("pair", "grid", "sobol", "morris", "calibrate")
+DESIGNS = ("pair", "grid", "sobol", "morris", "prior", "calibrate")
+HYPOTHESIS_NAMES = ("h1", "h2")
 RECORDS = ("horizon", "series")
 
 
@@ -906,6 +926,11 @@ def _validate_experiment(e: Any, file: str) -> None:
     if not isinstance(e.levels, int) or e.levels < 2 or e.levels % 2:
         raise ConfigError(file, "experiment.levels", e.levels, "an even integer >= 2 (Morris grid levels)")
     check_value(file, "experiment.span", e.span)
+    if e.discovery.hypothesis not in HYPOTHESIS_NAMES:
+        raise ConfigError(file, "experiment.discovery.hypothesis", e.discovery.hypothesis,
+                          f"one of {', '.join(HYPOTHESIS_NAMES)}")
+    for key in ("peel_alpha", "paste_alpha", "mass_min", "min_coverage", "max_quasi_p"):
+        check_value(file, f"experiment.discovery.{key}", e.discovery[key])
     if e.design == "grid" and not len(e.grid):
         raise ConfigError(file, "experiment.grid", dict(e.grid), "at least one key: comma-separated values")
     known = numeric_parameters()

@@ -4,7 +4,9 @@ A *point* is a mapping from dotted config keys to values. A ``grid`` design is t
 product of its keys' values, written in Hydra's sweep syntax and parsed by Hydra's own override
 parser, so ``sim-run experiment=X`` and ``sim-run -m experiment=X`` visit the same points.
 ``sobol`` and ``morris`` designs are SALib samples of the numeric model parameters over
-``default * (1 - span, 1 + span)``, clipped to each parameter's allowed range.
+``default * (1 - span, 1 + span)``, clipped to each parameter's allowed range. A ``prior``
+design draws its points from the parameters' priors (the schema's ``prior=``) by Latin hypercube:
+the sample of scenario discovery (:mod:`sim.discovery`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from sim.config import ConfigError, numeric_parameters, parameter_spec
 
 SENSITIVITY_DESIGNS = ("sobol", "morris")
+PRIOR_DESIGN = "prior"
+SAMPLED_DESIGNS = (*SENSITIVITY_DESIGNS, PRIOR_DESIGN)  # points drawn, not listed: not a grid of jobs
 
 
 def parse_values(key: str, text: str) -> list[Any]:
@@ -76,6 +80,42 @@ def sensitivity_sample(problem: Mapping[str, Any], design: str, samples: int, le
 
         return morris.sample(dict(problem), samples, num_levels=levels, seed=seed)
     raise ValueError(f"not a sensitivity design: {design!r}; one of {SENSITIVITY_DESIGNS}")
+
+
+def drawable(name: str) -> bool:
+    """Whether parameter ``name`` has a prior to draw from (declared and not fixed)."""
+    prior = parameter_spec(name).prior
+    return prior is not None and not prior.fixed
+
+
+def prior_problem(parameters: Sequence[str], file: str = "experiment config") -> dict[str, Any]:
+    """The problem of a ``prior`` design: names, each prior (``[shape, low, high]``) and its range
+    as ``bounds``. A parameter with a fixed prior (a device of the model, never drawn) or none is
+    refused with a ConfigError naming its place in ``experiment.parameters``."""
+    priors = []
+    for i, name in enumerate(parameters):
+        prior = parameter_spec(name).prior
+        if prior is None or not drawable(name):
+            raise ConfigError(file, f"experiment.parameters[{i}]", name,
+                              "a parameter with a prior to draw from (not a fixed one such as demands.scale)")
+        priors.append([prior.shape, prior.low, prior.high])
+    return {"num_vars": len(priors), "names": list(parameters), "priors": priors,
+            "bounds": [[low, high] for _, low, high in priors]}
+
+
+def prior_sample(problem: Mapping[str, Any], samples: int, seed: int) -> np.ndarray:
+    """``samples`` parameter sets from the priors of ``problem`` (:func:`prior_problem`), the
+    parameters independent: a Latin hypercube of prior quantiles (``scipy.stats.qmc``, each
+    parameter's ``samples`` strata hit once), each column mapped through its prior's inverse CDF
+    (:meth:`sim.config.Prior.from_unit`)."""
+    from scipy.stats import qmc
+
+    from sim.config import Prior
+
+    u = qmc.LatinHypercube(d=int(problem["num_vars"]), seed=np.random.default_rng(seed)).random(samples)
+    columns = [Prior(shape, low, high, "").from_unit(u[:, j])
+               for j, (shape, low, high) in enumerate(problem["priors"])]
+    return np.column_stack(columns)
 
 
 def sensitivity_points(problem: Mapping[str, Any], x: np.ndarray) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from sim.analysis import HYPOTHESES, paired_bands, roles, time_bands
+from sim.analysis import HYPOTHESES, number, paired_bands, roles, time_bands
 from sim.levers import LEVER_LABELS, SANCTIONS
 from sim.patterns import score_table
 
@@ -38,6 +38,7 @@ SIGN_WORDS = {1: "+1 warmer", 0: "0 unchanged", -1: "-1 cooler"}
 SIGN_TEXT = {1: "+1", 0: "0", -1: "-1"}
 CONFIDENCE_ALPHA = {"H": 1.0, "M": 0.6, "L": 0.3}  # an observed half's shade: paler for a less sure rating
 # how each verdict is marked on a point of an effect curve (marker, face colour)
+VERDICT_COLORS = {"supported": COLORS[2], "inconclusive": "#d9d9d9", "refuted": COLORS[3]}
 VERDICT_STYLE = {"supported": ("o", "black"), "refuted": ("X", "#c44e52"), "inconclusive": ("o", "white"),
                  "not applicable": (".", "#777777")}
 TIE_UNIT = "geometric mean of the two commitment shares of base budget, 0 to 1"
@@ -511,6 +512,66 @@ def plot_sensitivity(sensitivity: pd.DataFrame, design: str) -> Figure:
     return fig
 
 
+def plot_discovery(discovery: Any, effects: pd.DataFrame) -> Figure:
+    """Scenario discovery (:class:`sim.discovery.Discovery`): per target verdict with a box, the
+    peeling trajectory (density against coverage, coloured by the number of restricted
+    parameters, the box reported circled, the share of all draws dashed) and the limits of that
+    box for each parameter it restricts, as prior quantiles (0 to 1 spans the whole prior)."""
+    from sim.discovery import prior_quantile
+
+    targets = [t for t in discovery.summary["target"] if t in set(discovery.trajectory["target"])]
+    h = discovery.hypothesis or "h1"
+    fig = Figure(figsize=(11, 3.4 * len(targets) + 0.8), layout="constrained")
+    axes = fig.subplots(len(targets), 2, squeeze=False, width_ratios=[1, 1.25])
+    dims = int(discovery.trajectory["res_dim"].max())
+    cmap = matplotlib.colormaps["viridis"].resampled(max(dims + 1, 2))
+    norm = Normalize(-0.5, max(dims, 1) + 0.5)
+    for (left, right), target in zip(axes, targets, strict=True):
+        row = discovery.summary.set_index("target").loc[target]
+        t = discovery.trajectory[discovery.trajectory["target"] == target]
+        left.plot(t["coverage"], t["density"], color="#999999", linewidth=0.8, zorder=1)
+        left.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap=cmap, norm=norm, s=18, zorder=2)
+        chosen = t[t["chosen"]].iloc[0]
+        left.scatter([chosen["coverage"]], [chosen["density"]], s=140, facecolors="none", edgecolors="black",
+                     linewidths=1.5, zorder=3, label=f"box reported: coverage {chosen['coverage']:.2f}, "
+                     f"density {chosen['density']:.2f}\n({discovery.rule})")
+        left.axhline(row["base_density"], color="#333333", linestyle="--", linewidth=0.9,
+                     label=f"share of all draws: {row['base_density']:.2f}")
+        left.set_xlim(-0.02, 1.02)
+        left.set_ylim(0, 1.02)
+        left.set_xlabel("coverage (cases in the box / all cases)")
+        left.set_ylabel("density (cases in the box / draws in it)")
+        left.set_title(f"{h.upper()} {target}: {int(row['cases'])} of {int(row['points'])} draws; "
+                       "PRIM's peeling trajectory", fontsize=9)
+        left.grid(alpha=0.3)
+        left.legend(fontsize=7, loc="lower left")
+        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=left, ticks=range(dims + 1),
+                     label="parameters restricted")
+        box = discovery.boxes[(discovery.boxes["target"] == target) & discovery.boxes["restricted"]]
+        y = np.arange(len(box))
+        for k, b in enumerate(box.itertuples(index=False)):
+            shape, low, high = discovery.priors.get(b.parameter, ("uniform", b.sample_low, b.sample_high))
+            q = prior_quantile(np.array([b.low, b.high]), shape, low, high)
+            right.barh(k, 1, left=0, color="#eeeeee", edgecolor="#bbbbbb", height=0.6)
+            right.barh(k, q[1] - q[0], left=q[0], color=VERDICT_COLORS.get(target, COLORS[0]), height=0.6)
+            right.text(q[0], k + 0.36, f"{number(b.low)}", ha="left", va="bottom", fontsize=7)
+            right.text(q[1], k + 0.36, f"{number(b.high)}", ha="right", va="bottom", fontsize=7)
+            right.text(1.01, k, f"qp {b.qp_value:.1g}", va="center", fontsize=7)
+        right.set_yticks(y, [p.removeprefix("model.mechanisms.") for p in box["parameter"]], fontsize=8)
+        right.set_ylim(-0.6, max(len(box), 1) - 0.3)
+        right.set_xlim(0, 1.2)
+        right.set_xticks([0, 0.25, 0.5, 0.75, 1])
+        right.set_xlabel("prior quantile (0 to 1: the whole prior; grey: outside the box)")
+        right.set_title(f"limits of the box reported ({len(box)} parameter(s) restricted)\n"
+                        "values at the bar ends; PRIM's quasi-p at the right", fontsize=9)
+        if box.empty:
+            right.text(0.5, 0, "no parameter restricted", ha="center", va="center", fontsize=8)
+    n = effects["point"].nunique()
+    fig.suptitle(f"Scenario discovery (PRIM) over {n} parameter sets drawn from the priors: where {h.upper()} is "
+                 + " and where it is ".join(targets), fontsize=10)
+    return fig
+
+
 def sweep_figures(effects: pd.DataFrame, keys: list[str], design: str,
                   sensitivity: pd.DataFrame | None = None, table: pd.DataFrame | None = None) -> dict[str, Figure]:
     """The figures of a sweep report (``sim.report.Report``'s tables), by file stem.
@@ -691,10 +752,10 @@ def calibration_figure(posterior: pd.DataFrame, priors: dict[str, Any], verdicts
                  "prior range",
                  fontsize=9)
     left, right = bottom.subplots(1, 2, width_ratios=[1, 2])
-    verdict_colors = {"supported": COLORS[2], "inconclusive": "#d9d9d9", "refuted": COLORS[3]}
+
     y = np.arange(len(verdicts))
     start = np.zeros(len(verdicts))
-    for v, color in verdict_colors.items():
+    for v, color in VERDICT_COLORS.items():
         share = verdicts[f"p_{v}"].to_numpy()
         left.barh(y, share, left=start, color=color, label=v, edgecolor="white")
         start += share

@@ -36,7 +36,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sim.analysis import HYPOTHESES, number, summarise
-from sim.design import analyse
+from sim.design import PRIOR_DESIGN, analyse
+from sim.discovery import Discovery
 from sim.levers import LEVER_LABELS
 from sim.store import (
     DESIGN_FILE,
@@ -66,6 +67,7 @@ class Report:
     effects: pd.DataFrame
     sensitivity: pd.DataFrame | None
     pending: int  # points whose cells are not all finished
+    discovery: Discovery | None = None  # PRIM's boxes over a prior design (sim.discovery)
 
 
 def load_points(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -139,7 +141,26 @@ def collect(root: str | Path, *, progress: bool = False) -> Report:
             s.insert(0, "hypothesis", h)
             parts.append(s)
         sensitivity = pd.concat(parts, ignore_index=True)
-    return Report(kind, keys, table, effects, sensitivity, len(points) - len(finished))
+    discovery = None
+    if kind == PRIOR_DESIGN and len(finished) == len(points) and not effects.empty:
+        discovery = discover_in(design, points, effects)
+    return Report(kind, keys, table, effects, sensitivity, len(points) - len(finished), discovery)
+
+
+def discover_in(design: Mapping[str, Any], points: list[dict[str, Any]], effects: pd.DataFrame) -> Discovery:
+    """PRIM's boxes (:func:`sim.discovery.discover`) for the verdicts of the design's hypothesis at
+    each point of a ``prior`` design, over the parameters it drew."""
+    from sim.discovery import discover
+
+    settings = dict(design.get("settings", {}).get("discovery", {}))
+    h = str(settings.pop("hypothesis", "h1"))
+    x = pd.DataFrame(np.asarray(design["sample"], dtype=float), columns=list(design["problem"]["names"]))
+    verdict = effects[effects["hypothesis"] == h].set_index("point")["verdict"].to_dict()
+    found = discover(x, [verdict[p["id"]] for p in points], **settings)
+    found.hypothesis = h
+    found.priors = {name: (str(shape), float(low), float(high))
+                    for name, (shape, low, high) in zip(x.columns, design["problem"]["priors"], strict=True)}
+    return found
 
 
 def swept_value(config: Mapping[str, Any], key: str) -> Any:
@@ -229,6 +250,8 @@ def verdict_markdown(report: Report) -> str:
             lines += ["Sensitivity indices of the mean paired effects (see sensitivity.parquet):", "",
                       report.sensitivity.round(4).to_markdown(index=False), ""]
         return "\n".join(lines)
+    if report.discovery is not None:
+        return "\n".join(lines + discovery_markdown(report))
     rows = []
     for _, g in e.groupby("point", sort=False):
         first = g.iloc[0]
@@ -246,6 +269,30 @@ def verdict_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
+def discovery_markdown(report: Report) -> list[str]:
+    """The verdict counts of a prior design and PRIM's box for each verdict, in words."""
+    assert report.discovery is not None
+    d, e = report.discovery, report.effects
+    counts = e.groupby(["hypothesis", "verdict"]).size().unstack(fill_value=0)
+    lines = [f"{e['point'].nunique()} parameter sets drawn from the priors, each a paired test "
+             "(95% BCa interval beyond the practical threshold and p < 0.05 for a verdict).", "",
+             "Counts:", "", counts.to_markdown(), "",
+             f"Scenario discovery (PRIM, EMA Workbench): for each verdict, the box of its peeling trajectory "
+             f"reported is {d.rule} (coverage: cases inside / all cases; density: cases inside / draws inside; "
+             "the whole trajectory in discovery_trajectory.csv):", ""]
+    for r in d.summary.itertuples(index=False):
+        if pd.isna(r.step):
+            lines += [f"- **{r.target}**: {r.cases} of {r.points} draws; no box (nothing to separate).", ""]
+            continue
+        box = d.boxes[(d.boxes["target"] == r.target) & d.boxes["restricted"]]
+        limits = "; ".join(f"{b.parameter.removeprefix('model.mechanisms.')} in [{number(b.low)}, {number(b.high)}] "
+                           f"(quasi-p {b.qp_value:.2g})" for b in box.itertuples(index=False))
+        lines += [f"- **{r.target}**: {r.cases} of {r.points} draws (base density {r.base_density:.2f}); box "
+                  f"coverage {r.coverage:.2f}, density {r.density:.2f}, mass {r.mass:.2f}, {int(r.res_dim)} "
+                  f"parameter(s) restricted: {limits or 'none'}", ""]
+    return lines
+
+
 def write_report(root: str | Path, out: str | Path | None = None, *, progress: bool = False) -> dict[str, Path]:
     """Collect ``root`` and write the report's tables, verdicts and figures (atomically) to ``out``."""
     root = Path(root)
@@ -255,14 +302,20 @@ def write_report(root: str | Path, out: str | Path | None = None, *, progress: b
     if report.sensitivity is not None:
         tables["sensitivity"] = report.sensitivity
     names = {"table": "results.parquet", "effects": "effects.parquet", "sensitivity": "sensitivity.parquet"}
+    found = {}
+    if report.discovery is not None:
+        found = {f"discovery_{part}": getattr(report.discovery, part) for part in ("summary", "boxes", "trajectory")}
     with staged(out, replace=True) as stage:  # the whole report, or none of it (a report again replaces it)
         for name, table in tables.items():
             table.to_parquet(stage / names[name], index=False)
+        for name, table in found.items():
+            table.to_csv(stage / f"{name}.csv", index=False)
         (stage / "verdicts.md").write_text(verdict_markdown(report))
         figures = write_figures(stage, report_figures(root, report))
     paths = {"table": out / names["table"], "effects": out / names["effects"], "verdicts": out / "verdicts.md"}
     if "sensitivity" in tables:
         paths["sensitivity"] = out / names["sensitivity"]
+    paths |= {name: out / f"{name}.csv" for name in found}
     return paths | {p.stem: out / p.name for p in figures}
 
 
@@ -275,7 +328,12 @@ def report_figures(root: Path, report: Report) -> dict[str, Any]:
         network = read_parquet(root / "network.parquet", DAMAGED_RUN) if (root / "network.parquet").exists() else None
         summary = read_json(root / "summary.json", DAMAGED_RUN) if (root / "summary.json").exists() else None
         return headline_figures(report.table, network, summary)
-    return sweep_figures(report.effects, report.keys, report.design, report.sensitivity, report.table)
+    figures = sweep_figures(report.effects, report.keys, report.design, report.sensitivity, report.table)
+    if report.discovery is not None and not report.discovery.trajectory.empty:
+        from sim.plots import plot_discovery
+
+        figures["discovery"] = plot_discovery(report.discovery, report.effects)
+    return figures
 
 
 def main(argv: list[str] | None = None) -> None:

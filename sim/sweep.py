@@ -37,7 +37,16 @@ from tqdm.auto import tqdm
 
 from sim.batch import MAX_BATCH
 from sim.config import ConfigError, check_value, validate
-from sim.design import grid_points, sensitivity_points, sensitivity_problem, sensitivity_sample
+from sim.design import (
+    PRIOR_DESIGN,
+    drawable,
+    grid_points,
+    prior_problem,
+    prior_sample,
+    sensitivity_points,
+    sensitivity_problem,
+    sensitivity_sample,
+)
 from sim.experiment import Cell, environment, prepare_plain, run_stacked
 from sim.store import (
     DESIGN_FILE,
@@ -164,10 +173,14 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
                       for k, v in params.items() if not isinstance(v, bool)}
         # by default the parameters of the mechanisms switched on: one switched off cannot move the effects
         switched_on = [k for k in configured if mechanisms[k.split(".")[2]].enabled]
-        problem = sensitivity_problem(list(experiment.parameters) or switched_on, float(experiment.span), configured,
-                                      file=file)
-        x = sensitivity_sample(problem, design, int(experiment.samples), int(experiment.levels),
-                               seed=int(control.config.seed))
+        if design == PRIOR_DESIGN:  # every drawable parameter of the mechanisms switched on, by default
+            problem = prior_problem(list(experiment.parameters) or [k for k in switched_on if drawable(k)], file)
+            x = prior_sample(problem, int(experiment.samples), seed=int(control.config.seed))
+        else:
+            problem = sensitivity_problem(list(experiment.parameters) or switched_on, float(experiment.span),
+                                          configured, file=file)
+            x = sensitivity_sample(problem, design, int(experiment.samples), int(experiment.levels),
+                                   seed=int(control.config.seed))
         points, sample = sensitivity_points(problem, x), x.tolist()
     keys = list(points[0]) if points else []
     result = Plan(str(experiment.name), design, keys, [], problem=problem, sample=sample,
@@ -176,7 +189,8 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
                             "levels": int(experiment.levels),
                             "min_relative_effect": float(control.config.min_relative_effect),
                             "control": control.scenario, "treatment": treatment.scenario,
-                            "code": code_version()})
+                            "code": code_version()}
+                  | ({"discovery": dict(experiment.discovery)} if design == PRIOR_DESIGN else {}))
     for params, (c, t) in zip(points, point_cells([control, treatment], points, file, treatment_only=treatment_only),
                               strict=True):
         result.cells.setdefault(c.key, c)

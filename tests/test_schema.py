@@ -65,7 +65,9 @@ def test_declared_keys_are_the_numeric_parameters_the_levers_and_the_root_settin
     keys = list(parameter_specs())
     n = len(numeric_parameters())
     assert keys[:n] == list(numeric_parameters())
-    assert keys[n:] == [*(f"policy.{name}" for name in LEVERS), "min_relative_effect", "experiment.span"]
+    discovery = ("peel_alpha", "paste_alpha", "mass_min", "min_coverage", "max_quasi_p")
+    assert keys[n:] == [*(f"policy.{name}" for name in LEVERS), "min_relative_effect", "experiment.span",
+                        *(f"experiment.discovery.{key}" for key in discovery)]
     assert parameter_spec("model.mechanisms.allocation.inertia") is parameter_specs()[
         "model.mechanisms.allocation.inertia"]
     for undeclared in ("model.mechanisms.noise.enabled", "replications", "world.n_states", "inertia"):
