@@ -48,10 +48,13 @@ test-ray: .venv-ray/.installed
 	@touch $@
 
 # small settings so that CI runs every notebook quickly: SIM_NOTEBOOK_REPLICATIONS, default 6 here
-# (the fewest replications for which the sign-flip test can reach p < 0.05), and SIM_NOTEBOOK_LEVELS,
-# the outreach levels of 02's sweep, default 3 here (0, 0.5, 1)
+# (the fewest replications for which the sign-flip test can reach p < 0.05), SIM_NOTEBOOK_LEVELS,
+# the outreach levels of 02's sweep, default 3 here (0, 0.5, 1), and for 04 the calibration preset
+# (calibrate_small) and SIM_NOTEBOOK_SAMPLES, the draws of its scenario discovery (16 here)
 test-notebooks: setup
 	SIM_NOTEBOOK_REPLICATIONS=$${SIM_NOTEBOOK_REPLICATIONS:-6} SIM_NOTEBOOK_LEVELS=$${SIM_NOTEBOOK_LEVELS:-3} \
+	SIM_NOTEBOOK_CALIBRATION=$${SIM_NOTEBOOK_CALIBRATION:-calibrate_small} \
+	SIM_NOTEBOOK_SAMPLES=$${SIM_NOTEBOOK_SAMPLES:-16} \
 		$(VENV)/bin/python -m pytest --nbmake notebooks $(ARGS)
 
 test-app: app
