@@ -43,7 +43,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,7 @@ class Target:
     end: np.ndarray  # (C,) row of each cell's end month
     keys: tuple[str, ...]  # calibrated parameters, model.mechanisms.<group>.<key>
     replications: int
+    priors: dict[str, Any]  # the Prior of every mechanism parameter (sim.priors.mechanism_priors)
 
     @property
     def observed(self) -> np.ndarray:
@@ -149,14 +150,12 @@ def name(key: str) -> str:
     return key.removeprefix(PREFIX)
 
 
-def values_of(keys: Sequence[str], parameter: Any) -> list[Any]:
+def values_of(keys: Sequence[str], parameter: Any, priors: Mapping[str, Any]) -> list[Any]:
     """The parameters' values from pyabc's variables: ABC-SMC samples each parameter as the logit
     z of its prior quantile (a standard logistic prior on z is exactly the schema prior on the
     value), so that its proposals are never outside the prior (in the bounded space, a Gaussian
-    step in 26 dimensions almost always leaves the box, and pyabc redraws until it does not)."""
-    from sim.priors import mechanism_priors
-
-    priors = mechanism_priors()
+    step in 26 dimensions almost always leaves the box, and pyabc redraws until it does not).
+    ``priors``: each key's :class:`sim.config.Prior`."""
     return [priors[k].from_unit(1.0 / (1.0 + np.exp(-np.asarray(parameter[name(k)], dtype=float)))) for k in keys]
 
 
@@ -189,7 +188,7 @@ class Simulator:
         self.target = target
 
     def __call__(self, parameter: dict[str, float]) -> dict[str, np.ndarray]:
-        values = tuple(float(v) for v in values_of(self.target.keys, parameter))
+        values = tuple(float(v) for v in values_of(self.target.keys, parameter, self.target.priors))
         key = (values, tuple(np.random.randint(0, 2**32, size=4, dtype=np.uint64).tolist()))
         batch = _batch()
         if batch["mode"] == "record":
@@ -331,14 +330,16 @@ def _make_sampler_base() -> type:
 # ------------------------------------------------------------------ settings and checks
 
 
-def check_parameters(keys: Sequence[str], base: MechanismsConfig, file: str) -> tuple[str, ...]:
+def check_parameters(keys: Sequence[str], base: MechanismsConfig, file: str,
+                     priors: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     """The calibrated keys, or one ConfigError: an empty list, an unknown key, a key listed twice,
-    a fixed prior (a device of the model), or a parameter of a mechanism switched off."""
+    a fixed prior (a device of the model), or a parameter of a mechanism switched off. ``priors``:
+    :func:`sim.priors.mechanism_priors` (the schema's by default)."""
     from sim.config import numeric_parameters
     from sim.priors import mechanism_priors
 
     known = numeric_parameters()
-    priors = mechanism_priors()
+    priors = priors or mechanism_priors()
     free = [k for k in known if not priors[k].fixed]
     if not len(keys):
         raise ConfigError(file, "experiment.parameters", [],
@@ -391,10 +392,12 @@ class Cells:
 
 
 def prepare_target(cells: Cells, keys: tuple[str, ...], fit_end: str, patterns: Path, replications: int,
-                   *, full: bool = False) -> Target:
-    """The :class:`Target` of a calibration; ``full``: schedules over the whole horizon (the predictive runs)."""
+                   *, full: bool = False, priors: Mapping[str, Any] | None = None) -> Target:
+    """The :class:`Target` of a calibration; ``full``: schedules over the whole horizon (the predictive
+    runs); ``priors``: :func:`sim.priors.mechanism_priors` (the schema's by default)."""
     from sim.events import build_schedule
     from sim.experiment import Plain, prepare
+    from sim.priors import mechanism_priors
 
     h = cells.history
     horizon = Plain({"start": str(h.horizon.start), "end": str(h.horizon.end if full else fit_end)})
@@ -403,7 +406,8 @@ def prepare_target(cells: Cells, keys: tuple[str, ...], fit_end: str, patterns: 
     control = build_schedule(cells.control.scenario, cells.control.policy, horizon, world)
     table = load_patterns(patterns, world.codes, (horizon["start"], fit_end))
     pair, before, end = cell_rows(world, table, horizon["start"])
-    return Target(world, base, history, control, table, pair, before, end, keys, replications)
+    return Target(world, base, history, control, table, pair, before, end, keys, replications,
+                  dict(priors or mechanism_priors()))
 
 
 def forecast_cells(world: Any, fitted: pd.DataFrame, fit_end: str, end: str) -> pd.DataFrame:
@@ -425,18 +429,18 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
 
     c = experiment.calibration
     check_settings(c, cells.history.horizon, file)
+    from sim.config import prior_settings
     from sim.experiment import prepare
+    from sim.priors import mechanism_priors
 
     base = prepare(cells.history)[1]
-    keys = check_parameters(list(experiment.parameters), base, file)
+    priors = mechanism_priors(prior_settings(experiment.priors, file))
+    keys = check_parameters(list(experiment.parameters), base, file, priors)
     patterns = Path(patterns or (c.patterns or default_patterns()))
-    target = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications))
+    target = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), priors=priors)
     found = [n for n in OUTPUTS if (outdir / n).exists()]
     if found:
         raise FileExistsError(f"{outdir} already holds a calibration ({', '.join(found)}); refusing to overwrite")
-    from sim.priors import mechanism_priors
-
-    priors = mechanism_priors()
     rvs = {name(key): pyabc.RV("logistic", 0.0, 1.0) for key in keys}  # the prior quantile's logit: values_of
     workers = int(experiment.workers)
     workers = max(1, os.cpu_count() or 1) if workers == -1 else workers
@@ -468,7 +472,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     populations = populations[populations["t"] >= 0].reset_index(drop=True)
     populations["acceptance_rate"] = populations["particles"] / populations["samples"]
     frame, weights = history.get_distribution(m=0, t=history.max_t)
-    posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame), strict=True)))
+    posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors), strict=True)))
     posterior["weight"] = weights
     distances = history.get_weighted_distances(t=history.max_t)
     posterior["distance"] = distances["distance"].to_numpy()
@@ -483,7 +487,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     rng = np.random.default_rng([seed, 13])
     draws = rng.choice(len(posterior), size=int(c.draws), replace=True, p=weights / weights.sum())
     params = [with_values(base, {k: posterior[k].iloc[d] for k in keys}) for d in draws]
-    full = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), full=True)
+    full = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), full=True, priors=priors)
     end = str(cells.history.horizon.end)
     ahead = forecast_cells(full.world, full.cells, str(c.fit_end), end) if end != str(c.fit_end) else None
     scored = full.cells if ahead is None else pd.concat([full.cells, ahead], ignore_index=True)

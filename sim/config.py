@@ -670,6 +670,18 @@ class CalibrationConfig:
 
 
 @dataclass
+class PriorSetting:
+    """One entry of ``experiment.priors``: a prior of your own for a mechanism parameter, replacing the
+    schema's in the calibration and in a prior design (:func:`sim.priors.mechanism_priors`)."""
+
+    parameter: str = MISSING  # model.mechanisms.<group>.<key>
+    shape: str = "uniform"  # uniform, loguniform or fixed
+    low: float = MISSING
+    high: float = MISSING
+    why: str = "set in the experiment config"
+
+
+@dataclass
 class DiscoveryConfig:
     """Settings of scenario discovery over a ``prior`` design (:mod:`sim.discovery`, EMA Workbench's PRIM)."""
 
@@ -711,6 +723,7 @@ class ExperimentConfig:
     dyads: bool = False  # also keep each cell's pair table (dyads.parquet): every pair, month and replication
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    priors: list[PriorSetting] = field(default_factory=list)  # priors of your own (PriorSetting), by parameter
 
 
 @dataclass
@@ -937,6 +950,41 @@ def _validate_experiment(e: Any, file: str) -> None:
     for i, key in enumerate(e.parameters):
         if key not in known:
             raise ConfigError(file, f"experiment.parameters[{i}]", key, f"one of {', '.join(known)}")
+    prior_settings(e.priors, file)
+
+
+def prior_settings(settings: Any, file: str) -> dict[str, Prior]:
+    """``experiment.priors`` as ``{parameter: Prior}``, each checked: a known mechanism parameter,
+    listed once, a known shape, low <= high (low < high unless fixed, low > 0 if log-uniform), and
+    inside the parameter's declared range (a prior puts no weight where the model cannot run).
+    A ConfigError naming ``file`` and ``experiment.priors[i]...`` at the first problem."""
+    known = numeric_parameters()
+    out: dict[str, Prior] = {}
+    for i, s in enumerate(settings):
+        where = f"experiment.priors[{i}]"
+        key = str(s.parameter)
+        if key not in known:
+            raise ConfigError(file, f"{where}.parameter", key, f"one of {', '.join(known)}")
+        if key in out:
+            raise ConfigError(file, f"{where}.parameter", key, "a parameter not already given a prior here")
+        if s.shape not in PRIOR_SHAPES:
+            raise ConfigError(file, f"{where}.shape", s.shape, f"one of {', '.join(PRIOR_SHAPES)}")
+        for end in ("low", "high"):
+            if not _finite(s[end]):
+                raise ConfigError(file, f"{where}.{end}", s[end], "a finite number")
+        try:
+            prior = Prior(str(s.shape), float(s.low), float(s.high), str(s.why))
+        except ValueError:
+            raise ConfigError(file, f"{where}.low", s.low, f"below high ({s.high}) for a {s.shape} prior"
+                              + (" and above 0" if s.shape == "loguniform" else "")
+                              if s.shape != "fixed" else f"equal to high ({s.high}) for a fixed prior") from None
+        spec = parameter_spec(key)
+        for end in ("low", "high"):
+            if not spec.contains(getattr(prior, end)):
+                raise ConfigError(file, f"{where}.{end}", getattr(prior, end),
+                                  f"a prior inside {key}'s range: {spec.allowed}")
+        out[key] = prior
+    return out
 
 
 def _validate_world(w: Any, file: str) -> list[str]:

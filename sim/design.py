@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from sim.config import ConfigError, numeric_parameters, parameter_spec
+from sim.config import ConfigError, Prior, numeric_parameters, parameter_spec
 
 SENSITIVITY_DESIGNS = ("sobol", "morris")
 PRIOR_DESIGN = "prior"
@@ -82,25 +82,27 @@ def sensitivity_sample(problem: Mapping[str, Any], design: str, samples: int, le
     raise ValueError(f"not a sensitivity design: {design!r}; one of {SENSITIVITY_DESIGNS}")
 
 
-def drawable(name: str) -> bool:
-    """Whether parameter ``name`` has a prior to draw from (declared and not fixed)."""
-    prior = parameter_spec(name).prior
+def drawable(name: str, priors: Mapping[str, Prior] | None = None) -> bool:
+    """Whether parameter ``name`` has a prior to draw from (declared, or in ``priors``, and not fixed)."""
+    prior = (priors or {}).get(name) or parameter_spec(name).prior
     return prior is not None and not prior.fixed
 
 
-def prior_problem(parameters: Sequence[str], file: str = "experiment config") -> dict[str, Any]:
-    """The problem of a ``prior`` design: names, each prior (``[shape, low, high]``) and its range
-    as ``bounds``. A parameter with a fixed prior (a device of the model, never drawn) or none is
-    refused with a ConfigError naming its place in ``experiment.parameters``."""
-    priors = []
+def prior_problem(parameters: Sequence[str], file: str = "experiment config",
+                  priors: Mapping[str, Prior] | None = None) -> dict[str, Any]:
+    """The problem of a ``prior`` design: names, each prior (``[shape, low, high]``: the one in
+    ``priors``, e.g. :func:`sim.priors.mechanism_priors` with ``experiment.priors``, else the
+    schema's) and its range as ``bounds``. A parameter with a fixed prior (a device of the model,
+    never drawn) or none is refused with a ConfigError naming its place in ``experiment.parameters``."""
+    rows = []
     for i, name in enumerate(parameters):
-        prior = parameter_spec(name).prior
-        if prior is None or not drawable(name):
+        if not drawable(name, priors):
             raise ConfigError(file, f"experiment.parameters[{i}]", name,
                               "a parameter with a prior to draw from (not a fixed one such as demands.scale)")
-        priors.append([prior.shape, prior.low, prior.high])
-    return {"num_vars": len(priors), "names": list(parameters), "priors": priors,
-            "bounds": [[low, high] for _, low, high in priors]}
+        prior = (priors or {}).get(name) or parameter_spec(name).prior
+        rows.append([prior.shape, prior.low, prior.high])
+    return {"num_vars": len(rows), "names": list(parameters), "priors": rows,
+            "bounds": [[low, high] for _, low, high in rows]}
 
 
 def prior_sample(problem: Mapping[str, Any], samples: int, seed: int) -> np.ndarray:
@@ -109,8 +111,6 @@ def prior_sample(problem: Mapping[str, Any], samples: int, seed: int) -> np.ndar
     parameter's ``samples`` strata hit once), each column mapped through its prior's inverse CDF
     (:meth:`sim.config.Prior.from_unit`)."""
     from scipy.stats import qmc
-
-    from sim.config import Prior
 
     u = qmc.LatinHypercube(d=int(problem["num_vars"]), seed=np.random.default_rng(seed)).random(samples)
     columns = [Prior(shape, low, high, "").from_unit(u[:, j])

@@ -26,6 +26,7 @@ magnitudes are not yet sampled by it (the stacked engine shares one world across
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -54,11 +55,14 @@ FLOORS: dict[str, tuple[float, float, float]] = {
 COLUMNS = ("key", "value", "shape", "low", "high", "rule")
 
 
-def mechanism_priors() -> dict[str, Prior]:
-    """The schema's prior of every numeric mechanism parameter, by ``model.mechanisms.<group>.<key>``."""
+def mechanism_priors(own: Mapping[str, Prior] | None = None) -> dict[str, Prior]:
+    """The prior of every numeric mechanism parameter, by ``model.mechanisms.<group>.<key>``: the
+    schema's, or the one ``own`` gives (``experiment.priors``, checked by
+    :func:`sim.config.prior_settings`)."""
+    own = own or {}
     out = {}
     for key in numeric_parameters():
-        prior = parameter_spec(key).prior
+        prior = own.get(key) or parameter_spec(key).prior
         if prior is None:
             raise KeyError(f"{key} declares no prior (sim.config.param(..., prior=Prior(...)))")
         out[key] = prior

@@ -36,7 +36,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from sim.batch import MAX_BATCH
-from sim.config import ConfigError, check_value, validate
+from sim.config import ConfigError, check_value, prior_settings, validate
 from sim.design import (
     PRIOR_DESIGN,
     drawable,
@@ -48,6 +48,7 @@ from sim.design import (
     sensitivity_sample,
 )
 from sim.experiment import Cell, environment, prepare_plain, run_stacked
+from sim.priors import mechanism_priors
 from sim.store import (
     DESIGN_FILE,
     DYADS,
@@ -174,7 +175,9 @@ def plan(control: Cell, treatment: Cell, experiment: Any, file: str = "experimen
         # by default the parameters of the mechanisms switched on: one switched off cannot move the effects
         switched_on = [k for k in configured if mechanisms[k.split(".")[2]].enabled]
         if design == PRIOR_DESIGN:  # every drawable parameter of the mechanisms switched on, by default
-            problem = prior_problem(list(experiment.parameters) or [k for k in switched_on if drawable(k)], file)
+            priors = mechanism_priors(prior_settings(experiment.priors, file))
+            names = list(experiment.parameters) or [k for k in switched_on if drawable(k, priors)]
+            problem = prior_problem(names, file, priors)
             x = prior_sample(problem, int(experiment.samples), seed=int(control.config.seed))
         else:
             problem = sensitivity_problem(list(experiment.parameters) or switched_on, float(experiment.span),
