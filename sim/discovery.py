@@ -120,12 +120,14 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, *, peel_alpha: float = 0.05, paste_
 
 
 def _quasi_p(box: object, step: int) -> dict[str, float]:
-    """PRIM's quasi-p value of each parameter ``step`` restricts (the smaller of its two ends')."""
+    """PRIM's quasi-p value of each parameter ``step`` restricts (the larger of its restricted ends':
+    a limit on both sides counts as significant only if both are)."""
     if step == 0:
         return {}
     table = box.inspect(step, style="data")[0][1]  # type: ignore[attr-defined]
     values = table.xs("qp value", axis=1, level=1)  # columns (box i, min | max | qp value | qp value)
-    return {str(name): float(np.nanmin(row.to_numpy(dtype=float))) for name, row in values.iterrows()}
+    return {str(name): float(np.nanmax(row.to_numpy(dtype=float))) for name, row in values.iterrows()
+            if not np.isnan(row.to_numpy(dtype=float)).all()}
 
 
 def discover(x: pd.DataFrame, verdicts: Sequence[str], targets: Sequence[str] = TARGETS, *,
