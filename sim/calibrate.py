@@ -3,20 +3,30 @@
 Approximate Bayesian computation by pyabc's ABC-SMC (its history in ``calibration.db``, SQLite,
 in the run directory). What is fitted and how:
 
-- **parameters** ``experiment.parameters``: mechanism parameters, each sampled from its schema
-  prior (:class:`sim.config.Prior`, :func:`sim.priors.mechanism_priors`); the rest keep the run's
-  values. World numbers and event magnitudes are not sampled (the stacked engine shares one world).
+- **parameters** ``experiment.parameters``: the candidate mechanism parameters, each sampled from
+  its schema prior (:class:`sim.config.Prior`, :func:`sim.priors.mechanism_priors`); the rest keep
+  the run's values. World numbers and event magnitudes are not sampled (the stacked engine shares
+  one world).
+- **screen** (``calibration.screen`` Morris trajectories, :mod:`sim.screen`): when there are more
+  candidates than ``calibration.keep``, only the ``keep`` of largest Morris mu* on the distance are
+  fitted, the others stay at their defaults (``screen.csv``). ABC-SMC's importance weights
+  degenerate with the number of free parameters (docs/CALIBRATION.md, "Why it collapsed").
 - **simulator**: one simulated history per particle: the history scenario
   (``experiment.calibration.history``) over ``horizon.start .. calibration.fit_end`` with
   ``calibration.replications`` replications stepped together (:func:`sim.batch.run_batch`), and
   the control scenario (the "nothing happens" start, ``scenario``, baseline by default) over the
   same months with the same seeds.
-- **summary**: the rule's model sign (:func:`sim.patterns.model_signs`) of each rated cell
-  (``data/history/patterns_2018_2024.csv``, the P1-P2 cells up to ``fit_end``) in both runs.
-- **distance** ``d = D(history signs, observed) + D(control signs, 0)``, D the confidence-weighted
-  disagreement (:func:`sim.patterns.weighted_disagreement`, H = 3, M = 2, L = 1): the first term is
-  the pattern score's loss, the second how far the 2018 start drifts with nothing happening
-  (the share, weighted alike, of the rated dyads that move by the rule although nothing happens). 0 <= d <= 2.
+- **summary**: what the pattern score's rule reads of each rated cell
+  (``data/history/patterns_2018_2024.csv``, the P1-P2 cells up to ``fit_end``) in both runs: mean
+  change, its interval's half-width, tie before (:func:`sim.patterns.rule_statistics`).
+- **distance** ``d = D(history, observed) + D(control, 0)``: the first term is the pattern score's
+  loss, the second how far the 2018 start drifts with nothing happening (rated dyads that move by
+  the rule although nothing happens). D is ``calibration.distance``: ``smooth`` (default,
+  :func:`sim.patterns.smooth_disagreement`: 0 on a cell where the rule's sign agrees, else 1/2 to 1
+  by the change's distance from agreement in the rule's thresholds) or ``signs``
+  (:func:`sim.patterns.weighted_disagreement` of the rule's signs, 26 confidence-weighted cells:
+  few distinct values). Both weight H = 3, M = 2, L = 1; 0 <= d <= 2. The reported
+  posterior-predictive score is always the signs'.
 - **sampler** :class:`SeededSampler`: each candidate particle is evaluated with numpy's global
   generator seeded from ``SeedSequence([seed, generation, index])``, in rounds of ``particles``
   candidates, and the first ``particles`` accepted in index order are kept, so the same config
@@ -31,8 +41,8 @@ each draw's headline pair (``scenario`` against ``compare``, ``calibration.verdi
 paired replications): the probability of each H1 and H2 verdict under the posterior and the
 posterior distribution of the effects.
 
-Not yet here (issue 13): model choice across the rival structures, a batched sampler (particles
-stacked in one engine call), PRIM scenario discovery, resuming a killed calibration.
+Not yet here (issue 13): model choice across the rival structures, PRIM scenario discovery,
+resuming a killed calibration.
 """
 
 from __future__ import annotations
@@ -52,7 +62,15 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ConfigError, MechanismsConfig, month_index, parse_month
-from sim.patterns import default_patterns, load_patterns, model_signs, next_month, weighted_disagreement
+from sim.patterns import (
+    default_patterns,
+    load_patterns,
+    next_month,
+    rule_statistics,
+    signs_of,
+    smooth_disagreement,
+    weighted_disagreement,
+)
 
 PREFIX = "model.mechanisms."
 OUTPUTS = ("calibration.db", "posterior.parquet", "generations.csv", "predictive.csv", "predictive_score.csv",
@@ -60,6 +78,7 @@ OUTPUTS = ("calibration.db", "posterior.parquet", "generations.csv", "predictive
 VERDICTS = ("supported", "inconclusive", "refuted")
 SIGN_COLUMNS = {1: "p_plus", 0: "p_zero", -1: "p_minus"}
 KERNELS = ("multivariate_normal", "local")  # experiment.calibration.kernel: pyabc's transition
+SCREEN = "screen.csv"  # the Morris screen's table (sim.screen), written when the run screens
 
 
 # ------------------------------------------------------------------ the target and the simulator
@@ -113,11 +132,12 @@ def with_values(base: MechanismsConfig, values: dict[str, float]) -> MechanismsC
     return dataclasses.replace(base, **{g: dataclasses.replace(getattr(base, g), **v) for g, v in groups.items()})
 
 
-def simulate_signs(target: Target, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]]
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """The rule's signs of every cell under each parameter set: (K, C) in the history scenario and
-    (K, C) in the control (nothing happens), parameter set k with its ``seeds[k]`` replications,
-    all K x R slices stepped together per scenario (in stacks of at most ``sim.batch.batch_size``)."""
+def simulate_statistics(target: Target, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]]
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """What the rule reads of every cell (:func:`sim.patterns.rule_statistics`: mean change, interval
+    half-width, tie before) under each parameter set: (K, 3, C) in the history scenario and (K, 3, C)
+    in the control (nothing happens), parameter set k with its ``seeds[k]`` replications, all K x R
+    slices stepped together per scenario (in stacks of at most ``sim.batch.batch_size``)."""
     from sim.batch import batch_size, run_batch
 
     k, r = len(params), len(seeds[0])
@@ -133,16 +153,34 @@ def simulate_signs(target: Target, params: Sequence[MechanismsConfig], seeds: Se
         tie = np.concatenate(ties).reshape(k, r, -1, ties[0].shape[-1])
         before = tie[:, :, target.before, target.pair]
         end = tie[:, :, target.end, target.pair]
-        out.append(model_signs(before, end))
+        out.append(rule_statistics(before, end))
     return out[0], out[1]
 
 
-def distance(target: Target, history: np.ndarray, control: np.ndarray) -> np.ndarray:
-    """``D(history, observed) + D(control, 0)`` per row of (K, C) signs (module docstring)."""
+def simulate_signs(target: Target, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The rule's signs of every cell, (K, C) in the history and in the control (:func:`simulate_statistics`)."""
+    history, control = simulate_statistics(target, params, seeds)
+    return signs_of(history), signs_of(control)
+
+
+DISTANCES = ("smooth", "signs")  # experiment.calibration.distance
+
+
+def distance(target: Target, history: np.ndarray, control: np.ndarray, kind: str = "smooth") -> np.ndarray:
+    """``D(history, observed) + D(control, 0)`` per row of (K, 3, C) rule statistics (module
+    docstring): D the smooth loss (:func:`sim.patterns.smooth_disagreement`, ``kind="smooth"``) or the
+    weighted disagreement of the rule's signs (:func:`sim.patterns.weighted_disagreement`, ``"signs"``)."""
     observed, confidence = target.observed, target.confidence
+    history, control = np.asarray(history, dtype=float), np.asarray(control, dtype=float)
+    if history.ndim == 2:
+        history, control = history[None], control[None]
+    if kind == "smooth":
+        return (smooth_disagreement(observed, history, confidence)
+                + smooth_disagreement(np.zeros_like(observed), control, confidence))
     return np.array([weighted_disagreement(observed, h, confidence) + weighted_disagreement(np.zeros_like(c), c,
                                                                                             confidence)
-                     for h, c in zip(np.atleast_2d(history), np.atleast_2d(control), strict=True)])
+                     for h, c in zip(signs_of(history), signs_of(control), strict=True)])
 
 
 def name(key: str) -> str:
@@ -180,9 +218,10 @@ def _batch() -> dict[str, Any]:
 
 class Simulator:
     """pyabc's model: a parameter (a dict of :func:`name` -> value) to the summary
-    ``{"history": signs, "control": signs}``. The seed of its replications is drawn from numpy's
-    global generator after the proposal, which :class:`SeededSampler` seeds per candidate, so a
-    candidate is the same whether simulated alone or stacked with others (:func:`_evaluate`)."""
+    ``{"history": statistics, "control": statistics}``, (3, C) each (:func:`simulate_statistics`).
+    The seed of its replications is drawn from numpy's global generator after the proposal, which
+    :class:`SeededSampler` seeds per candidate, so a candidate is the same whether simulated alone
+    or stacked with others (:func:`_evaluate`)."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -203,18 +242,18 @@ class Simulator:
         t = self.target
         params = [with_values(t.base, dict(zip(t.keys, values, strict=True))) for values, _ in keys]
         seeds = [np.random.SeedSequence(list(entropy)).spawn(t.replications) for _, entropy in keys]
-        history, control = simulate_signs(t, params, seeds)
+        history, control = simulate_statistics(t, params, seeds)
         return list(zip(history, control, strict=True))
 
 
 class Distance:
     """pyabc's distance between a simulated summary and the observed one (:func:`distance`)."""
 
-    def __init__(self, target: Target) -> None:
-        self.target = target
+    def __init__(self, target: Target, kind: str = "smooth") -> None:
+        self.target, self.kind = target, kind
 
     def __call__(self, x: dict[str, np.ndarray], x0: dict[str, np.ndarray]) -> float:
-        return float(distance(self.target, x["history"][None], x["control"][None])[0])
+        return float(distance(self.target, x["history"][None], x["control"][None], self.kind)[0])
 
 
 # ------------------------------------------------------------------ the sampler
@@ -368,8 +407,17 @@ def check_settings(c: Any, horizon: Any, file: str) -> None:
             reason = {"replications": " (the rule's interval needs two)", "verdict_replications":
                       " (a verdict needs an interval: 5 replications at least)"}.get(key, "")
             raise ConfigError(file, f"experiment.calibration.{key}", value, f"an integer >= {low}{reason}")
+    for key, low in (("screen", 0), ("keep", 1)):
+        value = c[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ConfigError(file, f"experiment.calibration.{key}", value, f"an integer >= {low}")
+    if c.screen == 1:
+        raise ConfigError(file, "experiment.calibration.screen", c.screen,
+                          "0 (no screen) or at least 2 Morris trajectories (one gives no interval)")
     if c.kernel not in KERNELS:
         raise ConfigError(file, "experiment.calibration.kernel", c.kernel, f"one of {', '.join(KERNELS)}")
+    if c.distance not in DISTANCES:
+        raise ConfigError(file, "experiment.calibration.distance", c.distance, f"one of {', '.join(DISTANCES)}")
     if not isinstance(c.min_epsilon, (int, float)) or not 0 <= c.min_epsilon <= 2:
         raise ConfigError(file, "experiment.calibration.min_epsilon", c.min_epsilon, "a number in [0, 2]")
     fit = month_index(parse_month(c.fit_end, file, "experiment.calibration.fit_end"))
@@ -435,12 +483,28 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
 
     base = prepare(cells.history)[1]
     priors = mechanism_priors(prior_settings(experiment.priors, file))
-    keys = check_parameters(list(experiment.parameters), base, file, priors)
+    candidates = check_parameters(list(experiment.parameters), base, file, priors)
     patterns = Path(patterns or (c.patterns or default_patterns()))
-    target = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), priors=priors)
-    found = [n for n in OUTPUTS if (outdir / n).exists()]
+    target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors)
+    found = [n for n in (*OUTPUTS, SCREEN) if (outdir / n).exists()]
     if found:
         raise FileExistsError(f"{outdir} already holds a calibration ({', '.join(found)}); refusing to overwrite")
+    from sim.screen import influential, screen
+
+    keys, screened, screen_seconds = candidates, None, 0.0
+    if int(c.screen) and len(candidates) > int(c.keep):
+        began = time.perf_counter()
+        screened = screen(target, candidates, int(c.screen), int(experiment.levels), seed, str(c.distance))
+        screen_seconds = time.perf_counter() - began
+        keys = influential(screened, int(c.keep))
+        target = dataclasses.replace(target, keys=keys)
+        outdir.mkdir(parents=True, exist_ok=True)
+        from sim.store import atomic_write
+
+        atomic_write(outdir / SCREEN, lambda p: screened.to_csv(p, index=False))
+        say(f"screen: {int(c.screen) * (len(candidates) + 1)} simulated histories in "
+            f"{screen_seconds:.1f} s; fitting the {len(keys)} of {len(candidates)} parameters of largest mu*: "
+            + ", ".join(name(k) for k in keys))
     rvs = {name(key): pyabc.RV("logistic", 0.0, 1.0) for key in keys}  # the prior quantile's logit: values_of
     workers = int(experiment.workers)
     workers = max(1, os.cpu_count() or 1) if workers == -1 else workers
@@ -452,7 +516,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     sampler = _make_sampler_base()(seed, workers, client)
     np.random.seed(seed)  # pyabc's own draws (the initial population's proposal, the kernels) use numpy's global one
     kernel = pyabc.LocalTransition() if c.kernel == "local" else pyabc.MultivariateNormalTransition()
-    abc = pyabc.ABCSMC(Simulator(target), pyabc.Distribution(**rvs), Distance(target),
+    abc = pyabc.ABCSMC(Simulator(target), pyabc.Distribution(**rvs), Distance(target, str(c.distance)),
                        population_size=int(c.particles), sampler=sampler, transitions=kernel,
                        eps=pyabc.MedianEpsilon())
     outdir.mkdir(parents=True, exist_ok=True)
@@ -471,6 +535,8 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0].reset_index(drop=True)
     populations["acceptance_rate"] = populations["particles"] / populations["samples"]
+    populations["effective_sample_size"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1])
+                                            for t in populations["t"]]
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors), strict=True)))
     posterior["weight"] = weights
@@ -481,7 +547,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         f"({histories / abc_seconds:.1f} histories/s, {histories * c.replications * 2 / abc_seconds:.0f} "
         f"replications/s), final epsilon {populations['epsilon'].iloc[-1]:.3f}, "
         f"acceptance {populations['acceptance_rate'].iloc[-1]:.2f}, effective sample size "
-        f"{weights.sum() ** 2 / (weights**2).sum():.1f} of {len(weights)}")
+        f"{effective_sample_size(weights):.1f} of {len(weights)}")
 
     # ---- posterior draws: predictive pattern score, forecast, verdicts
     rng = np.random.default_rng([seed, 13])
@@ -512,15 +578,20 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
 
     record = {
         "parameters": list(keys),
+        "candidates": list(candidates),
+        "screen": None if screened is None else screened.to_dict(orient="records"),
         "priors": {k: {"shape": priors[k].shape, "low": priors[k].low, "high": priors[k].high} for k in keys},
         "settings": {k: (v if not isinstance(v, Path) else str(v)) for k, v in dict(c).items()},
         "seed": seed, "workers": workers if client is None else "dask", "patterns": str(patterns),
         "generations": len(populations), "simulated_histories": histories,
         "final_epsilon": float(populations["epsilon"].iloc[-1]),
-        "effective_sample_size": float(weights.sum() ** 2 / (weights**2).sum()),
+        "effective_sample_size": effective_sample_size(weights),
+        "effective_sample_sizes": populations["effective_sample_size"].round(2).tolist(),
+        "epsilons": populations["epsilon"].tolist(),
         "acceptance_rate_last": float(populations["acceptance_rate"].iloc[-1]),
         "acceptance_rate_all": float(populations["particles"].sum() / histories),
-        "seconds": {"abc": abc_seconds, "predictive": predictive_seconds, "verdicts": verdict_seconds},
+        "seconds": {"screen": screen_seconds, "abc": abc_seconds, "predictive": predictive_seconds,
+                    "verdicts": verdict_seconds},
         "histories_per_second": histories / abc_seconds,
         "abc_replications_per_second": histories * int(c.replications) * 2 / abc_seconds,
         "stacked_replications_per_second": predictive_rate,
@@ -530,6 +601,12 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     }
     write_outputs(outdir, posterior, populations, predictive, score, forecast, verdict_table, effects, record, priors)
     return record
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of importance weights: ``(sum w)^2 / sum w^2``."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w**2).sum())
 
 
 def weighted_summary(values: np.ndarray, weights: np.ndarray) -> dict[str, float]:

@@ -255,12 +255,11 @@ def sign_rule(change: np.ndarray, low: np.ndarray, high: np.ndarray, tie_before:
     return np.where(contains_zero | (np.abs(change) < threshold), 0, np.sign(change)).astype(int)
 
 
-def model_signs(before: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """The rule's model signs from per-replication ties: ``before`` and ``end`` are (..., R, C) (R
-    replications, C cells), the result (..., C). The same numbers as :func:`cell_changes`'
-    ``model_sign`` without a table: mean change over R, its Student-t interval (sd with R - 1
-    degrees of freedom; none for R = 1), then :func:`sign_rule`. For the calibration, which scores
-    thousands of simulated histories."""
+def rule_statistics(before: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """What the rule reads of per-replication ties: ``before`` and ``end`` are (..., R, C) (R
+    replications, C cells); the result is (..., 3, C): the mean change over R, the half-width of
+    its Student-t 95% interval (sd with R - 1 degrees of freedom; NaN for R = 1) and the mean tie
+    before start (whose share sets the threshold)."""
     from scipy import special
 
     change = end - before
@@ -270,7 +269,66 @@ def model_signs(before: np.ndarray, end: np.ndarray) -> np.ndarray:
         half = special.stdtrit(r - 1, 0.5 + CONFIDENCE_LEVEL / 2) * change.std(axis=-2, ddof=1) / np.sqrt(r)
     else:
         half = np.full_like(mean, np.nan)
-    return sign_rule(mean, mean - half, mean + half, before.mean(axis=-2))
+    return np.stack([mean, half, before.mean(axis=-2)], axis=-2)
+
+
+def signs_of(statistics: np.ndarray) -> np.ndarray:
+    """:func:`sign_rule` on :func:`rule_statistics`' (..., 3, C) array: the (..., C) model signs."""
+    change, half, tie_before = statistics[..., 0, :], statistics[..., 1, :], statistics[..., 2, :]
+    return sign_rule(change, change - half, change + half, tie_before)
+
+
+def model_signs(before: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The rule's model signs from per-replication ties: ``before`` and ``end`` are (..., R, C) (R
+    replications, C cells), the result (..., C). The same numbers as :func:`cell_changes`'
+    ``model_sign`` without a table: mean change over R, its Student-t interval (sd with R - 1
+    degrees of freedom; none for R = 1), then :func:`sign_rule`. For the calibration, which scores
+    thousands of simulated histories."""
+    return signs_of(rule_statistics(before, end))
+
+
+def rule_gap(observed: np.ndarray, statistics: np.ndarray) -> np.ndarray:
+    """How far each cell's mean change is from where :func:`sign_rule` gives the observed sign, in
+    units of the rule's threshold ``tau = max(0.05 |tie_before|, 0.005)``; (..., C) from
+    :func:`rule_statistics`' (..., 3, C). With ``m = max(tau, half)`` (``half`` the interval's
+    half-width; NaN, one replication, counts as infinite):
+
+    - observed +1 or -1 (s): ``gap = max(0, m - s change) / tau`` (the rule gives s when
+      ``s change`` clears both the threshold and the interval);
+    - observed 0: ``gap = max(0, |change| - m) / tau`` (the rule gives 0 inside either).
+
+    0 wherever the rule agrees with the observed sign (and on the rule's boundary itself), > 0
+    wherever it disagrees; a change of the wrong sign costs at least 2 for a +-1 cell."""
+    change, half, tie_before = statistics[..., 0, :], statistics[..., 1, :], statistics[..., 2, :]
+    tau = np.maximum(RELATIVE_THRESHOLD * np.abs(tie_before), ABSOLUTE_THRESHOLD)
+    m = np.maximum(tau, np.where(np.isnan(half), np.inf, half))
+    s = np.broadcast_to(np.asarray(observed, dtype=int), change.shape)
+    moved = np.maximum(0.0, m - s * change)
+    still = np.maximum(0.0, np.abs(change) - m)
+    with np.errstate(invalid="ignore"):  # inf - inf where half is NaN and the cell is 0: gap 0
+        return np.nan_to_num(np.where(s == 0, still, moved) / tau, nan=0.0, posinf=np.inf)
+
+
+GAP_CAP = 2.0  # smooth_disagreement: a missed cell's graded part saturates GAP_CAP thresholds away
+
+
+def smooth_disagreement(observed: Sequence[int] | np.ndarray, statistics: np.ndarray,
+                        confidence: Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
+    """The confidence-weighted loss with more resolution than the signs (for the calibration):
+    ``L = sum_c w_c cost_c / sum_c w_c``, with the weights of :func:`weighted_disagreement` (H 3, M 2,
+    L 1) and, from :func:`rule_gap`, ``cost = 0`` where the rule agrees (gap 0), else
+    ``(1 + min(gap, 2) / 2) / 2``; (...) from :func:`rule_statistics`' (..., 3, C).
+
+    A missed cell costs 1/2 however close it came and up to 1 by how far its change is from
+    agreement (1 from two thresholds away, e.g. a +-1 cell moved the wrong way): the count of misses
+    still dominates (a near miss is not nearly free, which would favour changes just short of the
+    rule's threshold) and the graded half orders parameter sets that miss the same cells.
+    ``L <= weighted_disagreement`` of the rule's signs, and ``L >= half`` of it. The reported score
+    stays the signs' (:func:`weighted_disagreement`)."""
+    weights = np.array([WEIGHTS[c] for c in confidence], dtype=float)
+    gap = rule_gap(np.asarray(observed), statistics)
+    cost = np.where(gap > 0, (1.0 + np.minimum(gap, GAP_CAP) / GAP_CAP) / 2.0, 0.0)
+    return (cost * weights).sum(axis=-1) / weights.sum()
 
 
 def weighted_disagreement(observed: Sequence[int] | np.ndarray | pd.Series,

@@ -94,6 +94,18 @@ def test_a_stack_with_a_parameter_per_slice_is_each_slice_alone() -> None:
     assert len({int(a) for a in whole.answer.ravel()}) > 1  # the cases differ: not one answer everywhere
 
 
+def test_a_stack_of_dependences_alone_gives_each_slice_its_own_pressure() -> None:
+    """Ties and affinities shared (N, N), dependences stacked (S, N, N), parameters floats: how the
+    calibration fixed point of a stack differing only in conditionality.weight calls the game."""
+    tie, affinity, _ = _state(0.3, 0.1, 0.05)
+    deps = np.stack([_state(0.3, 0.1, d)[2] for d in (0.05, 0.40)])  # MATERIAL, then REFUSE (the cases above)
+    whole = _play(tie, affinity, deps)
+    assert whole.pressure.shape == (2, 3, 3)
+    for r in range(2):
+        np.testing.assert_array_equal(whole.pressure[r], _play(tie, affinity, deps[r]).pressure)
+    assert whole.pressure[0, RUS, IRN] > 0 and whole.pressure[1, SAU, RUS] > 0
+
+
 def test_without_demands_the_realized_leverage_is_zero_while_the_old_index_still_rises() -> None:
     """The circularity the old H2 had: sunni_leverage grows with Russia's ties to the targets by
     construction. Realized leverage (the entente without the targets' demands minus with them, per

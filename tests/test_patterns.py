@@ -23,8 +23,11 @@ from sim.patterns import (
     dyads_codes,
     dyads_horizon,
     load_patterns,
+    rule_gap,
     score,
     score_table,
+    signs_of,
+    smooth_disagreement,
     weighted_disagreement,
 )
 from sim.plots import plot_pattern_score
@@ -332,3 +335,49 @@ def test_sim_validate_on_bad_input_prints_one_message_and_writes_nothing(run_dir
         assert lines[0] == (f"error: {run_dir / 'dyads.parquet'}: no such file (sim-run writes dyads.parquet for a "
                             f"scenario or a pair; is {run_dir} a run directory?)")
     assert not (run_dir / "validation").exists()
+
+
+# the smooth loss of the calibration: rule_gap / smooth_disagreement on hand-computed cells
+# (change, half-width, tie before) -> observed, gap in thresholds tau = max(0.05 |tie before|, 0.005)
+GAP_CASES = [
+    ((0.10, 0.02, 0.4), 1, 0.0),  # tau 0.02: the rule gives +1 (0.08 > 0, 0.10 >= tau): agrees, gap 0
+    ((0.01, 0.005, 0.4), 1, 0.5),  # |change| < tau: rule 0; (0.02 - 0.01) / 0.02
+    ((-0.03, 0.01, 0.4), 1, 2.5),  # moved the wrong way: (0.02 + 0.03) / 0.02
+    ((0.05, 0.03, 0.0), 0, 4.0),  # tau 0.005, m = half 0.03: rule +1; (0.05 - 0.03) / 0.005
+    ((0.05, 0.06, 0.0), 0, 0.0),  # the interval contains 0: rule 0, agrees
+    ((-0.012, 0.004, -0.2), -1, 0.0),  # tau 0.01: rule -1, agrees
+    ((0.007, 0.001, 0.1), 0, 0.4),  # tau 0.005: rule +1; (0.007 - 0.005) / 0.005
+    ((0.5, np.nan, 0.4), 1, np.inf),  # one replication: the rule says 0 whatever the change
+]
+
+
+def test_rule_gap_counts_thresholds_to_agreement_on_hand_computed_cells() -> None:
+    stats = np.array([c for c, _, _ in GAP_CASES]).T  # (3, C)
+    observed = np.array([o for _, o, _ in GAP_CASES])
+    np.testing.assert_allclose(rule_gap(observed, stats), [g for _, _, g in GAP_CASES])
+    # 0 exactly where the rule agrees
+    assert ((rule_gap(observed, stats) == 0) == (signs_of(stats) == observed)).all()
+
+
+def test_smooth_disagreement_weights_capped_gaps_like_the_signs() -> None:
+    stats = np.array([c for c, _, _ in GAP_CASES]).T
+    observed = np.array([o for _, o, _ in GAP_CASES])
+    confidence = ["H", "H", "M", "L", "H", "M", "L", "H"]  # weights 3 3 2 1 3 2 1 3: total 18
+    # costs (1 + min(gap, 2) / 2) / 2 where gap > 0: 0, 0.625, 1, 1, 0, 0, 0.6, 1
+    expected = (3 * 0.625 + 2 * 1 + 1 * 1 + 1 * 0.6 + 3 * 1) / 18
+    assert smooth_disagreement(observed, stats, confidence) == pytest.approx(expected)
+    # between half the signs' weighted disagreement and all of it, and 0 for the signs the rule gives
+    signs = weighted_disagreement(observed, signs_of(stats), confidence)
+    assert signs / 2 <= expected <= signs and signs == pytest.approx(10 / 18)
+    assert smooth_disagreement(signs_of(stats), stats, confidence) == 0.0
+    stacked = np.stack([stats, stats])  # (K, 3, C): one loss per row
+    np.testing.assert_allclose(smooth_disagreement(observed, stacked, confidence), [expected, expected])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_the_gap_is_zero_exactly_where_the_rule_agrees(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    stats = np.stack([rng.normal(0, 0.05, 40), rng.uniform(0, 0.05, 40), rng.normal(0, 0.5, 40)])
+    observed = rng.integers(-1, 2, 40)
+    assert ((rule_gap(observed, stats) == 0) == (signs_of(stats) == observed)).all()

@@ -93,7 +93,9 @@ def demand_game(
     answer = np.where(threat > 0, np.where(material_cost <= refusal_cost, MATERIAL, REFUSE),
                       np.where(verbal_ok, VERBAL, REFUSE))
     stake = per_slice(weight, 1) * x * tie[..., actor, targets]
-    pressure = np.zeros(np.broadcast_shapes(tie.shape, (*stake.shape[:-1], 1, 1)))
+    # the stack's shape from every input that may be stacked alone (ties, dependences, parameters)
+    lead = np.broadcast_shapes(stake.shape, answer.shape, q.shape)[:-1]
+    pressure = np.zeros(np.broadcast_shapes(tie.shape, (*lead, 1, 1)))
     pressure[..., actor, partner] = np.where(answer == MATERIAL, stake, 0.0).sum(axis=-1)
     pressure[..., targets, actor] = np.where(answer == REFUSE, q * stake, 0.0)
     return DemandOutcome(demand=x, credibility=q, exit_threat=threat, answer=answer, pressure=pressure)
