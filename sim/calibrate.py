@@ -79,6 +79,7 @@ VERDICTS = ("supported", "inconclusive", "refuted")
 SIGN_COLUMNS = {1: "p_plus", 0: "p_zero", -1: "p_minus"}
 KERNELS = ("multivariate_normal", "local")  # experiment.calibration.kernel: pyabc's transition
 SCREEN = "screen.csv"  # the Morris screen's table (sim.screen), written when the run screens
+STARTED = "calibration_started.json"  # the settings a calibration started with: a rerun into its directory resumes
 
 
 # ------------------------------------------------------------------ the target and the simulator
@@ -464,6 +465,41 @@ def forecast_cells(world: Any, fitted: pd.DataFrame, fit_end: str, end: str) -> 
     return dyads.assign(start=next_month(fit_end), end=end, sign=0, confidence="H")
 
 
+def _plain(node: Any) -> dict[str, Any]:
+    """A config node as plain JSON-able values."""
+    from omegaconf import OmegaConf
+
+    return json.loads(json.dumps(OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node)
+                                 else dataclasses.asdict(node)))
+
+
+def _resumable(outdir: Path, started: dict[str, Any]) -> bool:
+    """Whether ``outdir`` holds an unfinished calibration started with ``started`` (then True), nothing
+    of one (False: :data:`STARTED` is written), or a finished one or one with other settings
+    (FileExistsError naming what differs)."""
+    from sim.store import atomic_write
+
+    record = outdir / STARTED
+    if (outdir / "calibration.json").exists():
+        raise FileExistsError(f"{outdir} already holds a finished calibration (calibration.json); refusing to "
+                              "overwrite it: choose another directory")
+    if not record.exists():
+        found = [n for n in (*OUTPUTS, SCREEN) if (outdir / n).exists()]
+        if found:
+            raise FileExistsError(f"{outdir} already holds calibration files ({', '.join(found)}) but no "
+                                  f"{STARTED}; refusing to overwrite them: choose another directory")
+        outdir.mkdir(parents=True, exist_ok=True)
+        atomic_write(record, lambda p: p.write_text(json.dumps(started, indent=2)))
+        return False
+    before = json.loads(record.read_text())
+    if before != started:
+        differ = sorted(k for k in set(before) | set(started) if before.get(k) != started.get(k))
+        raise FileExistsError(f"{outdir} holds an unfinished calibration started with other settings "
+                              f"({', '.join(differ)} differ; see {STARTED}): rerun it with those to resume it, "
+                              "or choose another directory")
+    return True
+
+
 def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, file: str,
                     patterns: Path | None = None, min_relative_effect: float = 0.05,
                     say: Callable[[str], None] = print) -> dict[str, Any]:
@@ -471,7 +507,11 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
 
     Every check (parameters, settings, the patterns file against the world) comes before any
     simulation, each a ConfigError or :class:`sim.patterns.PatternError`. Refuses a directory
-    that already holds a calibration (FileExistsError).
+    that holds a finished calibration (``calibration.json``: FileExistsError). A directory holding
+    an unfinished one (killed or interrupted: :data:`STARTED` and ``calibration.db`` without
+    ``calibration.json``) is resumed when the settings are the ones it started with: its screen is
+    read back, pyabc continues from the last generation in ``calibration.db`` (``ABCSMC.load``), and
+    the seeded sampler draws what it would have drawn uninterrupted. Other settings: FileExistsError.
     """
     import pyabc
 
@@ -486,19 +526,23 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     candidates = check_parameters(list(experiment.parameters), base, file, priors)
     patterns = Path(patterns or (c.patterns or default_patterns()))
     target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors)
-    found = [n for n in (*OUTPUTS, SCREEN) if (outdir / n).exists()]
-    if found:
-        raise FileExistsError(f"{outdir} already holds a calibration ({', '.join(found)}); refusing to overwrite")
+    started = {"seed": int(seed), "parameters": list(candidates), "calibration": _plain(c),
+               "levels": int(experiment.levels), "patterns": str(patterns),
+               "priors": {k: [priors[k].shape, priors[k].low, priors[k].high] for k in candidates}}
+    resume = _resumable(outdir, started)
     from sim.screen import influential, screen
 
     keys, screened, screen_seconds = candidates, None, 0.0
-    if int(c.screen) and len(candidates) > int(c.keep):
+    if resume and (outdir / SCREEN).exists():
+        screened = pd.read_csv(outdir / SCREEN)
+        keys = influential(screened, int(c.keep))
+        target = dataclasses.replace(target, keys=keys)
+    elif int(c.screen) and len(candidates) > int(c.keep):
         began = time.perf_counter()
         screened = screen(target, candidates, int(c.screen), int(experiment.levels), seed, str(c.distance))
         screen_seconds = time.perf_counter() - began
         keys = influential(screened, int(c.keep))
         target = dataclasses.replace(target, keys=keys)
-        outdir.mkdir(parents=True, exist_ok=True)
         from sim.store import atomic_write
 
         atomic_write(outdir / SCREEN, lambda p: screened.to_csv(p, index=False))
@@ -519,15 +563,20 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     abc = pyabc.ABCSMC(Simulator(target), pyabc.Distribution(**rvs), Distance(target, str(c.distance)),
                        population_size=int(c.particles), sampler=sampler, transitions=kernel,
                        eps=pyabc.MedianEpsilon())
-    outdir.mkdir(parents=True, exist_ok=True)
     db = outdir / "calibration.db"
     observed = {"history": target.observed, "control": np.zeros_like(target.observed)}
-    abc.new(f"sqlite:///{db}", observed)
+    if resume and db.exists():
+        done = abc.load(f"sqlite:///{db}", 1).max_t + 1
+        say(f"resuming the calibration in {outdir}: {done} of {c.generations} generations done")
+    else:
+        done = 0
+        abc.new(f"sqlite:///{db}", observed)
     say(f"calibrating {len(keys)} parameters: {c.particles} particles, up to {c.generations} generations, "
         f"{c.replications} replications per simulated history, {workers if client is None else 'Dask'} worker(s)")
     began = time.perf_counter()
     try:
-        history = abc.run(minimum_epsilon=float(c.min_epsilon), max_nr_populations=int(c.generations))
+        left = int(c.generations) - done
+        history = abc.run(minimum_epsilon=float(c.min_epsilon), max_nr_populations=left) if left > 0 else abc.history
     finally:  # pyabc stops the sampler (its process pool) itself; the Dask client is this function's
         if client is not None:
             client.close()

@@ -420,7 +420,8 @@ def run_calibrate(cfg: DictConfig, hc: HydraConfig, how: Invocation, pair: Pair,
         print(f"error: {_blame(e, how.overrides) if isinstance(e, ConfigError) else e}", file=sys.stderr)
         sys.exit(2)
     except BaseException as e:
-        fail(e, outdir, f"the generations finished are in {outdir / 'calibration.db'}")
+        fail(e, outdir, f"the generations finished are in {outdir / 'calibration.db'} (the same command "
+             "resumes from them)")
     for v in record["verdicts"]:
         print(f"{v['hypothesis'].upper()} under the posterior: supported {v['p_supported']:.2f}, inconclusive "
               f"{v['p_inconclusive']:.2f}, refuted {v['p_refuted']:.2f}")
