@@ -403,7 +403,7 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
 def run_calibrate(cfg: DictConfig, hc: HydraConfig, how: Invocation, pair: Pair, outdir: Path) -> None:
     """ABC calibration to history (:mod:`sim.calibrate`) into ``outdir``: the history scenario is
     composed with the run's overrides; the pair is the headline pair whose verdicts it weighs."""
-    from sim.calibrate import Cells, run_calibration
+    from sim.calibrate import STARTED, Cells, run_calibration
     from sim.patterns import PatternError
 
     where = _source_file("experiment", str(how.choices.get("experiment")), hc)
@@ -416,7 +416,10 @@ def run_calibrate(cfg: DictConfig, hc: HydraConfig, how: Invocation, pair: Pair,
             record = run_calibration(cells, cfg.experiment, outdir, seed=int(cfg.seed), file=where,
                                      min_relative_effect=float(cfg.min_relative_effect))
     except (ConfigError, PatternError, FileExistsError) as e:
-        abandon(outdir)
+        if (outdir / STARTED).exists():  # an unfinished calibration, refused: its record as it was
+            restore_record(outdir)
+        else:
+            abandon(outdir)
         print(f"error: {_blame(e, how.overrides) if isinstance(e, ConfigError) else e}", file=sys.stderr)
         sys.exit(2)
     except BaseException as e:

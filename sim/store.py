@@ -56,7 +56,8 @@ CELLS = "cells"
 POINTS = "points"  # a sweep's points/<id>.json: each point's values and its two cells
 DESIGN_FILE = "design.json"  # an in-process sweep's plan (a Hydra multirun has none)
 DYADS = "dyads.parquet"  # a run's (and, when asked, a sweep cell's) pair table
-RESULT_FILES = ("results.parquet", "network.parquet", DYADS, "summary.json", "summary.md", "provenance.json")
+RESULT_FILES = ("results.parquet", "network.parquet", DYADS, "summary.json", "summary.md", "provenance.json",
+                "calibration.json")  # the last: a finished calibration (sim.calibrate writes it last)
 
 
 class DamagedFileError(Exception):

@@ -42,6 +42,11 @@ def test_a_killed_calibration_resumes_to_the_posterior_of_an_uninterrupted_one(t
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     p = _sim(tmp_path, *SMALL, f"hydra.run.dir={whole}")
     assert p.wait(timeout=600) == 0, p.stderr.read() if p.stderr else ""
+    record = {f.name: f.read_bytes() for f in (whole / ".hydra").iterdir()}
+    again = _sim(tmp_path, *SMALL, "seed=7", f"hydra.run.dir={whole}")  # a finished calibration: refused
+    assert again.wait(timeout=300) == 2
+    assert "already holds results (calibration.json)" in (again.stderr.read() if again.stderr else "")
+    assert {f.name: f.read_bytes() for f in (whole / ".hydra").iterdir()} == record  # its record untouched
 
     p = _sim(tmp_path, *SMALL, f"hydra.run.dir={killed}")
     deadline = time.monotonic() + 600
