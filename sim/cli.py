@@ -44,7 +44,7 @@ from sim.api import (
 )
 from sim.config import ConfigError
 from sim.events import events_after
-from sim.processes import sigterm_as_interrupt
+from sim.processes import Terminated, sigterm_as_interrupt
 from sim.store import LOCK_FILE, POINTS, DirectoryError, DirectoryLock, existing_results
 
 if TYPE_CHECKING:
@@ -407,12 +407,13 @@ def run_calibrate(cfg: DictConfig, hc: HydraConfig, how: Invocation, pair: Pair,
     from sim.patterns import PatternError
 
     where = _source_file("experiment", str(how.choices.get("experiment")), hc)
+    signalled: list[int] = []
     try:
         history = build_pair(how.overrides, str(cfg.experiment.calibration.history), None, composer=how.composer,
                              files=lambda choice: _files(choice, hc, how.choices)).control.config
         assert pair.treatment is not None  # validated(): a calibrate design needs the pair
         cells = Cells(history, pair.control.config, pair.treatment.config)
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(signalled):
             record = run_calibration(cells, cfg.experiment, outdir, seed=int(cfg.seed), file=where,
                                      min_relative_effect=float(cfg.min_relative_effect))
     except (ConfigError, PatternError, FileExistsError) as e:
@@ -422,8 +423,9 @@ def run_calibrate(cfg: DictConfig, hc: HydraConfig, how: Invocation, pair: Pair,
             abandon(outdir)
         print(f"error: {_blame(e, how.overrides) if isinstance(e, ConfigError) else e}", file=sys.stderr)
         sys.exit(2)
-    except BaseException as e:
-        fail(e, outdir, f"the generations finished are in {outdir / 'calibration.db'} (the same command "
+    except BaseException as e:  # SIGTERM while pyabc writes its database may surface as SQLAlchemy's error
+        fail(Terminated() if signalled and not isinstance(e, KeyboardInterrupt) else e, outdir,
+             f"the generations finished are in {outdir / 'calibration.db'} (the same command "
              "resumes from them)")
     for v in record["verdicts"]:
         print(f"{v['hypothesis'].upper()} under the posterior: supported {v['p_supported']:.2f}, inconclusive "

@@ -136,14 +136,19 @@ def starting_workers() -> Iterator[None]:
 
 
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt(seen: list[int] | None = None) -> Iterator[None]:
     """Within the block, SIGTERM raises :class:`Terminated` in the main thread (and the previous
-    handler is restored after it). Outside the main thread, where handlers cannot be set, nothing."""
+    handler is restored after it); ``seen`` (if given) gets the signal's number appended, so that a
+    caller can tell a termination from what a library made of the exception (one that catches
+    BaseException mid-write and raises its own). Outside the main thread, where handlers cannot be
+    set, nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def terminate(signum: int, frame: object) -> None:
+        if seen is not None:
+            seen.append(signum)
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, terminate)

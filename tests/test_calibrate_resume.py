@@ -52,10 +52,12 @@ def test_a_killed_calibration_resumes_to_the_posterior_of_an_uninterrupted_one(t
     deadline = time.monotonic() + 600
     while _generations(killed / "calibration.db") < 1 and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    time.sleep(0.3)  # into the next generation's sampling
     assert p.poll() is None, "the calibration ended before it could be killed"
     p.send_signal(signal.SIGTERM)
-    assert p.wait(timeout=120) == 143
+    code = p.wait(timeout=120)
     stderr = p.stderr.read() if p.stderr else ""
+    assert code == 143, stderr
     assert "resumes" in stderr and not (killed / "calibration.json").exists()
     done = _generations(killed / "calibration.db")
     assert 1 <= done < 4
