@@ -9,7 +9,8 @@ in the run directory). What is fitted and how:
   one world).
 - **screen** (``calibration.screen`` Morris trajectories, :mod:`sim.screen`): when there are more
   candidates than ``calibration.keep``, only the ``keep`` of largest Morris mu* on the distance are
-  fitted, the others stay at their defaults (``screen.csv``). ABC-SMC's importance weights
+  fitted, the others stay at their defaults (``screen.csv``); ``calibration.always`` lists
+  candidates fitted whatever their rank, on top of the ``keep``. ABC-SMC's importance weights
   degenerate with the number of free parameters (docs/CALIBRATION.md, "Why it collapsed").
 - **simulator**: one simulated history per particle: the history scenario
   (``experiment.calibration.history``) over ``horizon.start .. calibration.fit_end`` with
@@ -399,6 +400,17 @@ def check_parameters(keys: Sequence[str], base: MechanismsConfig, file: str,
     return tuple(keys)
 
 
+def check_always(always: list[str], candidates: Sequence[str], file: str) -> tuple[str, ...]:
+    """``experiment.calibration.always``, checked: each a candidate (one of ``experiment.parameters``),
+    none twice; one ConfigError naming the entry otherwise."""
+    for i, key in enumerate(always):
+        if key not in candidates or key in always[:i]:
+            raise ConfigError(file, f"experiment.calibration.always[{i}]", key,
+                              "one of experiment.parameters, each once (or none: experiment.calibration.always=[]): "
+                              + ", ".join(candidates))
+    return tuple(always)
+
+
 def check_settings(c: Any, horizon: Any, file: str) -> None:
     """One ConfigError for a calibration setting out of range (``experiment.calibration``)."""
     for key, low in (("particles", 2), ("generations", 1), ("replications", 2), ("draws", 1),
@@ -524,6 +536,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     base = prepare(cells.history)[1]
     priors = mechanism_priors(prior_settings(experiment.priors, file))
     candidates = check_parameters(list(experiment.parameters), base, file, priors)
+    always = check_always(list(c.always), candidates, file)
     patterns = Path(patterns or (c.patterns or default_patterns()))
     target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors)
     started = {"seed": int(seed), "parameters": list(candidates), "calibration": _plain(c),
@@ -535,13 +548,13 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     keys, screened, screen_seconds = candidates, None, 0.0
     if resume and (outdir / SCREEN).exists():
         screened = pd.read_csv(outdir / SCREEN)
-        keys = influential(screened, int(c.keep))
+        keys = influential(screened, int(c.keep), always)
         target = dataclasses.replace(target, keys=keys)
-    elif int(c.screen) and len(candidates) > int(c.keep):
+    elif int(c.screen) and len(candidates) > int(c.keep) + len(always):
         began = time.perf_counter()
         screened = screen(target, candidates, int(c.screen), int(experiment.levels), seed, str(c.distance))
         screen_seconds = time.perf_counter() - began
-        keys = influential(screened, int(c.keep))
+        keys = influential(screened, int(c.keep), always)
         target = dataclasses.replace(target, keys=keys)
         from sim.store import atomic_write
 

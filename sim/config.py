@@ -670,6 +670,8 @@ class CalibrationConfig:
     distance: str = "smooth"  # the ABC distance: smooth (sim.patterns.smooth_disagreement) or signs (the rule's)
     screen: int = 20  # Morris trajectories of the screen (sim.screen); 0: fit every listed parameter
     keep: int = 8  # the screen keeps this many parameters (largest mu*); the rest stay at their defaults
+    # fitted whatever the screen ranks them (each one of experiment.parameters), on top of the `keep`
+    always: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -52,8 +52,9 @@ def screen(target: Any, keys: Sequence[str], trajectories: int, levels: int, see
     return table[["parameter", "mu_star", "mu_star_conf", "mu", "sigma", "mu_star_signs", "rank"]]
 
 
-def influential(table: pd.DataFrame, keep: int) -> tuple[str, ...]:
+def influential(table: pd.DataFrame, keep: int, always: Sequence[str] = ()) -> tuple[str, ...]:
     """The ``keep`` parameters of largest mu* among those with mu* > 0 (a parameter that changes
-    nothing is never kept), in the screen's order."""
-    moving = table[table["mu_star"] > 0]
-    return tuple(moving["parameter"].head(keep))
+    nothing is never kept) and not in ``always``, in the screen's order, then ``always`` (fitted
+    whatever their rank)."""
+    moving = table[(table["mu_star"] > 0) & ~table["parameter"].isin(list(always))]
+    return (*moving["parameter"].head(keep), *always)

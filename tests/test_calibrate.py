@@ -17,6 +17,7 @@ from sim.screen import influential, screen
 
 PREMIUM, SIGMA = "model.mechanisms.outreach.premium", "model.mechanisms.noise.sigma"
 TINY = ["experiment=calibrate_small", "experiment.workers=1", f"experiment.parameters=[{PREMIUM},{SIGMA}]",
+        "experiment.calibration.always=[]",
         "experiment.calibration.draws=3", "experiment.calibration.verdict_replications=5"]
 
 
@@ -83,6 +84,7 @@ def test_a_bad_parameter_list_is_one_clear_error(keys, words):
     ("experiment.calibration.distance=euclidean", ConfigError, "smooth, signs"),
     ("experiment.calibration.screen=1", ConfigError, "at least 2 Morris trajectories"),
     ("experiment.calibration.keep=0", ConfigError, "an integer >= 1"),
+    ("experiment.calibration.always=[model.mechanisms.value.nope]", ConfigError, "one of experiment.parameters"),
 ])
 def test_bad_settings_stop_before_anything_is_simulated_or_written(tmp_path, override, error, words):
     out = tmp_path / "run"
@@ -177,6 +179,9 @@ def test_the_screen_ranks_an_influential_parameter_above_an_inert_one_and_never_
     assert list(table["parameter"]) == [RATIONALITY, INERT] and list(table["rank"]) == [1, 2]
     assert table.loc[0, "mu_star"] > 0.01 and table.loc[1, "mu_star"] == 0.0
     assert influential(table, 2) == (RATIONALITY,) and influential(table, 1) == (RATIONALITY,)
+    # what experiment.calibration.always names is fitted whatever its rank, on top of the keep
+    assert influential(table, 1, [INERT]) == (RATIONALITY, INERT) and influential(table, 1, [RATIONALITY]) == (
+        RATIONALITY,)
 
 
 def test_a_screened_calibration_fits_only_what_the_screen_keeps(tmp_path):
@@ -191,3 +196,10 @@ def test_a_screened_calibration_fits_only_what_the_screen_keeps(tmp_path):
     assert [c for c in posterior.columns if c.startswith("model.")] == record["parameters"]
     with pytest.raises(FileExistsError, match="refusing to overwrite"):
         run_calibration(TINY, out, say=quiet)
+    ranked = list(table["parameter"])
+    record = run_calibration([*TINY, "experiment.calibration.particles=8", "experiment.calibration.generations=1",
+                              "experiment.calibration.draws=1", "experiment.calibration.screen=2",
+                              "experiment.calibration.keep=1", f"experiment.calibration.always=[{ranked[1]}]"],
+                             tmp_path / "always", say=quiet)
+    # the one kept and the one fitted always are every candidate: nothing left to screen, both fitted
+    assert sorted(record["parameters"]) == sorted(ranked) and record["screen"] is None

@@ -75,7 +75,8 @@ def test_a_killed_calibration_resumes_to_the_posterior_of_an_uninterrupted_one(t
 def test_an_unfinished_calibration_with_other_settings_is_not_resumed(tmp_path: Path) -> None:
     out = tmp_path / "cal"
     args = ["experiment=calibrate_small", "experiment.workers=1", "experiment.calibration.screen=0",
-            "experiment.parameters=[model.mechanisms.outreach.premium]", "experiment.calibration.draws=3",
+            "experiment.parameters=[model.mechanisms.outreach.premium]", "experiment.calibration.always=[]",
+            "experiment.calibration.draws=3",
             "experiment.calibration.verdict_replications=5", "experiment.calibration.generations=1"]
     run_calibration(args, out, say=lambda _: None)
     (out / "calibration.json").unlink()  # as if killed after its last generation

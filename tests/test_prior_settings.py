@@ -89,6 +89,7 @@ def test_sim_run_refuses_a_bad_prior_in_one_line_before_anything_runs(tmp_path: 
 
 
 TINY = ["experiment=calibrate_small", "experiment.workers=1", f"experiment.parameters=[{PREMIUM},{SIGMA}]",
+        "experiment.calibration.always=[]",
         "experiment.calibration.draws=3", "experiment.calibration.verdict_replications=5"]
 
 

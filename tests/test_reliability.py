@@ -188,6 +188,9 @@ FAULTS: tuple[Fault, ...] = (
           ("experiment=calibrate",
            "experiment.priors=[{{parameter:model.mechanisms.outreach.premium,low:0.8,high:0.2}}]"),  # {{: str.format
           2, ("experiment.priors[0].low", "below high")),
+    Fault("run-always-not-fitted", "a parameter to fit always that is not among those listed to fit", "sim-run",
+          ("experiment=calibrate", "experiment.parameters=[model.mechanisms.outreach.premium]"),
+          2, ("experiment.calibration.always[0]", "one of experiment.parameters")),
     Fault("run-prior-outside-range", "a prior of your own reaching outside the parameter's range", "sim-run",
           ("experiment=discovery",
            "experiment.priors=[{{parameter:model.mechanisms.allocation.rationality,low:-1,high:4}}]"),
