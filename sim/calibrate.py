@@ -560,8 +560,9 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
 
         atomic_write(outdir / SCREEN, lambda p: screened.to_csv(p, index=False))
         say(f"screen: {int(c.screen) * (len(candidates) + 1)} simulated histories in "
-            f"{screen_seconds:.1f} s; fitting the {len(keys)} of {len(candidates)} parameters of largest mu*: "
-            + ", ".join(name(k) for k in keys))
+            f"{screen_seconds:.1f} s; fitting the {len(keys) - len(always)} of {len(candidates)} parameters of "
+            "largest mu*: " + ", ".join(name(k) for k in keys[:len(keys) - len(always)])
+            + ("; and always: " + ", ".join(name(k) for k in always) if always else ""))
     rvs = {name(key): pyabc.RV("logistic", 0.0, 1.0) for key in keys}  # the prior quantile's logit: values_of
     workers = int(experiment.workers)
     workers = max(1, os.cpu_count() or 1) if workers == -1 else workers
