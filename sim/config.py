@@ -21,6 +21,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from sim.calibrated import BEFORE, FITTED
 from sim.levers import LEVERS, OUTREACH, SANCTIONS, lever
 
 SYNTHETIC_ISSUES = 5  # issues of a generated world: issue_0 .. issue_4
@@ -299,11 +300,16 @@ class ValueParams:
     """
 
     enabled: bool = True
-    complementarity_weight: float = scale_param(1.0, "w_c: weight of capability complementarity C")
+    complementarity_weight: float = scale_param(FITTED["value.complementarity_weight"],
+                                                "w_c: weight of capability complementarity C",
+                                                prior=weight_prior(BEFORE["value.complementarity_weight"]))
     alignment_weight: float = scale_param(0.5, "w_a: weight of salience-weighted interest alignment")
-    reciprocity_weight: float = scale_param(0.5, "w_r: weight of the partner's commitment share back")
-    third_party_weight: float = scale_param(0.3, "w_t: weight of third-party costs, from partners hostile to "
-                                            "the partner")
+    reciprocity_weight: float = scale_param(FITTED["value.reciprocity_weight"],
+                                            "w_r: weight of the partner's commitment share back",
+                                            prior=weight_prior(BEFORE["value.reciprocity_weight"]))
+    third_party_weight: float = scale_param(FITTED["value.third_party_weight"], "w_t: weight of third-party "
+                                            "costs, from partners hostile to the partner",
+                                            prior=weight_prior(BEFORE["value.third_party_weight"]))
 
 
 @dataclass
@@ -314,8 +320,9 @@ class AllocationParams:
     """
 
     enabled: bool = True
-    rationality: float = scale_param(4.0, "beta: logistic slope of desired commitment in value",
-                                     prior=weight_prior(4.0, "logistic slope"))
+    rationality: float = scale_param(FITTED["allocation.rationality"],
+                                     "beta: logistic slope of desired commitment in value",
+                                     prior=weight_prior(BEFORE["allocation.rationality"], "logistic slope"))
     max_share: float = param(0.6, MIN_SHARE, 1.0, "largest share of its budget one partner can take",
                              note="below 1% no tie could hold a calibrated commitment (the smallest in 2018 is 0.01 "
                              "of a budget), and tiny shares divide the calibration by nearly 0 (NaN)",
@@ -334,7 +341,8 @@ class BudgetParams:
     """
 
     enabled: bool = True
-    gain: float = scale_param(1.0, "budget growth per unit of returns-weighted tie change since calibration")
+    gain: float = scale_param(FITTED["budget.gain"], "budget growth per unit of returns-weighted tie change "
+                              "since calibration", prior=weight_prior(BEFORE["budget.gain"]))
     max_growth: float = param(2.0, 1.0, SCALE_MAX, "cap on budget growth by partnerships, a multiple of the base",
                               note="partnerships cannot shrink a budget below its base nor grow it a hundredfold",
                               prior=Prior("uniform", 1.25, 4.0, "partnerships may add a quarter of a state's base "
@@ -389,8 +397,9 @@ class AffinityParams:
     """
 
     enabled: bool = True
-    alignment_rate: float = param(0.05, 0.0, 1.0, "monthly rate of affinity drift toward its anchor",
-                                  prior=weight_prior(0.05, "monthly rate"))
+    alignment_rate: float = param(FITTED["affinity.alignment_rate"], 0.0, 1.0,
+                                  "monthly rate of affinity drift toward its anchor",
+                                  prior=weight_prior(BEFORE["affinity.alignment_rate"], "monthly rate"))
     balance_rate: float = param(0.02, 0.0, RATE_MAX, "monthly rate of drift toward structural balance",
                                 note=RATE_NOTE, prior=weight_prior(0.02, "monthly rate"))
     cooperation_rate: float = param(0.02, 0.0, RATE_MAX, "monthly affinity gain per unit of tie above calibration",
@@ -402,7 +411,8 @@ class ScarcityParams:
     """Partners kept gain value as outside options shrink: V += weight * lost_i * max(0, V)."""
 
     enabled: bool = True
-    weight: float = scale_param(1.0, "value premium on kept partners per share of outside options lost")
+    weight: float = scale_param(FITTED["scarcity.weight"], "value premium on kept partners per share of outside "
+                                "options lost", prior=weight_prior(BEFORE["scarcity.weight"]))
 
 
 @dataclass
@@ -410,7 +420,8 @@ class NoiseParams:
     """AR(1) value shocks xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, scaled by sigma."""
 
     enabled: bool = True
-    sigma: float = scale_param(0.05, "sigma: scale of the value shocks", prior=weight_prior(0.05, "shock scale"))
+    sigma: float = scale_param(FITTED["noise.sigma"], "sigma: scale of the value shocks",
+                               prior=weight_prior(BEFORE["noise.sigma"], "shock scale"))
     persistence: float = param(0.8, 0.0, 1.0, "phi: month-to-month persistence of the value shocks",
                                prior=Prior("uniform", 0.5, 0.95, "shocks that fade within a couple of months (0.5) "
                                            "to ones that last about a year and a half (0.95)"))
@@ -434,7 +445,8 @@ class SanctionsParams:
                                       prior=Prior("uniform", 0.3, 0.9, "full sanctions cut a sizeable share of "
                                                   "outside trade but never all of it (evasion, non-participants)"))
     # target's budget times (1 - s * cut)
-    budget_cut: float = param(0.2, 0.0, 1.0, "share of the target's budget full sanctions cut",
+    budget_cut: float = param(FITTED["sanctions.budget_cut"], 0.0, 1.0, "share of the target's budget full "
+                              "sanctions cut",
                               prior=Prior("uniform", 0.05, 0.4, "recorded GDP falls under full sanctions: a few "
                                           "percent (Russia 2022) to about a third (Iran 2012-2013 in dollars)"))
     # V[k, target] -= s * cost * (T[k, sender] + 1[k = sender])
@@ -497,13 +509,15 @@ class FormationParams:
     """
 
     enabled: bool = True
-    rate: float = scale_param(4.7, "logits of desired commitment per unit of affinity anchor gained "
-                              "since calibration", note="approximate: the 2018 gap between a ruptured pair and "
-                              "the median tied pair, per unit of affinity", prior=weight_prior(4.7, "formation rate"))
+    rate: float = scale_param(FITTED["formation.rate"], "logits of desired commitment per unit of affinity "
+                              "anchor gained since calibration", note="prior centred on the 2018 gap between a "
+                              "ruptured pair and the median tied pair, per unit of affinity (approximate)",
+                              prior=weight_prior(BEFORE["formation.rate"], "formation rate"))
 
 
 RIVAL_PRIOR = ("a rival of dilution, off by default: from absent (0) to 4 times the weight that puts it on equal "
-               "footing with the third-party cost (docs/MODEL.md 7.2b); uniform, since 0 is a live possibility")
+               "footing with the third-party cost at the calibrated defaults (docs/MODEL.md 7.2b); uniform, since 0 "
+               "is a live possibility")
 
 
 @dataclass
@@ -512,10 +526,10 @@ class AbandonmentParams:
     V[i, j] += kappa D0[i, j] max(0, 1 - D[j, i] / D0[j, i]),  D Emerson dependence, D0 calibrated."""
 
     enabled: bool = False
-    weight: float = param(0.74, 0.0, 2.96, "kappa: value i adds to j per unit of its calibrated dependence on j, "
-                          "as j loses all its dependence on i", note="0.74: on equal footing with the third-party "
+    weight: float = param(0.97, 0.0, 3.88, "kappa: value i adds to j per unit of its calibrated dependence on j, "
+                          "as j loses all its dependence on i", note="0.97: on equal footing with the third-party "
                           "cost, docs/MODEL.md 7.2b; the prior runs to 4 times that",
-                          prior=Prior("uniform", 0.0, 2.96, RIVAL_PRIOR))
+                          prior=Prior("uniform", 0.0, 3.88, RIVAL_PRIOR))
 
 
 @dataclass
@@ -524,10 +538,10 @@ class BrokerageParams:
     V[i, j] += lambda sum_m T[i, m] max(0, -S[m, j]) D[j, i]."""
 
     enabled: bool = False
-    weight: float = param(11.0, 0.0, 44.0, "lambda: premium i draws from j per unit of ties to j's enemies "
-                          "and of j's dependence on i", note="11: on equal footing with the third-party cost, "
+    weight: float = param(15.0, 0.0, 60.0, "lambda: premium i draws from j per unit of ties to j's enemies "
+                          "and of j's dependence on i", note="15: on equal footing with the third-party cost, "
                           "docs/MODEL.md 7.2b; the prior runs to 4 times that",
-                          prior=Prior("uniform", 0.0, 44.0, RIVAL_PRIOR))
+                          prior=Prior("uniform", 0.0, 60.0, RIVAL_PRIOR))
 
 
 @dataclass
@@ -536,9 +550,9 @@ class SharedThreatParams:
     V[i, j] += mu sum_m max(0, -S[i, m]) max(0, -S[j, m]) capability_m."""
 
     enabled: bool = False
-    weight: float = param(4.9, 0.0, 19.6, "mu: value of a tie per unit of capability-weighted common hostility",
-                          note="4.9: on equal footing with the third-party cost, docs/MODEL.md 7.2b; the prior "
-                          "runs to 4 times that", prior=Prior("uniform", 0.0, 19.6, RIVAL_PRIOR))
+    weight: float = param(5.1, 0.0, 20.4, "mu: value of a tie per unit of capability-weighted common hostility",
+                          note="5.1: on equal footing with the third-party cost, docs/MODEL.md 7.2b; the prior "
+                          "runs to 4 times that", prior=Prior("uniform", 0.0, 20.4, RIVAL_PRIOR))
 
 
 @dataclass

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 # What reading a result directory may import of sim: the store, the analysis, the plots, the pattern score, scenario
 # discovery, and the configs' schema and designs that the sensitivity analysis needs. No engine, no Mesa.
 READERS = {"sim", "sim.report", "sim.store", "sim.analysis", "sim.plots", "sim.design", "sim.config", "sim.levers",
-           "sim.patterns", "sim.validate", "sim.discovery"}
+           "sim.patterns", "sim.validate", "sim.discovery", "sim.calibrated"}
 
 
 @pytest.mark.parametrize("reader", ["sim.report", "sim.validate"])

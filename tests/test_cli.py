@@ -11,6 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from sim.api import build_pair
+from sim.calibrated import pre_calibration_overrides
 
 FIGURES = ("entente_strength.png", "sunni_leverage.png", "portfolio.png", "network.png")
 
@@ -128,7 +129,8 @@ def test_a_pair_without_an_outreach_difference_gets_no_verdict(sim_run, tmp_path
 
 def test_the_reversed_pair_reverses_the_expected_signs(sim_run, tmp_path: Path) -> None:
     # Holm over H1 and H2 asks p < 0.025 of the smaller p: 6 replications cannot reach it (2 / 2^6)
-    p = sim_run("scenario=sunni_outreach", "compare=baseline", "replications=7")
+    # the defaults of before calibration, under which the outreach dilutes the entente
+    p = sim_run("scenario=sunni_outreach", "compare=baseline", "replications=7", *pre_calibration_overrides())
     assert p.returncode == 0, p.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["outreach_direction"] == -1

@@ -8,6 +8,7 @@ import pytest
 
 from sim.agents import StateAgent
 from sim.api import compose, run_scenarios
+from sim.calibrated import pre_calibration_overrides
 from sim.config import validate
 from sim.events import build_schedule
 from sim.experiment import Cell, prepare, replication_seeds, run_cell, run_replication
@@ -126,9 +127,10 @@ def test_replication_streams_are_common_across_scenarios() -> None:
 
 
 def test_the_model_can_produce_and_refute_dilution() -> None:
-    """Nothing hard-codes the answer: with third-party costs and conditionality off and large
-    partnership returns, outreach strengthens the entente instead of diluting it."""
-    default = run_scenarios(["replications=4"])
+    """Nothing hard-codes the answer: at the order-of-magnitude defaults of before calibration (a sharp
+    allocation, rationality 4, and a full scarcity premium) outreach dilutes the entente; with
+    third-party costs and conditionality off and large partnership returns it strengthens it."""
+    sharp = run_scenarios(["replications=4", *pre_calibration_overrides()])
     positive_sum = run_scenarios(["replications=4", M + "value.third_party_weight=0",
                                   M + "conditionality.enabled=false", M + "budget.gain=3"])
 
@@ -136,7 +138,7 @@ def test_the_model_can_produce_and_refute_dilution() -> None:
         last = t[t["date"] == t["date"].max()].groupby("scenario")["entente_strength"].mean()
         return float(last["sunni_outreach"] - last["baseline"])
 
-    assert effect(default) < 0
+    assert effect(sharp) < 0
     assert effect(positive_sum) > 0
 
 
@@ -205,8 +207,10 @@ def test_diversion_alone_makes_the_sanctioned_state_and_its_hubs_closer() -> Non
     rus, irn, sau, usa = (with_it.world.index(c) for c in ("RUS", "IRN", "SAU", "USA"))
     assert with_it.tie[rus, irn] > without.tie[rus, irn]
     assert with_it.tie[rus, sau] > without.tie[rus, sau]
-    # the sender does not deal with its target: no diversion value between them
-    assert with_it.value[usa, rus] <= without.value[usa, rus] + 1e-12
+    # the sender does not deal with its target: no diversion value between them, only what the other
+    # terms pass on as ties move (reciprocity, third-party costs), a small fraction of a hub's gain
+    hub_gain = with_it.value[rus, sau] - without.value[rus, sau]
+    assert abs(with_it.value[usa, rus] - without.value[usa, rus]) < 0.05 * hub_gain
 
 
 def _triangle_world(outside: float) -> World:
