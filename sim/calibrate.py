@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.calibrated import PREFIX
 from sim.config import ConfigError, MechanismsConfig, month_index, parse_month
 from sim.patterns import (
     default_patterns,
@@ -73,7 +74,6 @@ from sim.patterns import (
     weighted_disagreement,
 )
 
-PREFIX = "model.mechanisms."
 OUTPUTS = ("calibration.db", "posterior.parquet", "generations.csv", "predictive.csv", "predictive_score.csv",
            "forecast.csv", "verdicts.csv", "effects.parquet", "calibration.json", "calibration.png")
 VERDICTS = ("supported", "inconclusive", "refuted")

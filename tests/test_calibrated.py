@@ -51,3 +51,13 @@ def test_the_overrides_of_before_name_every_fitted_parameter_once() -> None:
 def test_rounding_keeps_three_significant_digits() -> None:
     assert rounded(1.3177794) == 1.32 and rounded(0.037799) == 0.0378 and rounded(6.3162) == 6.32
     assert np.isclose(rounded(0.10500939), 0.105)
+
+
+def test_the_structures_preset_sets_the_third_party_cost_at_its_default() -> None:
+    # experiment=structures compares the cost off with the cost at its default; the grid writes the
+    # default out, so a recalibration that moves it must move the grid too
+    from omegaconf import OmegaConf
+
+    preset = OmegaConf.load(RECORD.parents[2] / "configs" / "experiment" / "structures.yaml")
+    levels = [float(v) for v in str(preset.experiment.grid["model.mechanisms.value.third_party_weight"]).split(",")]
+    assert levels == [0.0, FITTED["value.third_party_weight"]]
