@@ -430,9 +430,6 @@ def run_calibrate(cfg: DictConfig, hc: HydraConfig, how: Invocation, pair: Pair,
     for v in record["verdicts"]:
         print(f"{v['hypothesis'].upper()} under the posterior: supported {v['p_supported']:.2f}, inconclusive "
               f"{v['p_inconclusive']:.2f}, refuted {v['p_refuted']:.2f}")
-    if record.get("structures"):
-        print("structures' posterior probabilities: " + ", ".join(f"{s['name']} {s['probability']:.2f}"
-                                                                  for s in record["structures"]))
     print(f"results: {outdir}")
 
 

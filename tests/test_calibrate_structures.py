@@ -233,3 +233,17 @@ def test_with_overrides_sets_switches_and_numbers_and_leaves_the_rest():
     base = MechanismsConfig()
     m = with_overrides(base, {"model.mechanisms.brokerage.enabled": True, "model.mechanisms.noise.sigma": 0.1})
     assert m.brokerage.enabled and m.noise.sigma == 0.1 and m.value == base.value and not base.brokerage.enabled
+
+
+def test_sim_run_chooses_among_the_small_presets_structures(sim_run, tmp_path):
+    done = sim_run("experiment=calibrate_structures_small", "experiment.workers=1", "experiment.calibration.draws=3",
+                   "experiment.calibration.verdict_replications=5")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    names = ["default", "no_third_party_cost", "abandonment", "brokerage", "shared_threat"]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("structures' posterior probabilities: "))
+    assert [part.rsplit(" ", 1)[0] for part in line.split(": ", 1)[1].split(", ")] == names
+    table = pd.read_csv(out / "structures.csv")
+    assert list(table["structure"]) == names and table["probability"].sum() == pytest.approx(1.0)
+    assert set(pd.read_parquet(out / "posterior.parquet")["structure"]) <= set(names)
+    assert (out / "structures.png").exists() and (out / "calibration.json").exists()
