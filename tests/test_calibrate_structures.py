@@ -1,7 +1,8 @@
 """Model choice across rival structures (sim.calibrate, experiment.calibration.structures): bad settings
 refused before anything runs, what each structure fits, probabilities that are probabilities, the same
 seed giving the same probabilities and posterior however the candidates are chunked, a structure that
-cannot make the observed history losing to the one that made it, and a killed run resuming."""
+cannot make the observed history losing to the one that made it, a killed run resuming, and sim-run on
+the small preset."""
 
 from __future__ import annotations
 
