@@ -34,16 +34,27 @@ in the run directory). What is fitted and how:
   and seed give the same posterior on one core, on many, or on a Dask cluster. pyabc's own
   samplers take the first particles to *finish*, which depends on timing.
 
+- **model choice** ``calibration.structures`` (none by default: one structure, the run's mechanisms):
+  a list of named structures, each the run's mechanisms with its overrides of ``model.mechanisms.*``
+  (:class:`Structure`, checked by :func:`check_structures` before anything runs). pyabc's
+  multi-model ABC-SMC with one model per structure, a uniform prior over them and pyabc's default
+  model perturbation kernel (stay with probability 0.7): each structure fits the shared parameters
+  (the screen's, run on the run's own mechanisms) that it neither holds by an override nor switches
+  off, plus every free parameter of a mechanism it switches on (a rival's weight, from its schema
+  prior). Its posterior probability per generation is ``History.get_model_probabilities``. The
+  seeded sampler simulates each chunk's candidates one stack per structure (a stack shares its
+  switches), each candidate still what it gets alone.
+
 After the last generation (``outputs`` of :func:`run_calibration`): the posterior sample with
 weights; ``calibration.draws`` parameter sets drawn from it by weight, each replayed over the
 whole horizon (the stacked engine: one slice per draw and replication): the posterior-predictive
 pattern score on the fitted cells and ``forecast.csv`` (the rated dyads after ``fit_end``); and
 each draw's headline pair (``scenario`` against ``compare``, ``calibration.verdict_replications``
 paired replications): the probability of each H1 and H2 verdict under the posterior and the
-posterior distribution of the effects.
-
-Not yet here (issue 13): model choice across the rival structures, PRIM scenario discovery,
-resuming a killed calibration.
+posterior distribution of the effects. Under model choice the draws are from the mixture across
+structures (``structure`` in ``posterior.parquet``), each replayed under its own structure, and
+``structures.csv``, ``structures.png`` and ``calibration.json``'s ``structures`` give each structure's
+probability.
 """
 
 from __future__ import annotations
@@ -80,6 +91,7 @@ VERDICTS = ("supported", "inconclusive", "refuted")
 SIGN_COLUMNS = {1: "p_plus", 0: "p_zero", -1: "p_minus"}
 KERNELS = ("multivariate_normal", "local")  # experiment.calibration.kernel: pyabc's transition
 SCREEN = "screen.csv"  # the Morris screen's table (sim.screen), written when the run screens
+STRUCTURE_OUTPUTS = ("structures.csv", "structures.png")  # written under model choice
 STARTED = "calibration_started.json"  # the settings a calibration started with: a rerun into its directory resumes
 
 
@@ -235,7 +247,8 @@ class Simulator:
         if batch["mode"] == "record":
             batch["recorded"].append((self, key))
             raise Recorded
-        history, control = batch["cache"].pop(key) if key in batch["cache"] else self.simulate([key])[0]
+        cached = (id(self), key)  # one Simulator per structure (model choice): its candidates' cache apart
+        history, control = batch["cache"].pop(cached) if cached in batch["cache"] else self.simulate([key])[0]
         return {"history": history, "control": control}
 
     def simulate(self, keys: Sequence[tuple[tuple[float, ...], tuple[int, ...]]]
@@ -285,11 +298,15 @@ def _evaluate_chunk(simulate_one: Callable[[], Any], seeds: list[int]) -> list[A
             random.seed(seed)
             with contextlib.suppress(Recorded):
                 simulate_one()
-        recorded = batch["recorded"]
-        if recorded:
-            simulator = recorded[0][0]
-            keys = [key for _, key in recorded]
-            batch["cache"] = dict(zip(keys, simulator.simulate(keys), strict=True))
+        # one stack per Simulator (per structure under model choice: a stack shares its switches),
+        # each in the order its candidates were recorded
+        groups: dict[int, tuple[Simulator, list[Any]]] = {}
+        for simulator, key in batch["recorded"]:
+            groups.setdefault(id(simulator), (simulator, []))[1].append(key)
+        cache = {}
+        for ident, (simulator, keys) in groups.items():
+            cache.update({(ident, key): out for key, out in zip(keys, simulator.simulate(keys), strict=True)})
+        batch["cache"] = cache
         batch["mode"] = "replay"
         out = []
         for seed in seeds:
@@ -411,6 +428,66 @@ def check_always(always: list[str], candidates: Sequence[str], file: str) -> tup
     return tuple(always)
 
 
+@dataclass(frozen=True)
+class Structure:
+    """One structure of model choice (``experiment.calibration.structures``): its name, its overrides as
+    given, the run's mechanisms with them (``base``), the keys it holds (``held``: set by an override,
+    never fitted) and the free parameters of the mechanisms it switches on (``own``: fitted from their
+    priors beside the shared parameters)."""
+
+    name: str
+    overrides: tuple[str, ...]
+    base: MechanismsConfig
+    held: frozenset[str]
+    own: tuple[str, ...]
+
+    def keys(self, shared: Sequence[str]) -> tuple[str, ...]:
+        """What this structure fits: the ``shared`` parameters it neither holds nor switches off, then its own."""
+        on = [k for k in shared if k not in self.held and getattr(self.base, _group(k)).enabled]
+        return (*on, *self.own)
+
+
+def _group(key: str) -> str:
+    return key.removeprefix(PREFIX).split(".")[0]
+
+
+def with_overrides(base: MechanismsConfig, values: Mapping[str, Any]) -> MechanismsConfig:
+    """``base`` with each ``model.mechanisms.<group>.<key>`` of ``values`` set (switches and numbers)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        group, field_name = key.removeprefix(PREFIX).split(".")
+        groups.setdefault(group, {})[field_name] = value
+    return dataclasses.replace(base, **{g: dataclasses.replace(getattr(base, g), **v) for g, v in groups.items()})
+
+
+def check_structures(settings: Any, base: MechanismsConfig, candidates: Sequence[str], priors: Mapping[str, Any],
+                     file: str) -> tuple[Structure, ...]:
+    """``experiment.calibration.structures`` as :class:`Structure` s, or one ConfigError naming
+    ``experiment.calibration.structures[i]``: what :func:`sim.config.structure_settings` refuses (fewer
+    than 2, a name given twice, an unknown or malformed override), a structure whose mechanisms are an
+    earlier one's (the two cannot be told apart), or one that leaves none of ``candidates`` and no
+    parameter of its own to fit. ``()`` when none are given (one structure: the run's mechanisms)."""
+    from sim.config import STRUCTURES_KEY, numeric_parameters, structure_settings
+
+    out: list[Structure] = []
+    for i, (label, values) in enumerate(structure_settings(settings, file)):
+        where = f"{STRUCTURES_KEY}[{i}]"
+        mechanisms = with_overrides(base, values)
+        for j, earlier in enumerate(out):
+            if earlier.base == mechanisms:
+                raise ConfigError(file, where, label, f"a structure whose mechanisms differ from {STRUCTURES_KEY}[{j}]"
+                                  f" ({earlier.name}): the same mechanisms twice cannot be told apart")
+        on = {f.name for f in dataclasses.fields(mechanisms)
+              if getattr(mechanisms, f.name).enabled and not getattr(base, f.name).enabled}
+        own = tuple(k for k in numeric_parameters() if _group(k) in on and k not in values and not priors[k].fixed)
+        structure = Structure(label, tuple(str(o) for o in settings[i].overrides), mechanisms, frozenset(values), own)
+        if not structure.keys(candidates):
+            raise ConfigError(file, where, label, "a structure that leaves a parameter to fit: it holds or switches "
+                              "off every one of experiment.parameters and switches on no mechanism")
+        out.append(structure)
+    return tuple(out)
+
+
 def check_settings(c: Any, horizon: Any, file: str) -> None:
     """One ConfigError for a calibration setting out of range (``experiment.calibration``)."""
     for key, low in (("particles", 2), ("generations", 1), ("replications", 2), ("draws", 1),
@@ -496,7 +573,7 @@ def _resumable(outdir: Path, started: dict[str, Any]) -> bool:
         raise FileExistsError(f"{outdir} already holds a finished calibration (calibration.json); refusing to "
                               "overwrite it: choose another directory")
     if not record.exists():
-        found = [n for n in (*OUTPUTS, SCREEN) if (outdir / n).exists()]
+        found = [n for n in (*OUTPUTS, SCREEN, *STRUCTURE_OUTPUTS) if (outdir / n).exists()]
         if found:
             raise FileExistsError(f"{outdir} already holds calibration files ({', '.join(found)}) but no "
                                   f"{STARTED}; refusing to overwrite them: choose another directory")
@@ -537,6 +614,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     priors = mechanism_priors(prior_settings(experiment.priors, file))
     candidates = check_parameters(list(experiment.parameters), base, file, priors)
     always = check_always(list(c.always), candidates, file)
+    structures = check_structures(c.structures, base, candidates, priors, file)
     patterns = Path(patterns or (c.patterns or default_patterns()))
     target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors)
     started = {"seed": int(seed), "parameters": list(candidates), "calibration": _plain(c),
@@ -563,7 +641,6 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
             f"{screen_seconds:.1f} s; fitting the {len(keys) - len(always)} of {len(candidates)} parameters of "
             "largest mu*: " + ", ".join(name(k) for k in keys[:len(keys) - len(always)])
             + ("; and always: " + ", ".join(name(k) for k in always) if always else ""))
-    rvs = {name(key): pyabc.RV("logistic", 0.0, 1.0) for key in keys}  # the prior quantile's logit: values_of
     workers = int(experiment.workers)
     workers = max(1, os.cpu_count() or 1) if workers == -1 else workers
     client = None
@@ -573,10 +650,23 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         client = Client(str(c.dask))
     sampler = _make_sampler_base()(seed, workers, client)
     np.random.seed(seed)  # pyabc's own draws (the initial population's proposal, the kernels) use numpy's global one
-    kernel = pyabc.LocalTransition() if c.kernel == "local" else pyabc.MultivariateNormalTransition()
-    abc = pyabc.ABCSMC(Simulator(target), pyabc.Distribution(**rvs), Distance(target, str(c.distance)),
-                       population_size=int(c.particles), sampler=sampler, transitions=kernel,
-                       eps=pyabc.MedianEpsilon())
+
+    def kernel() -> Any:
+        return pyabc.LocalTransition() if c.kernel == "local" else pyabc.MultivariateNormalTransition()
+
+    def prior(fitted: Sequence[str]) -> Any:  # the prior quantile's logit: values_of
+        return pyabc.Distribution(**{name(key): pyabc.RV("logistic", 0.0, 1.0) for key in fitted})
+
+    if structures:  # model choice: one pyabc model per structure, a uniform prior over them
+        models = [pyabc.FunctionModel(Simulator(dataclasses.replace(target, base=s.base, keys=s.keys(keys))),
+                                      name=s.name) for s in structures]
+        abc = pyabc.ABCSMC(models, [prior(s.keys(keys)) for s in structures], Distance(target, str(c.distance)),
+                           population_size=int(c.particles), sampler=sampler,
+                           transitions=[kernel() for _ in structures], eps=pyabc.MedianEpsilon())
+    else:
+        abc = pyabc.ABCSMC(Simulator(target), prior(keys), Distance(target, str(c.distance)),
+                           population_size=int(c.particles), sampler=sampler, transitions=kernel(),
+                           eps=pyabc.MedianEpsilon())
     db = outdir / "calibration.db"
     observed = {"history": target.observed, "control": np.zeros_like(target.observed)}
     if resume and db.exists():
@@ -585,7 +675,9 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     else:
         done = 0
         abc.new(f"sqlite:///{db}", observed)
-    say(f"calibrating {len(keys)} parameters: {c.particles} particles, up to {c.generations} generations, "
+    choice = (f"model choice among {len(structures)} structures (parameters fitted: "
+              + ", ".join(f"{s.name} {len(s.keys(keys))}" for s in structures) + "); ") if structures else ""
+    say(f"{choice}calibrating {len(keys)} parameters: {c.particles} particles, up to {c.generations} generations, "
         f"{c.replications} replications per simulated history, {workers if client is None else 'Dask'} worker(s)")
     began = time.perf_counter()
     try:
@@ -598,24 +690,44 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0].reset_index(drop=True)
     populations["acceptance_rate"] = populations["particles"] / populations["samples"]
-    populations["effective_sample_size"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1])
-                                            for t in populations["t"]]
-    frame, weights = history.get_distribution(m=0, t=history.max_t)
-    posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors), strict=True)))
-    posterior["weight"] = weights
-    distances = history.get_weighted_distances(t=history.max_t)
-    posterior["distance"] = distances["distance"].to_numpy()
+    if structures:
+        probabilities = model_probabilities(history, len(structures))
+        populations["effective_sample_size"] = [effective_sample_size(population_weights(history, int(t),
+                                                                                          probabilities))
+                                                for t in populations["t"]]
+        posterior = mixture_posterior(history, structures, keys, priors, probabilities)
+        weights = posterior["weight"].to_numpy()
+    else:
+        populations["effective_sample_size"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1])
+                                                for t in populations["t"]]
+        frame, weights = history.get_distribution(m=0, t=history.max_t)
+        posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors), strict=True)))
+        posterior["weight"] = weights
+        distances = history.get_weighted_distances(t=history.max_t)
+        posterior["distance"] = distances["distance"].to_numpy()
     histories = int(populations["samples"].sum())
     say(f"ABC-SMC: {len(populations)} generations, {histories} simulated histories in {abc_seconds:.1f} s "
         f"({histories / abc_seconds:.1f} histories/s, {histories * c.replications * 2 / abc_seconds:.0f} "
         f"replications/s), final epsilon {populations['epsilon'].iloc[-1]:.3f}, "
         f"acceptance {populations['acceptance_rate'].iloc[-1]:.2f}, effective sample size "
         f"{effective_sample_size(weights):.1f} of {len(weights)}")
+    table = None
+    if structures:
+        table = structure_table(structures, keys, probabilities)
+        say("structures' posterior probabilities: " + ", ".join(f"{r.structure} {r.probability:.3f}"
+                                                                for r in table.itertuples()))
 
     # ---- posterior draws: predictive pattern score, forecast, verdicts
     rng = np.random.default_rng([seed, 13])
     draws = rng.choice(len(posterior), size=int(c.draws), replace=True, p=weights / weights.sum())
-    params = [with_values(base, {k: posterior[k].iloc[d] for k in keys}) for d in draws]
+    if structures:  # the mixture: each draw replayed under its own structure
+        by_name = {s.name: s for s in structures}
+        labels = [str(posterior["structure"].iloc[d]) for d in draws]
+        params = [with_values(by_name[label].base, {k: posterior[k].iloc[d] for k in by_name[label].keys(keys)})
+                  for label, d in zip(labels, draws, strict=True)]
+    else:
+        labels = [""] * len(draws)
+        params = [with_values(base, {k: posterior[k].iloc[d] for k in keys}) for d in draws]
     full = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), full=True, priors=priors)
     end = str(cells.history.horizon.end)
     ahead = forecast_cells(full.world, full.cells, str(c.fit_end), end) if end != str(c.fit_end) else None
@@ -624,7 +736,8 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     predictive_target = dataclasses.replace(full, cells=scored, pair=pair, before=before, end=end_rows)
     began = time.perf_counter()
     seeds = [np.random.SeedSequence([seed, 1, k]).spawn(int(c.replications)) for k in range(len(params))]
-    signs, _ = simulate_signs(predictive_target, params, seeds)
+    signs = np.array(by_structure(labels, lambda i: simulate_signs(predictive_target, [params[k] for k in i],
+                                                                   [seeds[k] for k in i])[0]))
     predictive_seconds = time.perf_counter() - began
     predictive_rate = len(params) * int(c.replications) * 2 / predictive_seconds
     fitted = len(full.cells)
@@ -635,15 +748,16 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         forecast = sign_probabilities(ahead, signs[:, fitted:])[["a", "b", "start", "end", "p_plus", "p_zero",
                                                                  "p_minus", "sign"]]
     began = time.perf_counter()
-    effects = verdicts_under(params, cells, seed, int(c.verdict_replications), min_relative_effect)
+    effects = verdicts_under(params, cells, seed, int(c.verdict_replications), min_relative_effect, labels)
     verdict_seconds = time.perf_counter() - began
     verdict_table = verdict_probabilities(effects)
 
+    fitted_keys = list(dict.fromkeys(k for s in structures for k in s.keys(keys))) if structures else list(keys)
     record = {
-        "parameters": list(keys),
+        "parameters": fitted_keys,
         "candidates": list(candidates),
         "screen": None if screened is None else screened.to_dict(orient="records"),
-        "priors": {k: {"shape": priors[k].shape, "low": priors[k].low, "high": priors[k].high} for k in keys},
+        "priors": {k: {"shape": priors[k].shape, "low": priors[k].low, "high": priors[k].high} for k in fitted_keys},
         "settings": {k: (v if not isinstance(v, Path) else str(v)) for k, v in dict(c).items()},
         "seed": seed, "workers": workers if client is None else "dask", "patterns": str(patterns),
         "generations": len(populations), "simulated_histories": histories,
@@ -658,12 +772,117 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         "histories_per_second": histories / abc_seconds,
         "abc_replications_per_second": histories * int(c.replications) * 2 / abc_seconds,
         "stacked_replications_per_second": predictive_rate,
-        "posterior": {k: weighted_summary(posterior[k].to_numpy(), weights) for k in keys},
+        # a parameter that only structures which died out fit has no posterior sample: left out
+        "posterior": {k: weighted_summary(*rows) for k in fitted_keys if len((rows := _fitted_rows(posterior, k))[0])},
+        "structures": None if table is None else structure_record(structures, keys, table, posterior),
         "predictive_score": score.to_dict(orient="records"),
         "verdicts": verdict_table.to_dict(orient="records"),
     }
-    write_outputs(outdir, posterior, populations, predictive, score, forecast, verdict_table, effects, record, priors)
+    write_outputs(outdir, posterior, populations, predictive, score, forecast, verdict_table, effects, record, priors,
+                  table)
     return record
+
+
+# ------------------------------------------------------------------ model choice: the structures' posterior
+
+
+def model_probabilities(history: Any, count: int) -> pd.DataFrame:
+    """Each structure's posterior probability per generation (pyabc's ``History.get_model_probabilities``):
+    rows t = 0, 1, ..., columns the structure's index 0 .. ``count`` - 1, 0 where it has died out."""
+    table = history.get_model_probabilities()
+    table = table[table.index >= 0].reindex(columns=range(count), fill_value=0.0).fillna(0.0)
+    table.columns = list(range(count))
+    return table.astype(float)
+
+
+def population_weights(history: Any, t: int, probabilities: pd.DataFrame) -> np.ndarray:
+    """Generation ``t``'s importance weights over every structure alive: each structure's own
+    (``get_distribution``: summing to 1 within it) times its probability."""
+    row = probabilities.loc[t]
+    return np.concatenate([row[m] * history.get_distribution(m=m, t=t)[1] for m in row.index if row[m] > 0])
+
+
+def mixture_posterior(history: Any, structures: Sequence[Structure], shared: Sequence[str],
+                      priors: Mapping[str, Any], probabilities: pd.DataFrame) -> pd.DataFrame:
+    """The last generation across structures: column ``structure``, one column per parameter fitted by
+    any (values, not logits; NaN in the rows of a structure that does not fit it), ``weight`` (the
+    particle's weight within its structure times the structure's probability: summing to 1) and
+    ``distance``; the structures in their order, each one's particles in pyabc's order (particle id)."""
+    t = history.max_t
+    parts = []
+    for m, structure in enumerate(structures):
+        p = float(probabilities.loc[t, m])
+        if p <= 0:
+            continue
+        # one row per particle, parameter and summary statistic (pyabc's tidy form drops particles whose
+        # weight and distance are another's): each particle's parameters, weight and distance, by particle id
+        rows = history.get_population_extended(m=m, t=t, tidy=False)
+        values = (rows.drop_duplicates(["particle_id", "par_name"])
+                  .pivot(index="particle_id", columns="par_name", values="par_val").sort_index())
+        first = rows.groupby("particle_id", sort=True)[["w", "distance"]].first().loc[values.index]
+        fitted = structure.keys(shared)
+        part = pd.DataFrame(dict(zip(fitted, values_of(fitted, {name(k): values[name(k)].to_numpy() for k in fitted},
+                                                         priors), strict=True)))
+        w = first["w"].to_numpy(dtype=float)
+        part.insert(0, "structure", structure.name)
+        part["weight"] = p * w / w.sum()
+        part["distance"] = first["distance"].to_numpy(dtype=float)
+        parts.append(part)
+    columns = ["structure", *dict.fromkeys(k for s in structures for k in s.keys(shared)), "weight", "distance"]
+    return pd.concat(parts, ignore_index=True).reindex(columns=columns)
+
+
+def _fitted_rows(posterior: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """The values of ``key`` and their weights in the rows that fit it (every row but under model choice)."""
+    values, weights = posterior[key].to_numpy(dtype=float), posterior["weight"].to_numpy(dtype=float)
+    fitted = ~np.isnan(values)
+    return values[fitted], weights[fitted]
+
+
+def structure_table(structures: Sequence[Structure], shared: Sequence[str], probabilities: pd.DataFrame
+                    ) -> pd.DataFrame:
+    """``structures.csv``: per structure its overrides, the parameters it fits beyond the shared ones,
+    how many it fits, its posterior probability at the last generation and at each generation
+    (``p_generation_<t>``)."""
+    rows = []
+    for m, s in enumerate(structures):
+        row: dict[str, Any] = {"structure": s.name, "overrides": "; ".join(s.overrides),
+                               "own_parameters": "; ".join(s.own), "parameters": len(s.keys(shared)),
+                               "probability": float(probabilities[m].iloc[-1])}
+        row.update({f"p_generation_{int(t)}": float(p) for t, p in probabilities[m].items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def structure_record(structures: Sequence[Structure], shared: Sequence[str], table: pd.DataFrame,
+                     posterior: pd.DataFrame) -> list[dict[str, Any]]:
+    """``calibration.json``'s ``structures``: per structure what :func:`structure_table` says, its prior
+    probability, its particles and effective sample size at the last generation and its posterior
+    (the weighted summary of each parameter it fits, given the structure)."""
+    out = []
+    generations = [c for c in table.columns if c.startswith("p_generation_")]
+    for s, row in zip(structures, table.itertuples(index=False), strict=True):
+        own = posterior[posterior["structure"] == s.name]
+        w = own["weight"].to_numpy(dtype=float)
+        fitted = s.keys(shared)
+        out.append({"name": s.name, "overrides": list(s.overrides), "parameters": list(fitted),
+                    "prior_probability": 1 / len(structures), "probability": float(row.probability),
+                    "probabilities": [float(getattr(row, g)) for g in generations],
+                    "particles": len(own), "effective_sample_size": effective_sample_size(w) if len(own) else 0.0,
+                    "posterior": {k: weighted_summary(own[k].to_numpy(dtype=float), w) for k in fitted}
+                    if len(own) else {}})
+    return out
+
+
+def by_structure(labels: Sequence[str], run: Callable[[list[int]], Sequence[Any]]) -> list[Any]:
+    """``run(indices)`` once per structure (a stack shares its switches), the indices of its draws in
+    their order; the results put back in the draws' order. One label: one call over every draw."""
+    out: list[Any] = [None] * len(labels)
+    for label in dict.fromkeys(labels):
+        indices = [k for k, other in enumerate(labels) if other == label]
+        for k, result in zip(indices, run(indices), strict=True):
+            out[k] = result
+    return out
 
 
 def effective_sample_size(weights: np.ndarray) -> float:
@@ -709,9 +928,10 @@ def predictive_score(predictive: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdicts_under(params: Sequence[MechanismsConfig], cells: Cells, seed: int, replications: int,
-                   min_relative_effect: float) -> pd.DataFrame:
+                   min_relative_effect: float, labels: Sequence[str] | None = None) -> pd.DataFrame:
     """Each posterior draw's headline pair (control against treatment, ``replications`` paired
-    replications, the draws stacked: :func:`sim.experiment.run_stacked`): its H1 and H2 effect and verdict."""
+    replications, the draws stacked: :func:`sim.experiment.run_stacked`, one stack per structure of
+    ``labels``): its H1 and H2 effect and verdict."""
     from sim.analysis import summarise
     from sim.cli import outreach_direction
     from sim.experiment import prepare, run_stacked
@@ -721,8 +941,10 @@ def verdicts_under(params: Sequence[MechanismsConfig], cells: Cells, seed: int, 
     treatment_schedule = prepare(treatment)[2]
     names = (str(control.scenario.name), str(treatment.scenario.name))
     tables = []
+    labels = labels if labels is not None else [""] * len(params)
     for scenario, schedule in zip(names, (control_schedule, treatment_schedule), strict=True):
-        results = run_stacked([(scenario, m, schedule) for m in params], world, seed, replications)
+        results = by_structure(labels, lambda i, scenario=scenario, schedule=schedule: run_stacked(
+            [(scenario, params[k], schedule) for k in i], world, seed, replications))
         tables.append([r.table for r in results])
     direction = outreach_direction(control, treatment)
     rows = []
@@ -753,9 +975,11 @@ def verdict_probabilities(effects: pd.DataFrame) -> pd.DataFrame:
 
 def write_outputs(outdir: Path, posterior: pd.DataFrame, populations: pd.DataFrame, predictive: pd.DataFrame,
                   score: pd.DataFrame, forecast: pd.DataFrame | None, verdicts: pd.DataFrame,
-                  effects: pd.DataFrame, record: dict[str, Any], priors: dict[str, Any]) -> None:
-    """Every output file, each atomically; ``calibration.json`` last (the completion mark)."""
-    from sim.plots import calibration_figure
+                  effects: pd.DataFrame, record: dict[str, Any], priors: dict[str, Any],
+                  structures: pd.DataFrame | None = None) -> None:
+    """Every output file, each atomically; ``calibration.json`` last (the completion mark).
+    ``structures`` (model choice): ``structures.csv`` and ``structures.png`` too."""
+    from sim.plots import calibration_figure, structures_figure
     from sim.store import atomic_write, write_figures
 
     atomic_write(outdir / "posterior.parquet", lambda p: posterior.to_parquet(p, index=False))
@@ -766,6 +990,10 @@ def write_outputs(outdir: Path, posterior: pd.DataFrame, populations: pd.DataFra
         atomic_write(outdir / "forecast.csv", lambda p: forecast.to_csv(p, index=False))
     atomic_write(outdir / "verdicts.csv", lambda p: verdicts.to_csv(p, index=False))
     atomic_write(outdir / "effects.parquet", lambda p: effects.to_parquet(p, index=False))
-    write_figures(outdir, {"calibration": calibration_figure(posterior, priors, verdicts, forecast, score)})
+    figures = {"calibration": calibration_figure(posterior, priors, verdicts, forecast, score)}
+    if structures is not None:
+        atomic_write(outdir / "structures.csv", lambda p: structures.to_csv(p, index=False))
+        figures["structures"] = structures_figure(structures, int(record["settings"]["particles"]))
+    write_figures(outdir, figures)
     atomic_write(outdir / "calibration.json", lambda p: p.write_text(json.dumps(record, indent=2, default=str)))
 

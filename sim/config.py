@@ -667,6 +667,16 @@ class HorizonConfig:
 
 
 @dataclass
+class StructureSetting:
+    """One structure of ``experiment.calibration.structures`` (model choice, :mod:`sim.calibrate`): a name
+    and the overrides of the run's mechanisms that make it, each ``model.mechanisms.<group>.<key>=<value>``
+    (a switch, or a number held at that value)."""
+
+    name: str = MISSING
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
 class CalibrationConfig:
     """Settings of ``experiment.design=calibrate`` (ABC-SMC to history, :mod:`sim.calibrate`)."""
 
@@ -686,6 +696,9 @@ class CalibrationConfig:
     keep: int = 8  # the screen keeps this many parameters (largest mu*); the rest stay at their defaults
     # fitted whatever the screen ranks them (each one of experiment.parameters), on top of the `keep`
     always: list[str] = field(default_factory=list)
+    # model choice (StructureSetting): the rival structures whose posterior probabilities the
+    # calibration gives; [] = one structure, the run's own mechanisms
+    structures: list[StructureSetting] = field(default_factory=list)
 
 
 @dataclass
@@ -970,6 +983,72 @@ def _validate_experiment(e: Any, file: str) -> None:
         if key not in known:
             raise ConfigError(file, f"experiment.parameters[{i}]", key, f"one of {', '.join(known)}")
     prior_settings(e.priors, file)
+    structure_settings(e.calibration.structures, file)
+
+
+STRUCTURES_KEY = "experiment.calibration.structures"
+
+
+def structure_settings(settings: Any, file: str) -> list[tuple[str, dict[str, Any]]]:
+    """``experiment.calibration.structures`` as ``[(name, {model.mechanisms.<group>.<key>: value})]``,
+    each checked: none, or at least 2 (model choice needs a rival); a name of letters, digits, ``_`` or
+    ``-``, given once; each override ``key=value`` with a known mechanism key, given once in its structure,
+    a switch set to true or false, a number inside the key's declared range. A ConfigError naming
+    ``file`` and ``experiment.calibration.structures[i]...`` at the first problem."""
+    if len(settings) == 1:
+        raise ConfigError(file, f"{STRUCTURES_KEY}[1]", NO_VALUE, "a second structure: model choice needs at least "
+                          f"2 (or none, {STRUCTURES_KEY}=[]: the run's own mechanisms alone)")
+    out: list[tuple[str, dict[str, Any]]] = []
+    for i, s in enumerate(settings):
+        where = f"{STRUCTURES_KEY}[{i}]"
+        name = s.name
+        if not isinstance(name, str) or not name or not all(ch.isalnum() or ch in "_-" for ch in name):
+            raise ConfigError(file, f"{where}.name", name, "a name of letters, digits, _ or - (it labels the "
+                              "structure in structures.csv and posterior.parquet)")
+        if name in [n for n, _ in out]:
+            raise ConfigError(file, f"{where}.name", name, "a name not already given to a structure here")
+        out.append((name, _structure_overrides(list(s.overrides), file, where)))
+    return out
+
+
+def _structure_overrides(overrides: list[Any], file: str, where: str) -> dict[str, Any]:
+    """One structure's overrides as ``{key: value}`` (:func:`structure_settings`)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import OverrideType
+    from hydra.errors import HydraException
+
+    groups = {f.name: f.type for f in dataclasses.fields(MechanismsConfig)}
+    hints = typing.get_type_hints(MechanismsConfig)
+    values: dict[str, Any] = {}
+    for j, text in enumerate(overrides):
+        at = f"{where}.overrides[{j}]"
+        allowed = ("model.mechanisms.<group>.<key>=<value>, a group among " + ", ".join(groups)
+                   + " and one of its keys (enabled: true or false)")
+        try:
+            parsed = OverridesParser.create().parse_override(str(text))
+        except HydraException:
+            raise ConfigError(file, at, text, allowed) from None
+        key, value = parsed.key_or_group, parsed.value()
+        parts = key.split(".")
+        if (parsed.type != OverrideType.CHANGE or parsed.package is not None or len(parts) != 4
+                or parts[:2] != ["model", "mechanisms"] or parts[2] not in groups
+                or not isinstance(value, (bool, int, float))):
+            raise ConfigError(file, at, text, allowed)
+        fields = {f.name for f in dataclasses.fields(hints[parts[2]])}
+        if parts[3] not in fields:
+            raise ConfigError(file, at, text, f"a key of model.mechanisms.{parts[2]}: {', '.join(sorted(fields))}")
+        if key in values:
+            raise ConfigError(file, at, text, f"{key} set once in a structure")
+        if parts[3] == "enabled":
+            if not isinstance(value, bool):
+                raise ConfigError(file, at, text, f"{key}=true or {key}=false")
+        else:
+            spec = parameter_spec(key)
+            if not spec.contains(value):
+                raise ConfigError(file, at, text, f"{key} set to {spec.allowed}")
+            value = float(value)
+        values[key] = value
+    return values
 
 
 def prior_settings(settings: Any, file: str) -> dict[str, Prior]:

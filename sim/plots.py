@@ -48,7 +48,7 @@ LEVERAGE_DEFINITION = ("index: tie to the dyad's member x hostility to the other
 
 __all__ = ["headline_figures", "plot_blocs", "plot_effect_vs", "plot_effect_vs_outreach", "plot_entente",
            "plot_horizon_vs", "plot_leverage", "plot_network", "plot_pattern_score", "plot_phase_diagram",
-           "plot_portfolio", "plot_sensitivity", "roles", "sweep_figures"]
+           "plot_portfolio", "plot_sensitivity", "roles", "structures_figure", "sweep_figures"]
 
 
 def _date_axis(ax: Axes) -> None:
@@ -726,24 +726,30 @@ def calibration_figure(posterior: pd.DataFrame, priors: dict[str, Any], verdicts
     its whole prior range (the x axis; log10 for a log-uniform prior) with the prior's density, flat
     on that axis, for comparison; the probability of
     each H1 and H2 verdict under the posterior; the forecast's sign probabilities per dyad; and the
-    posterior-predictive agreement with the fitted cells beside the two guesses (title)."""
-    keys = [c for c in posterior.columns if c not in ("weight", "distance")]
+    posterior-predictive agreement with the fitted cells beside the two guesses (title). Under model
+    choice (a ``structure`` column) a parameter's posterior is over the structures that fit it (the
+    others' rows are NaN), and its title names them."""
+    keys = [c for c in posterior.columns if c not in ("structure", "weight", "distance")]
     columns = min(4, len(keys))
     rows = -(-len(keys) // columns)
     fig = Figure(figsize=(12, 2.3 * rows + 4.2), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[2.3 * rows, 4.2])
     axes = np.atleast_1d(top.subplots(rows, columns, squeeze=False)).ravel()
-    weights = posterior["weight"].to_numpy()
     for ax, key in zip(axes, keys, strict=False):
         prior = priors[key]
+        fitted = posterior[posterior[key].notna()]
+        weights = fitted["weight"].to_numpy()
         log = prior.shape == "loguniform"  # shown in log10: its prior is flat there
         low, high = (np.log10(prior.low), np.log10(prior.high)) if log else (prior.low, prior.high)
-        values = np.log10(posterior[key]) if log else posterior[key]
+        values = np.log10(fitted[key]) if log else fitted[key]
         ax.hist(values, bins=np.linspace(low, high, 16), weights=weights, density=True, color=COLORS[0], alpha=0.7,
                 label="posterior")
         ax.hlines(1 / (high - low), low, high, color="#333333", linestyle="--", label="prior")
         ax.set_xlim(low, high)
-        ax.set_title(("log10 " if log else "") + key.removeprefix("model.mechanisms."), fontsize=8)
+        within = ""
+        if "structure" in posterior and len(fitted) < len(posterior):
+            within = "\nin " + ", ".join(pd.unique(fitted["structure"])) if len(fitted) else "\nin no structure alive"
+        ax.set_title(("log10 " if log else "") + key.removeprefix("model.mechanisms.") + within, fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes[len(keys):]:
         ax.set_visible(False)
@@ -782,4 +788,39 @@ def calibration_figure(posterior: pd.DataFrame, priors: dict[str, Any], verdicts
     text = "; ".join(f"{r.rule} {r.agree}/{r.cells}" for r in score[score["subset"] == "all"].itertuples())
     hm = "; ".join(f"{r.rule} {r.agree}/{r.cells}" for r in score[score["subset"] == "H+M"].itertuples())
     bottom.suptitle(f"fitted cells, all: {text}\nH+M: {hm}", fontsize=9)
+    return fig
+
+
+def structures_figure(structures: pd.DataFrame, particles: int) -> Figure:
+    """Model choice on one page (``structures.csv``): each structure's posterior probability at the last
+    generation (bars, against the uniform prior 1/M, dashed), and how it evolved over the generations
+    (lines; a structure whose line reaches 0 has died out: ABC-SMC draws no more particles from it)."""
+    generations = [c for c in structures.columns if c.startswith("p_generation_")]
+    t = np.array([int(c.removeprefix("p_generation_")) for c in generations])
+    names = structures["structure"].tolist()
+    fig = Figure(figsize=(11, 0.35 * len(names) + 3.2), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1, 1.3])
+    y = np.arange(len(names))[::-1]
+    colors = [COLORS[k % len(COLORS)] for k in range(len(names))]
+    left.barh(y, structures["probability"], color=colors)
+    for yk, p in zip(y, structures["probability"], strict=True):
+        left.text(min(p + 0.01, 0.9), yk, f"{p:.2f}", va="center", fontsize=8)
+    left.axvline(1 / len(names), color="#333333", linestyle="--", linewidth=1, label=f"prior 1/{len(names)}")
+    left.set_yticks(y, names, fontsize=8)
+    left.set_xlim(0, 1)
+    left.set_xlabel(f"posterior probability at the last generation (t = {t[-1]})")
+    left.legend(fontsize=8, loc="lower right")
+    left.grid(alpha=0.3, axis="x")
+    markers = ["o", "s", "^", "D", "v", "P", "X"]
+    for k, (label, row) in enumerate(zip(names, structures[generations].to_numpy(), strict=True)):
+        right.plot(t, row, color=colors[k], marker=markers[k // len(COLORS) % len(markers)], label=label)
+    right.axhline(1 / len(names), color="#333333", linestyle="--", linewidth=1, label=f"prior 1/{len(names)}")
+    right.set_xticks(t)
+    right.set_ylim(-0.02, 1.02)
+    right.set_xlabel("ABC-SMC generation (epsilon falls from one to the next)")
+    right.set_ylabel("posterior probability")
+    right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    right.grid(alpha=0.3)
+    fig.suptitle(f"Model choice among {len(names)} structures (ABC-SMC, {particles} particles shared by them; "
+                 "a uniform prior over the structures)", fontsize=10)
     return fig
