@@ -48,10 +48,14 @@ HERE = Path(__file__).resolve().parents[1]
 
 STEPPING = r"""
 import json, statistics, time
-from sim.api import build_pair
 from sim.experiment import prepare, run_prepared
-cells = build_pair(["replications={r}"], "baseline", "sunni_outreach").cells
-prepared = [(c.scenario, *prepare(c.config)) for c in cells]
+try:
+    from sim.api import build_pair
+    configs = [(c.scenario, c.config) for c in build_pair(["replications={r}"], "baseline", "sunni_outreach").cells]
+except ImportError:  # trees before sim.api (e4c7b1b): the CLI's composer, one scenario at a time
+    from sim.cli import compose
+    configs = [(name, compose(["replications={r}", f"scenario={{name}}"])) for name in ("baseline", "sunni_outreach")]
+prepared = [(name, *prepare(config)) for name, config in configs]
 def step():
     for scenario, world, mechanisms, schedule in prepared:
         run_prepared(scenario, world, mechanisms, schedule, 2018, {r})
