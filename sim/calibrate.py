@@ -213,7 +213,7 @@ def _statistics(target: Target, drawn: Drawn, params: Sequence[MechanismsConfig]
         for lo in range(0, len(slices), size):
             part = slices[lo:lo + size]
             batch = run_batch(drawn.world, [m for m, _ in part], schedule, [s for _, s in part], pairs=True)
-            ties.append(batch.pairs[:, :, 0, :])  # (S, rows, P): the tie of every pair every month
+            ties.append(batch.pairs[:, :, 0, :].copy())  # (S, rows, P): the tie of every pair every month
         tie = np.concatenate(ties).reshape(k, r, -1, ties[0].shape[-1])
         before = tie[:, :, target.before, target.pair]
         end = tie[:, :, target.end, target.pair]
@@ -600,13 +600,13 @@ def world_pool(cells: Cells, count: int, seed: int) -> list[Cells]:
     draw w the three configs of ``cells`` in one drawn world, each scenario's event magnitudes drawn
     (an event the control and the treatment share, the same in both), from
     ``SeedSequence([seed, WORLD_STREAM, w])``: draw w is the same in a pool of any size."""
-    from sim.priors import draw_configs
+    from sim.priors import ConfigPrior
 
-    out = []
-    for w in range(count):
-        rng = np.random.default_rng(np.random.SeedSequence([seed, WORLD_STREAM, w]))
-        out.append(Cells(*draw_configs([cells.history, cells.control, cells.treatment], rng)))
-    return out
+    if not count:
+        return []
+    prior = ConfigPrior.of([cells.history, cells.control, cells.treatment])
+    return [Cells(*prior.draw(np.random.default_rng(np.random.SeedSequence([seed, WORLD_STREAM, w]))))
+            for w in range(count)]
 
 
 def _drawn(cells: Cells, horizon: Any) -> Drawn:
@@ -718,7 +718,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     pool = world_pool(cells, int(c.worlds), seed)
     target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors,
                             pool=pool)
-    pool_seconds = time.perf_counter() - began
+    pool_seconds = time.perf_counter() - began if pool else 0.0
     resume = _resumable(outdir, started)
     if pool:
         say(f"world pool: {len(pool)} draws of the world's numbers and the events' magnitudes from their priors "

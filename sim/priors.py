@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -203,37 +204,56 @@ def draw_configs(cfgs: Sequence[Any], rng: np.random.Generator) -> list[Any]:
     A draw :func:`sim.config.validate` refuses (a state whose drawn commitment shares sum above 1:
     the band of each share is the rule's, their sum is not bounded by it) is drawn again from
     ``rng``: the prior restricted to valid worlds, never clipped. ValueError after
-    :data:`MAX_REDRAWS` refusals."""
-    from omegaconf import OmegaConf
+    :data:`MAX_REDRAWS` refusals. (:class:`ConfigPrior` reads the priors once for many draws.)"""
+    return ConfigPrior.of(cfgs).draw(rng)
 
-    from sim.config import ConfigError, validate
 
-    first = OmegaConf.to_container(cfgs[0].world, resolve=True)
-    if any(OmegaConf.to_container(c.world, resolve=True) != first for c in cfgs[1:]):
-        raise ValueError("draw_configs draws one world for configs of the same world; these differ")
-    world = world_priors(cfgs[0].world)
-    events = [event_priors(c.scenario) for c in cfgs]
-    identities = [[_event_identity(c.scenario, k) for k in t["key"]] for c, t in zip(cfgs, events, strict=True)]
-    distinct = list(dict.fromkeys(i for ids in identities for i in ids))
-    refused = ""
-    for _ in range(MAX_REDRAWS):
-        values = dict(zip(world["key"], draw_values(world, rng), strict=True))
-        quantile = dict(zip(distinct, rng.random(len(distinct)), strict=True))
-        out = []
-        for cfg, table, ids in zip(cfgs, events, identities, strict=True):
-            low, high = table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float)
-            u = np.array([quantile[i] for i in ids])
-            drawn = np.clip(low + u * (high - low), low, high)
-            out.append(set_values(cfg, {**values, **dict(zip(table["key"], drawn, strict=True))}))
-        try:
-            for c in out:
-                validate(c)
-        except ConfigError as e:
-            refused = str(e)
-            continue
-        return out
-    raise ValueError(f"{MAX_REDRAWS} draws of the world in a row were invalid (the last: {refused}): the priors "
-                     "put almost no weight on a valid world")
+@dataclass(frozen=True)
+class ConfigPrior:
+    """The priors of the world and the events of configs of one world, read once
+    (:meth:`of`); :meth:`draw` is :func:`draw_configs`."""
+
+    cfgs: tuple[Any, ...]
+    world: pd.DataFrame  # world_priors of the shared world
+    events: tuple[pd.DataFrame, ...]  # event_priors of each config's scenario
+    identities: tuple[tuple[tuple[Any, ...], ...], ...]  # each event row's identity (_event_identity)
+    distinct: tuple[tuple[Any, ...], ...]  # the identities, each once, in order of appearance
+
+    @classmethod
+    def of(cls, cfgs: Sequence[Any]) -> ConfigPrior:
+        from omegaconf import OmegaConf
+
+        first = OmegaConf.to_container(cfgs[0].world, resolve=True)
+        if any(OmegaConf.to_container(c.world, resolve=True) != first for c in cfgs[1:]):
+            raise ValueError("draw_configs draws one world for configs of the same world; these differ")
+        events = tuple(event_priors(c.scenario) for c in cfgs)
+        identities = tuple(tuple(_event_identity(c.scenario, k) for k in t["key"])
+                           for c, t in zip(cfgs, events, strict=True))
+        return cls(tuple(cfgs), world_priors(cfgs[0].world), events, identities,
+                   tuple(dict.fromkeys(i for ids in identities for i in ids)))
+
+    def draw(self, rng: np.random.Generator) -> list[Any]:
+        from sim.config import ConfigError, validate
+
+        refused = ""
+        for _ in range(MAX_REDRAWS):
+            values = dict(zip(self.world["key"], draw_values(self.world, rng), strict=True))
+            quantile = dict(zip(self.distinct, rng.random(len(self.distinct)), strict=True))
+            out = []
+            for cfg, table, ids in zip(self.cfgs, self.events, self.identities, strict=True):
+                low, high = table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float)
+                u = np.array([quantile[i] for i in ids])
+                drawn = np.clip(low + u * (high - low), low, high)
+                out.append(set_values(cfg, {**values, **dict(zip(table["key"], drawn, strict=True))}))
+            try:
+                for c in out:
+                    validate(c)
+            except ConfigError as e:
+                refused = str(e)
+                continue
+            return out
+        raise ValueError(f"{MAX_REDRAWS} draws of the world in a row were invalid (the last: {refused}): the "
+                         "priors put almost no weight on a valid world")
 
 
 def draw_config(cfg: Any, rng: np.random.Generator) -> Any:
