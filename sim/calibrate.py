@@ -5,8 +5,18 @@ in the run directory). What is fitted and how:
 
 - **parameters** ``experiment.parameters``: the candidate mechanism parameters, each sampled from
   its schema prior (:class:`sim.config.Prior`, :func:`sim.priors.mechanism_priors`); the rest keep
-  the run's values. World numbers and event magnitudes are not sampled (the stacked engine shares
-  one world).
+  the run's values.
+- **worlds** ``calibration.worlds``: 0 (the default) runs every simulated history in the world and
+  the events as written. N > 0 draws a pool of N worlds up front (:func:`world_pool`: the world's
+  ~480 numbers and the events' magnitudes from their priors, :func:`sim.priors.draw_configs`; draw w
+  from ``SeedSequence([seed, WORLD_STREAM, w])``), and every simulated history runs in one of them,
+  its control in the same drawn world: nuisance uncertainty the simulator integrates over, never
+  fitted. A candidate particle's draw is uniform over the pool, drawn from the candidate's own seed
+  after its replications' seed (:class:`Simulator`), so it does not depend on how candidates are
+  chunked; a chunk is stepped as one stack per draw (a stack shares its world and its events), so
+  the particles of one draw are correlated through it, while each particle's marginal is over the
+  whole pool. The screen runs Morris trajectory j in draw j mod N, posterior draw k is replayed,
+  and its verdict pair run, in draw k mod N.
 - **screen** (``calibration.screen`` Morris trajectories, :mod:`sim.screen`): when there are more
   candidates than ``calibration.keep``, only the ``keep`` of largest Morris mu* on the distance are
   fitted, the others stay at their defaults (``screen.csv``); ``calibration.always`` lists
@@ -65,7 +75,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,15 +103,31 @@ KERNELS = ("multivariate_normal", "local")  # experiment.calibration.kernel: pya
 SCREEN = "screen.csv"  # the Morris screen's table (sim.screen), written when the run screens
 STRUCTURE_OUTPUTS = ("structures.csv", "structures.png")  # written under model choice
 STARTED = "calibration_started.json"  # the settings a calibration started with: a rerun into its directory resumes
+# experiment.calibration.worlds at most: each draw is prepared up front (about 0.3 s) and splits
+# every chunk of candidates into one stack per draw
+MAX_WORLDS = 1000
 
 
 # ------------------------------------------------------------------ the target and the simulator
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """One draw of the world pool (``experiment.calibration.worlds``): a world and the history's and
+    the control's schedules, their numbers and event magnitudes drawn from their priors
+    (:func:`world_pool`)."""
+
+    world: Any
+    history: Any
+    control: Any
+
+
 @dataclass
 class Target:
     """What one simulated history needs: the world, the base parameters, the two schedules over
-    the fitted months, the rated cells and where each cell's tie is in the recorded pair table."""
+    the fitted months, the rated cells and where each cell's tie is in the recorded pair table;
+    with a world pool (``worlds``), the drawn worlds and schedules a simulated history may run in
+    instead of the written ones."""
 
     world: Any
     base: MechanismsConfig
@@ -114,6 +140,11 @@ class Target:
     keys: tuple[str, ...]  # calibrated parameters, model.mechanisms.<group>.<key>
     replications: int
     priors: dict[str, Any]  # the Prior of every mechanism parameter (sim.priors.mechanism_priors)
+    worlds: tuple[Drawn, ...] = ()  # the world pool; () = the world and schedules as written
+
+    def drawn(self, w: int | None) -> Drawn:
+        """Draw ``w`` of the pool, or (None) the world and schedules as written."""
+        return Drawn(self.world, self.history, self.control) if w is None else self.worlds[w]
 
     @property
     def observed(self) -> np.ndarray:
@@ -146,24 +177,43 @@ def with_values(base: MechanismsConfig, values: dict[str, float]) -> MechanismsC
     return dataclasses.replace(base, **{g: dataclasses.replace(getattr(base, g), **v) for g, v in groups.items()})
 
 
-def simulate_statistics(target: Target, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]]
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def simulate_statistics(target: Target, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]],
+                        worlds: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """What the rule reads of every cell (:func:`sim.patterns.rule_statistics`: mean change, interval
     half-width, tie before) under each parameter set: (K, 3, C) in the history scenario and (K, 3, C)
     in the control (nothing happens), parameter set k with its ``seeds[k]`` replications, all K x R
-    slices stepped together per scenario (in stacks of at most ``sim.batch.batch_size``)."""
+    slices stepped together per scenario (in stacks of at most ``sim.batch.batch_size``).
+
+    ``worlds``: parameter set k runs in draw ``worlds[k]`` of ``target.worlds`` (the history and its
+    control in the same drawn world); the sets of one draw are stepped together, one stack per draw
+    (a stack shares its world and its events). None: every set in the world as written."""
+    k = len(params)
+    labels = [None] * k if worlds is None else [int(w) for w in worlds]
+    if len(labels) != k:
+        raise ValueError(f"{len(labels)} world draws for {k} parameter sets: give one per set")
+    history, control = np.empty((2, k, 3, len(target.pair)))
+    for w in dict.fromkeys(labels):
+        index = [i for i, label in enumerate(labels) if label == w]
+        h, c = _statistics(target, target.drawn(w), [params[i] for i in index], [seeds[i] for i in index])
+        history[index], control[index] = h, c
+    return history, control
+
+
+def _statistics(target: Target, drawn: Drawn, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`simulate_statistics` of parameter sets that all run in one world and its two schedules."""
     from sim.batch import batch_size, run_batch
 
     k, r = len(params), len(seeds[0])
     slices = [(m, s) for m, row in zip(params, seeds, strict=True) for s in row]
-    size = max(r, batch_size(target.world.n) // r * r)
+    size = max(r, batch_size(drawn.world.n) // r * r)
     out = []
-    for schedule in (target.history, target.control):
+    for schedule in (drawn.history, drawn.control):
         ties = []
         for lo in range(0, len(slices), size):
             part = slices[lo:lo + size]
-            batch = run_batch(target.world, [m for m, _ in part], schedule, [s for _, s in part], pairs=True)
-            ties.append(batch.pairs[:, :, 0, :])  # (S, rows, P): the tie of every pair every month
+            batch = run_batch(drawn.world, [m for m, _ in part], schedule, [s for _, s in part], pairs=True)
+            ties.append(batch.pairs[:, :, 0, :].copy())  # (S, rows, P): the tie of every pair every month
         tie = np.concatenate(ties).reshape(k, r, -1, ties[0].shape[-1])
         before = tie[:, :, target.before, target.pair]
         end = tie[:, :, target.end, target.pair]
@@ -171,10 +221,10 @@ def simulate_statistics(target: Target, params: Sequence[MechanismsConfig], seed
     return out[0], out[1]
 
 
-def simulate_signs(target: Target, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]]
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def simulate_signs(target: Target, params: Sequence[MechanismsConfig], seeds: Sequence[Sequence[Any]],
+                   worlds: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The rule's signs of every cell, (K, C) in the history and in the control (:func:`simulate_statistics`)."""
-    history, control = simulate_statistics(target, params, seeds)
+    history, control = simulate_statistics(target, params, seeds, worlds)
     return signs_of(history), signs_of(control)
 
 
@@ -230,19 +280,26 @@ def _batch() -> dict[str, Any]:
     return _LOCAL.batch
 
 
+Key = tuple[tuple[float, ...], tuple[int, ...], int | None]  # a candidate: values, seed entropy, world draw
+
+
 class Simulator:
     """pyabc's model: a parameter (a dict of :func:`name` -> value) to the summary
     ``{"history": statistics, "control": statistics}``, (3, C) each (:func:`simulate_statistics`).
     The seed of its replications is drawn from numpy's global generator after the proposal, which
-    :class:`SeededSampler` seeds per candidate, so a candidate is the same whether simulated alone
-    or stacked with others (:func:`_evaluate`)."""
+    :class:`SeededSampler` seeds per candidate, and then, with a world pool, which of its draws the
+    candidate runs in (uniform over the pool), so a candidate is the same whether simulated alone
+    or stacked with others (:func:`_evaluate`), and on any number of workers."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
 
     def __call__(self, parameter: dict[str, float]) -> dict[str, np.ndarray]:
         values = tuple(float(v) for v in values_of(self.target.keys, parameter, self.target.priors))
-        key = (values, tuple(np.random.randint(0, 2**32, size=4, dtype=np.uint64).tolist()))
+        entropy = tuple(np.random.randint(0, 2**32, size=4, dtype=np.uint64).tolist())
+        # no pool: nothing more is drawn, so pyabc's draws after this one are what they were without pools
+        world = int(np.random.randint(len(self.target.worlds))) if self.target.worlds else None
+        key: Key = (values, entropy, world)
         batch = _batch()
         if batch["mode"] == "record":
             batch["recorded"].append((self, key))
@@ -251,13 +308,14 @@ class Simulator:
         history, control = batch["cache"].pop(cached) if cached in batch["cache"] else self.simulate([key])[0]
         return {"history": history, "control": control}
 
-    def simulate(self, keys: Sequence[tuple[tuple[float, ...], tuple[int, ...]]]
-                 ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The summaries of several (values, seed entropy) candidates, stepped together."""
+    def simulate(self, keys: Sequence[Key]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The summaries of several (values, seed entropy, world draw) candidates, stepped together
+        (one stack per world draw)."""
         t = self.target
-        params = [with_values(t.base, dict(zip(t.keys, values, strict=True))) for values, _ in keys]
-        seeds = [np.random.SeedSequence(list(entropy)).spawn(t.replications) for _, entropy in keys]
-        history, control = simulate_statistics(t, params, seeds)
+        params = [with_values(t.base, dict(zip(t.keys, values, strict=True))) for values, _, _ in keys]
+        seeds = [np.random.SeedSequence(list(entropy)).spawn(t.replications) for _, entropy, _ in keys]
+        worlds = None if not t.worlds else [w for _, _, w in keys]
+        history, control = simulate_statistics(t, params, seeds, worlds)
         return list(zip(history, control, strict=True))
 
 
@@ -501,6 +559,11 @@ def check_settings(c: Any, horizon: Any, file: str) -> None:
         value = c[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ConfigError(file, f"experiment.calibration.{key}", value, f"an integer >= {low}")
+    worlds = c.worlds
+    if not isinstance(worlds, int) or isinstance(worlds, bool) or not 0 <= worlds <= MAX_WORLDS:
+        raise ConfigError(file, "experiment.calibration.worlds", worlds,
+                          f"an integer from 0 (the world and the events as written) to {MAX_WORLDS} (that many "
+                          "draws of the world's numbers and the events' magnitudes from their priors)")
     if c.screen == 1:
         raise ConfigError(file, "experiment.calibration.screen", c.screen,
                           "0 (no screen) or at least 2 Morris trajectories (one gives no interval)")
@@ -529,23 +592,51 @@ class Cells:
     treatment: Any  # DictConfig of the pair's treatment
 
 
-def prepare_target(cells: Cells, keys: tuple[str, ...], fit_end: str, patterns: Path, replications: int,
-                   *, full: bool = False, priors: Mapping[str, Any] | None = None) -> Target:
-    """The :class:`Target` of a calibration; ``full``: schedules over the whole horizon (the predictive
-    runs); ``priors``: :func:`sim.priors.mechanism_priors` (the schema's by default)."""
+WORLD_STREAM = 31  # draw w of the world pool is drawn from SeedSequence([seed, WORLD_STREAM, w])
+
+
+def world_pool(cells: Cells, count: int, seed: int) -> list[Cells]:
+    """``count`` draws of the world and the events from their priors (:func:`sim.priors.draw_configs`):
+    draw w the three configs of ``cells`` in one drawn world, each scenario's event magnitudes drawn
+    (an event the control and the treatment share, the same in both), from
+    ``SeedSequence([seed, WORLD_STREAM, w])``: draw w is the same in a pool of any size."""
+    from sim.priors import ConfigPrior
+
+    if not count:
+        return []
+    prior = ConfigPrior.of([cells.history, cells.control, cells.treatment])
+    return [Cells(*prior.draw(np.random.default_rng(np.random.SeedSequence([seed, WORLD_STREAM, w]))))
+            for w in range(count)]
+
+
+def _drawn(cells: Cells, horizon: Any) -> Drawn:
+    """The world of ``cells.history`` and the history's and the control's schedules over ``horizon``."""
     from sim.events import build_schedule
+    from sim.world import world_from_config
+
+    h = cells.history
+    world = world_from_config(h.world)
+    return Drawn(world, build_schedule(h.scenario, h.policy, horizon, world),
+                 build_schedule(cells.control.scenario, cells.control.policy, horizon, world))
+
+
+def prepare_target(cells: Cells, keys: tuple[str, ...], fit_end: str, patterns: Path, replications: int,
+                   *, full: bool = False, priors: Mapping[str, Any] | None = None,
+                   pool: Sequence[Cells] = ()) -> Target:
+    """The :class:`Target` of a calibration; ``full``: schedules over the whole horizon (the predictive
+    runs); ``priors``: :func:`sim.priors.mechanism_priors` (the schema's by default); ``pool``: drawn
+    configs (:func:`world_pool`), prepared into ``Target.worlds``."""
     from sim.experiment import Plain, prepare
     from sim.priors import mechanism_priors
 
     h = cells.history
     horizon = Plain({"start": str(h.horizon.start), "end": str(h.horizon.end if full else fit_end)})
-    world, base, _ = prepare(h)
-    history = build_schedule(h.scenario, h.policy, horizon, world)
-    control = build_schedule(cells.control.scenario, cells.control.policy, horizon, world)
-    table = load_patterns(patterns, world.codes, (horizon["start"], fit_end))
-    pair, before, end = cell_rows(world, table, horizon["start"])
-    return Target(world, base, history, control, table, pair, before, end, keys, replications,
-                  dict(priors or mechanism_priors()))
+    base = prepare(h)[1]
+    written = _drawn(cells, horizon)
+    table = load_patterns(patterns, written.world.codes, (horizon["start"], fit_end))
+    pair, before, end = cell_rows(written.world, table, horizon["start"])
+    return Target(written.world, base, written.history, written.control, table, pair, before, end, keys,
+                  replications, dict(priors or mechanism_priors()), tuple(_drawn(d, horizon) for d in pool))
 
 
 def forecast_cells(world: Any, fitted: pd.DataFrame, fit_end: str, end: str) -> pd.DataFrame:
@@ -616,11 +707,22 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     always = check_always(list(c.always), candidates, file)
     structures = check_structures(c.structures, base, candidates, priors, file)
     patterns = Path(patterns or (c.patterns or default_patterns()))
-    target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors)
-    started = {"seed": int(seed), "parameters": list(candidates), "calibration": _plain(c),
+    settings = _plain(c)
+    if not settings["worlds"]:  # as written before the setting existed: such a run resumes
+        del settings["worlds"]
+    started = {"seed": int(seed), "parameters": list(candidates), "calibration": settings,
                "levels": int(experiment.levels), "patterns": str(patterns),
                "priors": {k: [priors[k].shape, priors[k].low, priors[k].high] for k in candidates}}
+    # the pool before anything is written: a draw the priors cannot give valid stops the run here
+    began = time.perf_counter()
+    pool = world_pool(cells, int(c.worlds), seed)
+    target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors,
+                            pool=pool)
+    pool_seconds = time.perf_counter() - began if pool else 0.0
     resume = _resumable(outdir, started)
+    if pool:
+        say(f"world pool: {len(pool)} draws of the world's numbers and the events' magnitudes from their priors "
+            f"in {pool_seconds:.1f} s")
     from sim.screen import influential, screen
 
     keys, screened, screen_seconds = candidates, None, 0.0
@@ -728,7 +830,10 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     else:
         labels = [""] * len(draws)
         params = [with_values(base, {k: posterior[k].iloc[d] for k in keys}) for d in draws]
-    full = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), full=True, priors=priors)
+    full = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), full=True, priors=priors,
+                          pool=pool)
+    # with a world pool, draw k is replayed (and its verdicts found) in draw k mod W of it
+    worlds = [k % len(pool) for k in range(len(params))] if pool else None
     end = str(cells.history.horizon.end)
     ahead = forecast_cells(full.world, full.cells, str(c.fit_end), end) if end != str(c.fit_end) else None
     scored = full.cells if ahead is None else pd.concat([full.cells, ahead], ignore_index=True)
@@ -736,8 +841,9 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     predictive_target = dataclasses.replace(full, cells=scored, pair=pair, before=before, end=end_rows)
     began = time.perf_counter()
     seeds = [np.random.SeedSequence([seed, 1, k]).spawn(int(c.replications)) for k in range(len(params))]
-    signs = np.array(by_structure(labels, lambda i: simulate_signs(predictive_target, [params[k] for k in i],
-                                                                   [seeds[k] for k in i])[0]))
+    signs = np.array(by_structure(labels, lambda i: simulate_signs(
+        predictive_target, [params[k] for k in i], [seeds[k] for k in i],
+        None if worlds is None else [worlds[k] for k in i])[0]))
     predictive_seconds = time.perf_counter() - began
     predictive_rate = len(params) * int(c.replications) * 2 / predictive_seconds
     fitted = len(full.cells)
@@ -748,7 +854,8 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         forecast = sign_probabilities(ahead, signs[:, fitted:])[["a", "b", "start", "end", "p_plus", "p_zero",
                                                                  "p_minus", "sign"]]
     began = time.perf_counter()
-    effects = verdicts_under(params, cells, seed, int(c.verdict_replications), min_relative_effect, labels)
+    effects = verdicts_under(params, cells, seed, int(c.verdict_replications), min_relative_effect, labels,
+                             pool, worlds)
     verdict_seconds = time.perf_counter() - began
     verdict_table = verdict_probabilities(effects)
 
@@ -767,8 +874,9 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         "epsilons": populations["epsilon"].tolist(),
         "acceptance_rate_last": float(populations["acceptance_rate"].iloc[-1]),
         "acceptance_rate_all": float(populations["particles"].sum() / histories),
-        "seconds": {"screen": screen_seconds, "abc": abc_seconds, "predictive": predictive_seconds,
-                    "verdicts": verdict_seconds},
+        "worlds": len(pool),
+        "seconds": {"worlds": pool_seconds, "screen": screen_seconds, "abc": abc_seconds,
+                    "predictive": predictive_seconds, "verdicts": verdict_seconds},
         "histories_per_second": histories / abc_seconds,
         "abc_replications_per_second": histories * int(c.replications) * 2 / abc_seconds,
         "stacked_replications_per_second": predictive_rate,
@@ -874,9 +982,10 @@ def structure_record(structures: Sequence[Structure], shared: Sequence[str], tab
     return out
 
 
-def by_structure(labels: Sequence[str], run: Callable[[list[int]], Sequence[Any]]) -> list[Any]:
-    """``run(indices)`` once per structure (a stack shares its switches), the indices of its draws in
-    their order; the results put back in the draws' order. One label: one call over every draw."""
+def by_structure(labels: Sequence[Hashable], run: Callable[[list[int]], Sequence[Any]]) -> list[Any]:
+    """``run(indices)`` once per structure (a stack shares its switches; a label may also name the world
+    draw, which a stack shares too), the indices of its draws in their order; the results put back in
+    the draws' order. One label: one call over every draw."""
     out: list[Any] = [None] * len(labels)
     for label in dict.fromkeys(labels):
         indices = [k for k, other in enumerate(labels) if other == label]
@@ -928,23 +1037,31 @@ def predictive_score(predictive: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdicts_under(params: Sequence[MechanismsConfig], cells: Cells, seed: int, replications: int,
-                   min_relative_effect: float, labels: Sequence[str] | None = None) -> pd.DataFrame:
+                   min_relative_effect: float, labels: Sequence[str] | None = None, pool: Sequence[Cells] = (),
+                   worlds: Sequence[int] | None = None) -> pd.DataFrame:
     """Each posterior draw's headline pair (control against treatment, ``replications`` paired
     replications, the draws stacked: :func:`sim.experiment.run_stacked`, one stack per structure of
-    ``labels``): its H1 and H2 effect and verdict."""
+    ``labels`` and world draw): its H1 and H2 effect and verdict. ``worlds``: draw k's pair runs in
+    ``pool[worlds[k]]`` (:func:`world_pool`: control and treatment in one drawn world); None: as written."""
     from sim.analysis import summarise
     from sim.cli import outreach_direction
     from sim.experiment import prepare, run_stacked
 
     control, treatment = cells.control, cells.treatment
-    world, _, control_schedule = prepare(control)
-    treatment_schedule = prepare(treatment)[2]
     names = (str(control.scenario.name), str(treatment.scenario.name))
+    drawn = [cells] if worlds is None else list(pool)
+    where = [0] * len(params) if worlds is None else list(worlds)
+    prepared = {}
+    for w in dict.fromkeys(where):
+        world, _, control_schedule = prepare(drawn[w].control)
+        prepared[w] = world, control_schedule, prepare(drawn[w].treatment)[2]
     tables = []
     labels = labels if labels is not None else [""] * len(params)
-    for scenario, schedule in zip(names, (control_schedule, treatment_schedule), strict=True):
-        results = by_structure(labels, lambda i, scenario=scenario, schedule=schedule: run_stacked(
-            [(scenario, params[k], schedule) for k in i], world, seed, replications))
+    stacks = list(zip(labels, where, strict=True))  # a stack shares its switches and its world
+    for s, scenario in enumerate(names):
+        results = by_structure(stacks, lambda i, s=s, scenario=scenario: run_stacked(
+            [(scenario, params[k], prepared[where[i[0]]][1 + s]) for k in i], prepared[where[i[0]]][0], seed,
+            replications))
         tables.append([r.table for r in results])
     direction = outreach_direction(control, treatment)
     rows = []

@@ -699,6 +699,10 @@ class CalibrationConfig:
     # model choice (StructureSetting): the rival structures whose posterior probabilities the
     # calibration gives; [] = one structure, the run's own mechanisms
     structures: list[StructureSetting] = field(default_factory=list)
+    # world draws (sim.priors.draw_configs): 0 = the world and the events as written; N > 0 = a pool
+    # of N draws of the world's numbers and the events' magnitudes from their priors, each stack of
+    # the calibration (a chunk of candidates, the predictive replay, the verdicts) in one of them
+    worlds: int = 0
 
 
 @dataclass

@@ -20,15 +20,22 @@ readable by code as a table:
   (budget, outside option) the recalled band around its change f - 1 (so a factor of 1 stays
   1); a salience share the recalled band, clipped to [0, 1).
 
-The calibration (:mod:`sim.calibrate`) samples mechanism parameters; world numbers and event
-magnitudes are not yet sampled by it (the stacked engine shares one world across a stack).
+Drawing from them (:func:`draw_values`, :func:`draw_configs`): every row uniform on its [low, high]
+(a computed number keeps its narrow band), applied to a copy of the config by the row's key path
+(:func:`set_values`). The calibration (:mod:`sim.calibrate`, ``experiment.calibration.worlds``)
+steps its stacks in worlds and history schedules drawn so, integrating over them as nuisance
+uncertainty: world numbers and event magnitudes are not fitted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.config import Prior, numeric_parameters, parameter_spec
@@ -135,3 +142,121 @@ def event_priors(scenario: Any) -> pd.DataFrame:
         for issue, value in e.salience.items():
             rows.append(_row(f"{key}.salience.{issue}", value, recalled(float(value), "event_salience"), "recalled"))
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+# ------------------------------------------------------------------ drawing a world and its events
+
+MAX_REDRAWS = 100  # draws of one world the validation may refuse before draw_configs gives up
+_PATH = re.compile(r"([^.\[\]]+)|\[(\d+)\]")  # a key path's parts: names and [index]
+
+
+def draw_values(table: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """One draw of every row of a prior table (:data:`COLUMNS`, every row ``uniform``, the only shape
+    the rules give): ``low + u (high - low)``, u ~ U[0, 1) from ``rng``, one per row in order.
+    A row with ``low == high`` gives its value."""
+    if (table["shape"] != "uniform").any():
+        raise ValueError(f"draw_values draws uniform rows, not {sorted(set(table['shape']) - {'uniform'})}")
+    low, high = table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float)
+    # the clip guards float rounding at the ends only: u < 1 puts every value inside [low, high]
+    return np.clip(low + rng.random(len(table)) * (high - low), low, high)
+
+
+def key_parts(key: str) -> list[str | int]:
+    """``world.states.RUS.positions[0]`` -> ``["world", "states", "RUS", "positions", 0]``."""
+    return [name if name else int(index) for name, index in _PATH.findall(key)]
+
+
+def set_values(cfg: Any, values: Mapping[str, float]) -> Any:
+    """A copy of the config ``cfg`` (a DictConfig) with each key path of ``values`` (a row key of
+    :func:`world_priors` or :func:`event_priors`) set to its number; ``cfg`` is left as it was.
+    A key ``cfg`` does not hold is a KeyError (setting it would add a number the model never reads)."""
+    out = copy.deepcopy(cfg)
+    for key, value in values.items():
+        node: Any = out
+        parts = key_parts(key)
+        try:
+            for part in parts[:-1]:
+                node = node[part]
+            node[parts[-1]]  # it must exist
+        except (KeyError, IndexError, AttributeError) as e:
+            raise KeyError(f"{key}: not a number of the config") from e
+        node[parts[-1]] = float(value)
+    return out
+
+
+def _event_identity(scenario: Any, key: str) -> tuple[Any, ...]:
+    """What makes a row of :func:`event_priors` the same magnitude in two scenarios: the event's date,
+    name and states, and the field (``scenario.events[n].<field>``)."""
+    index, field = re.fullmatch(r"scenario\.events\[(\d+)\]\.(.+)", key).groups()  # type: ignore[union-attr]
+    e = scenario.events[int(index)]
+    return str(e.date), str(e.name), tuple(str(c) for c in e.states), field
+
+
+def draw_configs(cfgs: Sequence[Any], rng: np.random.Generator) -> list[Any]:
+    """One draw of the world and the events from their priors, for configs of one world: copies of
+    ``cfgs`` (validated DictConfigs with the same ``world``, e.g. the history scenario, its control
+    and a treatment) sharing one drawn world (every row of :func:`world_priors`), each scenario's
+    event magnitudes drawn (:func:`event_priors`). An event two scenarios share (the same date,
+    name, states and field) gets the same prior quantile in both, so a paired comparison differs
+    only by what one scenario adds. Every row uniform on its [low, high] (:func:`draw_values`:
+    first the world's rows, then one quantile per distinct event magnitude in order of appearance).
+
+    A draw :func:`sim.config.validate` refuses (a state whose drawn commitment shares sum above 1:
+    the band of each share is the rule's, their sum is not bounded by it) is drawn again from
+    ``rng``: the prior restricted to valid worlds, never clipped. ValueError after
+    :data:`MAX_REDRAWS` refusals. (:class:`ConfigPrior` reads the priors once for many draws.)"""
+    return ConfigPrior.of(cfgs).draw(rng)
+
+
+@dataclass(frozen=True)
+class ConfigPrior:
+    """The priors of the world and the events of configs of one world, read once
+    (:meth:`of`); :meth:`draw` is :func:`draw_configs`."""
+
+    cfgs: tuple[Any, ...]
+    world: pd.DataFrame  # world_priors of the shared world
+    events: tuple[pd.DataFrame, ...]  # event_priors of each config's scenario
+    identities: tuple[tuple[tuple[Any, ...], ...], ...]  # each event row's identity (_event_identity)
+    distinct: tuple[tuple[Any, ...], ...]  # the identities, each once, in order of appearance
+
+    @classmethod
+    def of(cls, cfgs: Sequence[Any]) -> ConfigPrior:
+        from omegaconf import OmegaConf
+
+        first = OmegaConf.to_container(cfgs[0].world, resolve=True)
+        if any(OmegaConf.to_container(c.world, resolve=True) != first for c in cfgs[1:]):
+            raise ValueError("draw_configs draws one world for configs of the same world; these differ")
+        events = tuple(event_priors(c.scenario) for c in cfgs)
+        identities = tuple(tuple(_event_identity(c.scenario, k) for k in t["key"])
+                           for c, t in zip(cfgs, events, strict=True))
+        return cls(tuple(cfgs), world_priors(cfgs[0].world), events, identities,
+                   tuple(dict.fromkeys(i for ids in identities for i in ids)))
+
+    def draw(self, rng: np.random.Generator) -> list[Any]:
+        from sim.config import ConfigError, validate
+
+        refused = ""
+        for _ in range(MAX_REDRAWS):
+            values = dict(zip(self.world["key"], draw_values(self.world, rng), strict=True))
+            quantile = dict(zip(self.distinct, rng.random(len(self.distinct)), strict=True))
+            out = []
+            for cfg, table, ids in zip(self.cfgs, self.events, self.identities, strict=True):
+                low, high = table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float)
+                u = np.array([quantile[i] for i in ids])
+                drawn = np.clip(low + u * (high - low), low, high)
+                out.append(set_values(cfg, {**values, **dict(zip(table["key"], drawn, strict=True))}))
+            try:
+                for c in out:
+                    validate(c)
+            except ConfigError as e:
+                refused = str(e)
+                continue
+            return out
+        raise ValueError(f"{MAX_REDRAWS} draws of the world in a row were invalid (the last: {refused}): the "
+                         "priors put almost no weight on a valid world")
+
+
+def draw_config(cfg: Any, rng: np.random.Generator) -> Any:
+    """A copy of the validated config ``cfg`` with its world and its scenario's event magnitudes drawn
+    from their priors (:func:`draw_configs` of one config)."""
+    return draw_configs([cfg], rng)[0]

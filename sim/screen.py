@@ -11,7 +11,10 @@ their defaults.
   (:meth:`sim.config.Prior.from_unit`), so an elementary effect is the change of the distance when
   one parameter moves by a share of its prior's mass.
 - Every point is simulated with the same seeds (common random numbers), so an elementary effect is
-  the parameter's, not the Monte Carlo noise's: a parameter that changes nothing has mu* = 0.
+  the parameter's, not the Monte Carlo noise's: a parameter that changes nothing has mu* = 0. With a
+  world pool (``experiment.calibration.worlds``), trajectory j runs in draw j mod W of it, every
+  point of the trajectory in the same drawn world: an elementary effect still compares two points
+  that differ in one parameter alone, and mu* averages over the drawn worlds.
 - Output: per parameter mu* (mean |elementary effect|, with SALib's 95% bootstrap interval), mu and
   sigma on the distance, and mu* on the signs' distance (the reported score's), ranked by mu*.
 """
@@ -31,7 +34,8 @@ def screen(target: Any, keys: Sequence[str], trajectories: int, levels: int, see
            kind: str = "smooth") -> pd.DataFrame:
     """Morris screen of ``keys`` on the calibration distance of ``target``
     (:class:`sim.calibrate.Target`; its own ``keys`` are ignored): ``trajectories`` x (len(keys) + 1)
-    simulated histories, all with the seeds ``SeedSequence([seed, 17])``. One row per parameter,
+    simulated histories, all with the seeds ``SeedSequence([seed, 17])`` (and with ``target.worlds``,
+    trajectory j in draw j mod W). One row per parameter,
     columns ``parameter, mu_star, mu_star_conf, mu, sigma, mu_star_signs, rank``, most influential first."""
     from sim.calibrate import distance, simulate_statistics, with_values
     from sim.design import analyse, sensitivity_sample
@@ -42,7 +46,9 @@ def screen(target: Any, keys: Sequence[str], trajectories: int, levels: int, see
     params = [with_values(target.base, {k: priors[k].from_unit(u) for k, u in zip(keys, row, strict=True)})
               for row in x]
     common = np.random.SeedSequence([seed, 17]).spawn(target.replications)
-    history, control = simulate_statistics(target, params, [common] * len(params))
+    # SALib's Morris sample: trajectory j is rows j (D + 1) .. j (D + 1) + D
+    worlds = [row // (len(keys) + 1) % len(target.worlds) for row in range(len(x))] if target.worlds else None
+    history, control = simulate_statistics(target, params, [common] * len(params), worlds)
     y = distance(target, history, control, kind)
     signs = distance(target, history, control, "signs")
     table = analyse(problem, "morris", x, y, levels, seed)
