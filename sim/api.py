@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import hydra
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import MissingConfigException
-from omegaconf import DictConfig, OmegaConf, ValidationError, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sim import project_dir
 from sim.config import LEVERS, ConfigError, mandatory_values, register_configs, validate
@@ -224,22 +224,6 @@ def checked(cfg: DictConfig, files: dict[str, str]) -> DictConfig:
     return cfg
 
 
-def _with_world(worldless: DictConfig, composed: DictConfig) -> DictConfig | None:
-    """``worldless`` (composed with ``~world``) given the world of ``composed``, which was composed with
-    the same world overrides; None if ``worldless`` has a world of its own (a scenario file that sets
-    ``world.*`` keys: only a whole composition gives that world). Half a composition's cost less
-    than composing the world again (the world is most of the config). None too if ``composed``'s
-    world is not of the schema's type (a saved run's)."""
-    if not OmegaConf.is_missing(worldless, "world"):
-        return None
-    try:
-        with open_dict(worldless):
-            worldless.world = composed.world
-    except ValidationError:  # a saved run's config (composed whole, untyped): its world is not the schema's node
-        return None
-    return worldless
-
-
 def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *, composer: Composer = compose,
                files: Files = scenario_files, control_config: DictConfig | None = None,
                source: str | None = None) -> Pair:
@@ -273,12 +257,11 @@ def build_pair(overrides: Sequence[str], control: str, treatment: str | None, *,
     common = [o for o in keep if not override_key(o).startswith("policy.")]
     treatment_cfg: DictConfig | None = None
     try:
-        worldless = [o for o in common if override_key(o) != "world" and not override_key(o).startswith("world.")]
         if common == keep:  # no lever overridden: the composed configs carry the files' own policies
-            treatment_cfg = _with_world(composer([*worldless, f"scenario={treatment}", "~world"]), first)
-            treatment_cfg = treatment_cfg or composer([*keep, f"scenario={treatment}"])
+            treatment_cfg = composer([*keep, f"scenario={treatment}"])
             own = [first.policy, treatment_cfg.policy]
         else:  # the files' own policies: no world is needed for them (~world: half a compose's cost)
+            worldless = [o for o in common if override_key(o) != "world" and not override_key(o).startswith("world.")]
             own = [composer([*worldless, f"scenario={name}", "~world"]).policy for name in (control, treatment)]
     except MissingConfigException as e:
         if f"scenario/{treatment}" not in str(e):

@@ -5,6 +5,8 @@ nothing more, and a headline run that never imports matplotlib itself."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -57,6 +59,28 @@ def test_an_error_in_the_figure_process_is_raised_in_the_run_as_itself(tmp_path,
     with pytest.raises(ValueError, match="headline figures are entente_strength"), \
             FigureProcess(in_process=True) as drawing:
         drawing.draw(tmp_path, ["portfolios"], table, network)
+        drawing.paths()
+
+
+def test_without_a_process_the_figures_are_drawn_when_collected(tmp_path, tables) -> None:
+    table, network = tables
+    drawing = FigureProcess(in_process=True)
+    drawing.draw(tmp_path, ["portfolio"], table, network)
+    assert list(tmp_path.iterdir()) == [] and drawing.seconds() == 0  # a run's figures stage gets the drawing
+    assert [p.name for p in drawing.paths()] == ["portfolio.png"] and drawing.seconds() > 0
+    assert drawing.how == "this process"
+
+
+def test_figures_a_dead_process_did_not_return_are_drawn_here(tmp_path, tables) -> None:
+    table, network = tables
+    with FigureProcess(start_method="spawn") as drawing:
+        (process,) = drawing._pool._processes.values()
+        os.kill(process.pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        process.join()
+        drawing.draw(tmp_path, ["portfolio", "sunni_leverage"], table, network)
+        assert [p.name for p in drawing.paths()] == ["sunni_leverage.png", "portfolio.png"]
+    assert drawing.fell_back and drawing.how == "spawn, drawn here after the process failed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["portfolio.png", "sunni_leverage.png"]
 
 
 def test_a_stopped_figure_process_is_gone_and_writes_nothing_more(tmp_path, tables) -> None:
