@@ -27,3 +27,16 @@ def sim_run(tmp_path: Path):
                               cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def cells():
+    """The calibration's scenarios under ``experiment=calibrate_small``: the history, and the headline
+    pair's control and treatment (``sim.calibrate.Cells``)."""
+    from sim.api import build_pair, compose
+    from sim.calibrate import Cells
+
+    cfg = compose(["experiment=calibrate_small"])
+    pair = build_pair(["experiment=calibrate_small"], "baseline", "sunni_outreach", control_config=cfg)
+    history = build_pair(["experiment=calibrate_small"], "history", None).control.config
+    return Cells(history, pair.control.config, pair.treatment.config)

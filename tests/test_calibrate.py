@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from calibration_support import quiet
 
-from sim.api import build_pair, compose, run_calibration
+from sim.api import run_calibration
 from sim.calibrate import OUTPUTS, SCREEN, Cells, check_parameters, prepare_target, simulate_signs, with_values
 from sim.config import ConfigError, MechanismsConfig
 from sim.experiment import Cell, run_cell
@@ -19,18 +20,6 @@ PREMIUM, SIGMA = "model.mechanisms.outreach.premium", "model.mechanisms.noise.si
 TINY = ["experiment=calibrate_small", "experiment.workers=1", f"experiment.parameters=[{PREMIUM},{SIGMA}]",
         "experiment.calibration.always=[]",
         "experiment.calibration.draws=3", "experiment.calibration.verdict_replications=5"]
-
-
-def quiet(_: str) -> None:
-    pass
-
-
-@pytest.fixture(scope="module")
-def cells() -> Cells:
-    cfg = compose(["experiment=calibrate_small"])
-    pair = build_pair(["experiment=calibrate_small"], "baseline", "sunni_outreach", control_config=cfg)
-    history = build_pair(["experiment=calibrate_small"], "history", None).control.config
-    return Cells(history, pair.control.config, pair.treatment.config)
 
 
 def test_model_signs_are_the_pattern_scores_signs(cells):

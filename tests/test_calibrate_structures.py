@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from calibration_support import Serial, quiet
 
 import sim.calibrate
 from sim.api import build_pair, compose, run_calibration
@@ -39,10 +40,6 @@ def structures(*entries: tuple[str, list[str]]) -> str:
 
 
 THREE = structures(("default", []), ("brokerage", ["model.mechanisms.brokerage.enabled=true"]), ("frozen", [FROZEN]))
-
-
-def quiet(_: str) -> None:
-    pass
 
 
 class Settings(list):
@@ -122,20 +119,6 @@ def test_by_structure_runs_each_structure_once_and_puts_results_back_in_order():
 
     assert by_structure(["a", "b", "a", "c", "b"], run) == [0, 10, 20, 30, 40]
     assert calls == [[0, 2], [1, 4], [3]]
-
-
-class Serial:
-    """A ProcessPoolExecutor evaluated in this process: ``experiment.workers=2`` splits each round's
-    candidates into 2 chunks (so into other stacks) without a second process."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def map(self, fn, *iterables):
-        return map(fn, *iterables)
-
-    def shutdown(self, **kwargs) -> None:
-        pass
 
 
 def test_probabilities_are_probabilities_and_the_same_seed_gives_them_again_however_the_work_is_chunked(

@@ -11,8 +11,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from calibration_support import Serial, quiet
 
-from sim.api import build_pair, compose, run_calibration
+from sim.api import run_calibration
 from sim.batch import run_batch
 from sim.calibrate import (
     STARTED,
@@ -33,18 +34,6 @@ RATIONALITY, INERT = "model.mechanisms.allocation.rationality", "model.mechanism
 TINY = ["experiment=calibrate_small", "experiment.workers=1", f"experiment.parameters=[{PREMIUM},{SIGMA}]",
         "experiment.calibration.always=[]", "experiment.calibration.screen=0",
         "experiment.calibration.draws=4", "experiment.calibration.verdict_replications=5"]
-
-
-def quiet(_: str) -> None:
-    pass
-
-
-@pytest.fixture(scope="module")
-def cells() -> Cells:
-    cfg = compose(["experiment=calibrate_small"])
-    pair = build_pair(["experiment=calibrate_small"], "baseline", "sunni_outreach", control_config=cfg)
-    history = build_pair(["experiment=calibrate_small"], "history", None).control.config
-    return Cells(history, pair.control.config, pair.treatment.config)
 
 
 @pytest.fixture(scope="module")
@@ -149,20 +138,6 @@ def test_a_bad_number_of_worlds_is_one_error_before_anything_is_written(tmp_path
         run_calibration([*TINY, f"experiment.calibration.worlds={value}"], out, say=quiet)
     assert "an integer from 0 (the world and the events as written) to 1000" in str(e.value)
     assert not out.exists() or not any(out.iterdir())
-
-
-class Serial:
-    """A ProcessPoolExecutor evaluated in this process: ``experiment.workers=2`` splits each round's
-    candidates into 2 chunks (so into other stacks) without a second process."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def map(self, fn, *iterables):
-        return map(fn, *iterables)
-
-    def shutdown(self, **kwargs) -> None:
-        pass
 
 
 def test_the_same_seed_gives_the_same_posterior_over_drawn_worlds_however_the_work_is_chunked(tmp_path, monkeypatch):
