@@ -16,8 +16,10 @@ import pytest
 
 from sim.processes import Terminated, sigterm_as_interrupt
 
-# 12 stacks of 256 replications: the evaluator starts its pool of 2 after the first
-EVALUATOR = ["experiment=outreach_sweep", "replications=256", "experiment.workers=2"]
+# 12 stacks of 768 replications: the evaluator starts its pool of 2 after the first, and the other 11
+# take its 2 workers 10-20 s, long enough to be stopped in the middle on a loaded machine (at 256 a
+# fresh-clone CI once saw the sweep end in the 2 s the test waits before its signal)
+EVALUATOR = ["experiment=outreach_sweep", "replications=768", "experiment.workers=2"]
 
 
 def _start(tmp_path: Path, args: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
@@ -66,6 +68,8 @@ def _stop(tmp_path: Path, args: list[str], workers: str, sig: signal.Signals, to
     pids: set[int] = set()
     try:
         pids = _processes_once(proc, workers, 2)
+        if proc.poll() is not None:
+            pytest.fail(f"the sweep ended (exit {proc.returncode}) before the test could signal it: make it longer")
         if to == "group":
             os.killpg(proc.pid, sig)
         else:

@@ -523,7 +523,8 @@ def observe(fault: Fault, tmp: Path, prepared: dict[str, Path]) -> tuple[Outcome
     outcome = run_here(fault, args) if in_process else run_process(fault, args, tmp)
     lines = message_lines(outcome.stderr)
     assert "Traceback" not in outcome.stderr and "Traceback" not in outcome.stdout, outcome.stderr
-    assert len(lines) == 1, f"one message, not {len(lines)}:\n" + "\n".join(lines)
+    assert len(lines) == 1, (f"one message, not {len(lines)} (exit {outcome.code}):\n" + "\n".join(lines)
+                             + f"\nstderr: {outcome.stderr[-1500:]!r}\nstdout: {outcome.stdout[-1500:]!r}")
     message = lines[0]
     assert outcome.code == fault.code, (outcome.code, message)
     for text in fault.names:
