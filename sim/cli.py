@@ -348,11 +348,12 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
     import pandas as pd
 
     from sim.experiment import provenance, run_cell, write_results
+    from sim.figure_process import HEADLINE_FIGURES, FigureProcess
     from sim.store import staged
 
     stages = Stages.since_start()
     try:
-        with sigterm_as_interrupt(), staged(outdir) as stage:  # published into outdir only when complete
+        with sigterm_as_interrupt(), staged(outdir) as stage, FigureProcess() as drawing:
             stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
             results = []
             for cell in cells:
@@ -367,6 +368,9 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
             stages.add("simulate", simulate)
             table = pd.concat([r.table for r in results], ignore_index=True)
             network = pd.concat([r.network for r in results], ignore_index=True)
+            # the figures that need no statistics are drawn (in a second process) while they are computed
+            later = ("entente_strength",) if len(cells) == 2 else ()
+            drawing.draw(stage, [s for s in HEADLINE_FIGURES if s not in later], table, network)
             summary = md = None
             if len(cells) == 2:
                 from sim.analysis import summarise, summary_markdown
@@ -375,18 +379,18 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
                                     direction=outreach_direction(cells[0].config, cells[1].config),
                                     min_relative_effect=float(cfg.min_relative_effect))
                 md = summary_markdown(summary, int(cfg.replications))
+                drawing.draw(stage, later, table, summary=summary)
             stages.mark("statistics")
             if progress:
-                print(f"statistics in {stages.seconds['statistics']:.1f} s; figures and tables next", flush=True)
-            from sim.plots import headline_figures
-            from sim.store import write_figures
-
-            figures = write_figures(stage, headline_figures(table, network, summary))
-            stages.mark("figures")
+                print(f"statistics in {stages.seconds['statistics']:.1f} s; tables and figures next", flush=True)
             record = provenance(cells, results)
-            write_results(stage, results, summary, md, record | {"stages": stages.seconds})
+            write_results(stage, results, summary, md, record)
             stages.mark("tables")
-            # again with the tables' own stage; staged() publishes the results table last, as the completion mark
+            figures = sorted(drawing.paths(), key=lambda p: HEADLINE_FIGURES.index(p.stem))
+            stages.mark("figures")  # what the run waited for its figures after its tables
+            record["figures"] = {"process": drawing.how,
+                                 "drawing_seconds": round(drawing.seconds(), 3)}
+            # again with the stages and the figures; staged() publishes the results table last, as the completion mark
             write_provenance(stage, record | {"stages": stages.seconds})
     except BaseException as e:
         abandon(outdir)  # leave nothing that looks like a result

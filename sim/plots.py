@@ -12,6 +12,7 @@ replications, month by month; intervals at the horizon are the BCa intervals of 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Collection
 from typing import Any
 
 import matplotlib
@@ -27,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from sim.analysis import HYPOTHESES, number, paired_bands, roles, time_bands
+from sim.figure_process import HEADLINE_FIGURES
 from sim.levers import LEVER_LABELS, SANCTIONS
 from sim.patterns import score_table
 
@@ -313,17 +315,21 @@ def plot_blocs(blocs: pd.DataFrame) -> Figure:
     return fig
 
 
-def headline_figures(table: pd.DataFrame, network: pd.DataFrame | None, summary: dict | None = None
-                     ) -> dict[str, Figure]:
-    """The figures of a run, by file stem (the network's only if there is a network table)."""
-    out = {
-        "entente_strength": plot_entente(table, summary),
-        "sunni_leverage": plot_leverage(table),
-        "portfolio": plot_portfolio(table),
+def headline_figures(table: pd.DataFrame, network: pd.DataFrame | None, summary: dict | None = None,
+                     *, only: Collection[str] | None = None) -> dict[str, Figure]:
+    """The figures of a run, by file stem (:data:`HEADLINE_FIGURES`; the network's only if there is a
+    network table); ``only``: just those stems."""
+    if only is not None and not set(only) <= set(HEADLINE_FIGURES):
+        raise ValueError(f"headline figures are {', '.join(HEADLINE_FIGURES)}; asked for {', '.join(only)}")
+    makers = {
+        "entente_strength": lambda: plot_entente(table, summary),
+        "sunni_leverage": lambda: plot_leverage(table),
+        "portfolio": lambda: plot_portfolio(table),
+        "network": lambda: plot_network(network, highlight=roles(table)[:2]),
     }
-    if network is not None and len(network):
-        out["network"] = plot_network(network, highlight=roles(table)[:2])
-    return out
+    if network is None or not len(network):
+        del makers["network"]
+    return {stem: make() for stem, make in makers.items() if only is None or stem in only}
 
 
 def _key_label(key: str) -> str:

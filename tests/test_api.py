@@ -13,9 +13,10 @@ from sim.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 # What reading a result directory may import of sim: the store, the analysis, the plots, the pattern score, scenario
-# discovery, and the configs' schema and designs that the sensitivity analysis needs. No engine, no Mesa.
+# discovery, the names of a run's figures, and the configs' schema and designs that the sensitivity analysis
+# needs. No engine, no Mesa.
 READERS = {"sim", "sim.report", "sim.store", "sim.analysis", "sim.plots", "sim.design", "sim.config", "sim.levers",
-           "sim.patterns", "sim.validate", "sim.discovery", "sim.calibrated"}
+           "sim.patterns", "sim.validate", "sim.discovery", "sim.calibrated", "sim.figure_process"}
 
 
 @pytest.mark.parametrize("reader", ["sim.report", "sim.validate"])

@@ -47,7 +47,7 @@ def test_the_memory_estimate_is_within_a_factor_of_two_of_a_measured_run(tmp_pat
     peak = int(re.search(r"maxrss (\d+)", done.stderr).group(1)) * 1024  # Linux: kilobytes
     assert 0.5 < size.bytes / peak < 2, (size.bytes, peak)
     assert f"estimate: {size.line()}; progress follows" in done.stdout
-    assert "baseline: done in" in done.stdout and "figures and tables next" in done.stdout
+    assert "baseline: done in" in done.stdout and "tables and figures next" in done.stdout
 
 
 def test_the_estimate_grows_with_replications_horizon_and_world_and_sweeps_share_it_among_workers() -> None:
