@@ -5,6 +5,7 @@ the pattern score, searched over the whole prior of the calibration's 27 candida
 
     .venv/bin/python experiments/pattern_ceiling.py OUTDIR [--samples 4096] [--generations 30]
                      [--replications 6] [--worlds 20] [--rivals] [--seed 2018]
+    .venv/bin/python experiments/pattern_ceiling.py OUTDIR --check SETS.csv     # step 3 for given sets
 
 Three steps, all on the calibration's own simulator (:func:`sim.calibrate.simulate_statistics`:
 ``scenario=history`` over 2018-11..2024-11, the pattern score's rule on each cell):
@@ -20,8 +21,11 @@ Three steps, all on the calibration's own simulator (:func:`sim.calibrate.simula
    [0, 1) that orders sets missing the same number (:func:`sim.patterns.smooth_disagreement`, all
    cells weighted alike, divided by 2). A search that fits the seeds' noise finds a maximum that
    fresh seeds do not keep: so
-3. **Re-evaluation.** The best sets of steps 1 and 2 again with fresh seeds and ``4 x`` the
-   replications, in the world as written and in each of the pool's drawn worlds.
+3. **Re-evaluation.** The best sets of steps 1 and 2 and the model's defaults again with fresh seeds
+   and ``4 x`` the replications, in the world as written and in each of the pool's drawn worlds: the
+   score, the control's drift and the calibration's distance (:func:`reevaluate`). ``--check CSV`` runs
+   this step alone for the sets of a CSV beside the defaults; ``--redraw`` writes the trade-offs and the
+   figure again from a finished OUTDIR.
 
 Writes ``OUTDIR/ceiling_samples.parquet`` (every point of step 1: values, world, score, H+M score,
 control drift, one column per cell: 1 where its sign agreed), ``ceiling_search.csv`` (step 2's
