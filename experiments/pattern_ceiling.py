@@ -41,11 +41,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -172,19 +170,10 @@ def reevaluate(ev: Evaluator, units: np.ndarray, labels: list[str], replications
     return pd.DataFrame(rows)
 
 
-def unit_of(prior: Any, value: float) -> float:
-    """The prior quantile of ``value`` (the inverse of :meth:`sim.config.Prior.from_unit`)."""
-    if prior.shape == "loguniform":
-        u = math.log(value / prior.low) / math.log(prior.high / prior.low)
-    else:
-        u = (value - prior.low) / (prior.high - prior.low)
-    return min(max(u, 0.0), 1.0)
-
-
 def defaults_units(ev: Evaluator) -> np.ndarray:
     """The model's defaults (the calibrated medians, sim.calibrated) as prior quantiles."""
     values = numeric_parameters(ev.target.base)
-    return np.array([[unit_of(p, values[k]) for k, p in zip(ev.keys, ev.priors, strict=True)]])
+    return np.array([[p.to_unit(values[k]) for k, p in zip(ev.keys, ev.priors, strict=True)]])
 
 
 def cell_table(samples: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
@@ -263,7 +252,7 @@ def check(ev: Evaluator, args: argparse.Namespace, defaults: str) -> int:
     if out.exists():
         raise SystemExit(f"error: {out} exists: a finished check is not overwritten (give another OUTDIR)")
     sets = pd.read_csv(args.check)
-    units = np.array([[unit_of(p, float(row[k])) for k, p in zip(ev.keys, ev.priors, strict=True)]
+    units = np.array([[p.to_unit(float(row[k])) for k, p in zip(ev.keys, ev.priors, strict=True)]
                       for _, row in sets.iterrows()])
     names = [f"{args.check.stem} {i}" for i in range(len(sets))]
     table = reevaluate(ev, np.vstack([units, defaults_units(ev)]), [*names, defaults], 4 * args.replications,

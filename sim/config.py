@@ -112,6 +112,18 @@ class Prior:
             return np.exp(math.log(self.low) + u * math.log(self.high / self.low))
         return self.low + u * (self.high - self.low)
 
+    def to_unit(self, value: float) -> float:
+        """The prior quantile of ``value`` (the CDF, the inverse of :meth:`from_unit`): ``(x - low) /
+        (high - low)``, ``ln(x / low) / ln(high / low)`` for a loguniform prior, clipped to [0, 1]
+        (a value outside the prior: its nearer end); 0 for a fixed prior."""
+        if self.fixed:
+            return 0.0
+        if self.shape == "loguniform":
+            u = math.log(value / self.low) / math.log(self.high / self.low) if value > 0 else 0.0
+        else:
+            u = (value - self.low) / (self.high - self.low)
+        return min(max(u, 0.0), 1.0)
+
     def describe(self) -> str:
         """E.g. ``loguniform on [0.25, 4]``."""
         return f"fixed at {self.low:g}" if self.fixed else f"{self.shape} on [{self.low:g}, {self.high:g}]"

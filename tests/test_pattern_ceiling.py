@@ -58,18 +58,6 @@ def test_a_tiny_run_writes_tables_that_agree_with_each_other(ceiling, tmp_path: 
     assert (tmp_path / "ceiling.png").stat().st_size > 10_000
 
 
-def test_unit_of_inverts_the_prior_quantile(ceiling) -> None:
-    from sim.config import Prior
-
-    log = Prior("loguniform", 1.0, 16.0, "test")
-    flat = Prior("uniform", 0.05, 0.4, "test")
-    assert ceiling.unit_of(log, 4.0) == pytest.approx(0.5) and ceiling.unit_of(flat, 0.225) == pytest.approx(0.5)
-    for u in (0.0, 0.13, 0.9, 1.0):
-        assert ceiling.unit_of(log, float(log.from_unit(u))) == pytest.approx(u)
-        assert ceiling.unit_of(flat, float(flat.from_unit(u))) == pytest.approx(u)
-    assert ceiling.unit_of(flat, 1.0) == 1.0  # outside the prior: its end
-
-
 def test_a_check_reruns_given_sets_beside_the_defaults_and_keeps_a_finished_check(ceiling, tmp_path: Path) -> None:
     from sim.config import MechanismsConfig, numeric_parameters
 

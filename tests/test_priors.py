@@ -55,6 +55,16 @@ def test_a_loguniform_prior_is_uniform_in_the_logarithm():
     assert prior.mean() == pytest.approx(3.75 / math.log(16))
 
 
+def test_to_unit_is_the_prior_quantile_and_inverts_from_unit():
+    log = Prior("loguniform", 1.0, 16.0, "test")
+    flat = Prior("uniform", 0.05, 0.4, "test")
+    assert log.to_unit(4.0) == pytest.approx(0.5) and flat.to_unit(0.225) == pytest.approx(0.5)
+    for u in (0.0, 0.13, 0.9, 1.0):
+        assert log.to_unit(float(log.from_unit(u))) == pytest.approx(u)
+        assert flat.to_unit(float(flat.from_unit(u))) == pytest.approx(u)
+    assert flat.to_unit(1.0) == 1.0  # outside the prior: its end
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (("uniform", 2.0, 1.0, "x"), "low <= high"),
     (("loguniform", 0.0, 1.0, "x"), "low > 0"),
