@@ -52,8 +52,8 @@ from matplotlib.ticker import MaxNLocator
 from scipy.optimize import differential_evolution
 from scipy.stats import qmc
 
-from sim.api import build_pair, compose
-from sim.calibrate import Cells, Target, distance, prepare_target, simulate_statistics, with_overrides, world_pool
+from sim.api import calibration_cells
+from sim.calibrate import Target, distance, prepare_target, simulate_statistics, with_overrides, world_pool
 from sim.config import numeric_parameters
 from sim.patterns import default_patterns, signs_of, smooth_disagreement
 from sim.priors import mechanism_priors
@@ -61,14 +61,6 @@ from sim.priors import mechanism_priors
 FIT_END = "2024-11"
 RIVALS = ("abandonment", "brokerage", "shared_threat")
 PREFIX = "model.mechanisms."
-
-
-def calibration_cells() -> tuple[Cells, list[str]]:
-    """The calibration's three configs under ``experiment=calibrate`` and its candidate parameters."""
-    cfg = compose(["experiment=calibrate"])
-    pair = build_pair(["experiment=calibrate"], "baseline", "sunni_outreach", control_config=cfg)
-    history = build_pair(["experiment=calibrate"], "history", None).control.config
-    return Cells(history, pair.control.config, pair.treatment.config), [str(k) for k in cfg.experiment.parameters]
 
 
 class Evaluator:
@@ -289,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.outdir.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    cells, keys = calibration_cells()
+    cells, cfg = calibration_cells(["experiment=calibrate"])
+    keys = [str(k) for k in cfg.experiment.parameters]
     if args.rivals:
         keys = [*keys, *(f"{PREFIX}{r}.weight" for r in RIVALS)]
     pool = world_pool(cells, args.worlds, args.seed)

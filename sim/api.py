@@ -374,10 +374,27 @@ def run_calibration(overrides: Sequence[str] | None, root: str | Path, *, patter
     and the headline pair composed with ``overrides`` (which choose the preset, e.g.
     ``experiment=calibrate_small``), calibrated into ``root`` (:func:`sim.calibrate.run_calibration`).
     Returns the record written to ``calibration.json``."""
-    from sim.calibrate import Cells
     from sim.calibrate import run_calibration as calibrate
 
     overrides = list(overrides or [])
+    cells, cfg, choices = _calibration_cells(overrides)
+    where = str(CONFIG_DIR / "experiment" / f"{choices['experiment']}.yaml")
+    return calibrate(cells, cfg.experiment, Path(root), seed=int(cfg.seed), file=where, patterns=patterns, say=say,
+                     min_relative_effect=float(cfg.min_relative_effect))
+
+
+def calibration_cells(overrides: Sequence[str] | None = None) -> tuple[Any, DictConfig]:
+    """What a calibration composed with ``overrides`` runs (e.g. ``["experiment=calibrate"]``): its
+    :class:`sim.calibrate.Cells` (the history scenario, and the headline pair's control and treatment)
+    and the composed config (``cfg.experiment``: its settings and candidate parameters). Raises
+    ConfigError when the config pairs no scenario with the control."""
+    cells, cfg, _ = _calibration_cells(list(overrides or []))
+    return cells, cfg
+
+
+def _calibration_cells(overrides: list[str]) -> tuple[Any, DictConfig, dict[str, Any]]:
+    from sim.calibrate import Cells
+
     cfg, choices = _composed(overrides)
     compare = None if cfg.compare is None else str(cfg.compare)
     pair = build_pair(overrides, str(choices["scenario"]), compare, control_config=cfg)
@@ -385,7 +402,4 @@ def run_calibration(overrides: Sequence[str] | None, root: str | Path, *, patter
         raise ConfigError(compare_source(overrides), "compare", None, "a scenario to pair with: the calibration "
                           "weighs the pair's verdicts under the posterior")
     history = build_pair(overrides, str(cfg.experiment.calibration.history), None).control.config
-    where = str(CONFIG_DIR / "experiment" / f"{choices['experiment']}.yaml")
-    return calibrate(Cells(history, pair.control.config, pair.treatment.config), cfg.experiment, Path(root),
-                     seed=int(cfg.seed), file=where, patterns=patterns, say=say,
-                     min_relative_effect=float(cfg.min_relative_effect))
+    return Cells(history, pair.control.config, pair.treatment.config), cfg, choices

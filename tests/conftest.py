@@ -33,10 +33,6 @@ def sim_run(tmp_path: Path):
 def cells():
     """The calibration's scenarios under ``experiment=calibrate_small``: the history, and the headline
     pair's control and treatment (``sim.calibrate.Cells``)."""
-    from sim.api import build_pair, compose
-    from sim.calibrate import Cells
+    from sim.api import calibration_cells
 
-    cfg = compose(["experiment=calibrate_small"])
-    pair = build_pair(["experiment=calibrate_small"], "baseline", "sunni_outreach", control_config=cfg)
-    history = build_pair(["experiment=calibrate_small"], "history", None).control.config
-    return Cells(history, pair.control.config, pair.treatment.config)
+    return calibration_cells(["experiment=calibrate_small"])[0]

@@ -16,8 +16,8 @@ import pytest
 from calibration_support import Serial, quiet
 
 import sim.calibrate
-from sim.api import build_pair, compose, run_calibration
-from sim.calibrate import Cells, by_structure, check_structures, prepare_target, simulate_signs, with_overrides
+from sim.api import run_calibration
+from sim.calibrate import by_structure, check_structures, prepare_target, simulate_signs, with_overrides
 from sim.config import ConfigError, MechanismsConfig
 from sim.patterns import default_patterns
 from sim.priors import mechanism_priors
@@ -158,11 +158,7 @@ def test_probabilities_are_probabilities_and_the_same_seed_gives_them_again_howe
     assert posterior["distance"].nunique() > 1
 
 
-def test_the_structure_that_made_a_synthetic_history_beats_one_that_cannot_make_it(tmp_path):
-    cfg = compose(["experiment=calibrate_small"])
-    pair = build_pair(["experiment=calibrate_small"], "baseline", "sunni_outreach", control_config=cfg)
-    history = build_pair(["experiment=calibrate_small"], "history", None).control.config
-    cells = Cells(history, pair.control.config, pair.treatment.config)
+def test_the_structure_that_made_a_synthetic_history_beats_one_that_cannot_make_it(tmp_path, cells):
     truth = {PREMIUM: 0.7, SIGMA: 0.015}  # low noise: the null world stays put (test_calibrate's synthetic history)
     target = prepare_target(cells, tuple(truth), "2024-11", default_patterns(), 4)
     signs, _ = simulate_signs(target, [sim.calibrate.with_values(target.base, truth)],

@@ -59,9 +59,10 @@ def test_a_tiny_run_writes_tables_that_agree_with_each_other(ceiling, tmp_path: 
 
 
 def test_a_check_reruns_given_sets_beside_the_defaults_and_keeps_a_finished_check(ceiling, tmp_path: Path) -> None:
+    from sim.api import calibration_cells
     from sim.config import MechanismsConfig, numeric_parameters
 
-    keys = ceiling.calibration_cells()[1]
+    keys = [str(k) for k in calibration_cells(["experiment=calibrate"])[1].experiment.parameters]
     values = numeric_parameters(MechanismsConfig())
     pd.DataFrame([{k: values[k] for k in keys}]).to_csv(tmp_path / "sets.csv", index=False)
     args = [str(tmp_path / "out"), "--check", str(tmp_path / "sets.csv"), "--replications", "2", "--worlds", "0"]
