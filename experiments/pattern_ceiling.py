@@ -72,6 +72,7 @@ class Evaluator:
         switches = {f"{PREFIX}{r}.enabled": True for r in RIVALS} if rivals else {}
         self.base = with_overrides(target.base, switches)
         self.histories = 0
+        self.hm = target.cells["confidence"].isin(["H", "M"]).to_numpy()  # the H and M cells
 
     def values(self, units: np.ndarray) -> np.ndarray:
         return np.column_stack([p.from_unit(units[:, i]) for i, p in enumerate(self.priors)])
@@ -98,11 +99,10 @@ def prior_sample(ev: Evaluator, count: int, replications: int, worlds: int, seed
     pool = [k % worlds for k in range(count)] if worlds else None
     history, control = ev.statistics(units, seeds_for(seed, 1, count, replications), pool)
     hit = agreement(ev.target, history)
-    hm = ev.target.cells["confidence"].isin(["H", "M"]).to_numpy()
     table = pd.DataFrame(ev.values(units), columns=ev.keys)
     table.insert(0, "world", -1 if pool is None else pool)
     table["score"] = hit.sum(axis=1)
-    table["score_hm"] = hit[:, hm].sum(axis=1)
+    table["score_hm"] = hit[:, ev.hm].sum(axis=1)
     table["control_drift"] = (signs_of(control) != 0).sum(axis=1)
     for c, label in enumerate(cell_labels(ev.target)):
         table[label] = hit[:, c]
@@ -120,14 +120,14 @@ def search(ev: Evaluator, start: np.ndarray, generations: int, replications: int
                                                                                                       pd.DataFrame]:
     """Differential evolution from ``start`` (its initial population), common seeds for every candidate."""
     seeds = seeds_for(seed, 2, 1, replications)[0]
-    ones = np.ones(len(ev.target.cells))
+    alike = np.full(len(ev.target.cells), "M")  # every cell weighted alike in the graded term
     log: list[dict[str, float]] = []
 
     def objective(x: np.ndarray) -> np.ndarray:  # x: (d, S), scipy's vectorized layout
         units = np.clip(x.T, 0.0, 1.0)
         history, _ = ev.statistics(units, [seeds] * len(units))
-        missed = len(ones) - agreement(ev.target, history).sum(axis=1)
-        return missed + smooth_disagreement(ev.target.observed, history, np.array(["M"] * len(ones))) / 2
+        missed = len(alike) - agreement(ev.target, history).sum(axis=1)
+        return missed + smooth_disagreement(ev.target.observed, history, alike) / 2
 
     def progress(intermediate_result) -> None:
         log.append({"generation": len(log), "best": float(intermediate_result.fun), "histories": ev.histories})
@@ -147,7 +147,6 @@ def reevaluate(ev: Evaluator, units: np.ndarray, labels: list[str], replications
     (``control_drift``: the control's rule sign not 0) and the calibration's distance
     (:func:`sim.calibrate.distance`, smooth: what ABC-SMC's epsilon bounds)."""
     rows = []
-    hm = ev.target.cells["confidence"].isin(["H", "M"]).to_numpy()
     for w in [None, *range(worlds)]:
         history, control = ev.statistics(units, seeds_for(seed, 3, len(units), replications),
                                          None if w is None else [w] * len(units))
@@ -157,7 +156,7 @@ def reevaluate(ev: Evaluator, units: np.ndarray, labels: list[str], replications
         for k, label in enumerate(labels):
             missed = [c for c, h in zip(cell_labels(ev.target), hit[k], strict=True) if not h]
             rows.append({"set": label, "world": "as written" if w is None else w, "score": int(hit[k].sum()),
-                         "score_hm": int(hit[k, hm].sum()), "control_drift": int(drift[k]),
+                         "score_hm": int(hit[k, ev.hm].sum()), "control_drift": int(drift[k]),
                          "distance": round(float(loss[k]), 4), "missed": "; ".join(missed)})
     return pd.DataFrame(rows)
 
