@@ -1,23 +1,32 @@
 """The mechanism parameters history fitted, and where their priors stay (issues 11 and 13).
 
-``sim-run experiment=calibrate`` (the preset, seed 2018; docs/CALIBRATION.md) fits ten mechanism
-parameters by ABC-SMC to the observed direction of 13 dyads over 2018-11..2022-01 and
-2022-02..2024-11 (plus the drift of the 2018 start with nothing happening). Their posterior
-medians (weighted, :func:`sim.calibrate.weighted_summary`), to three significant digits, are the
-model's defaults: :data:`FITTED`, read by the schema (``sim/config.py``). The run's record is kept
-in :data:`RECORD` (``calibration.json``, ``posterior.parquet``, ``screen.csv``, ...), and
-``tests/test_calibrated.py`` checks that the two agree and that a replay of history at these
-defaults is the one docs/MODEL.md reports.
+The defaults come from a calibration in two steps (docs/CALIBRATION.md, "The second step"), each
+``sim-run`` of a preset, seed 2018, in the world as written, fitting by ABC-SMC to the observed
+direction of 13 dyads over 2018-11..2022-01 and 2022-02..2024-11 (plus the drift of the 2018 start
+with nothing happening):
+
+1. ``experiment=calibrate experiment.calibration.worlds=0``: a Morris screen of the 27 candidate
+   parameters keeps 8, and the scarcity weight and the sanctions' budget cut are fitted too; the
+   other 17 at their defaults of before (:data:`BEFORE`);
+2. ``experiment=calibrate_second``: the 17 the first did not fit, screened and the 8 most influential
+   fitted, the first step's 10 held at their medians.
+
+Each step's posterior medians (weighted, :func:`sim.calibrate.weighted_summary`), to three significant
+digits, are the model's defaults: :data:`FITTED`, read by the schema (``sim/config.py``). Each run's
+record is kept in :data:`RECORDS` (``calibration.json``, ``posterior.parquet``, ``screen.csv``, ...),
+and ``tests/test_calibrated.py`` checks that they and the defaults agree.
 
 Each fitted parameter's prior stays where it was before history was seen, centred on the
-order-of-magnitude default of :data:`BEFORE` (``weight_prior(BEFORE[key])``; the budget cut's prior
-is a uniform argued range, not centred on a default): the prior does not follow the fit, so a
-calibration rerun samples the prior it sampled. ``pre_calibration_overrides()`` gives the command-line
-overrides that restore the defaults of before, to compare with earlier results.
+order-of-magnitude default of :data:`BEFORE` where it is a weight's (``weight_prior(BEFORE[key])``;
+a share's or a threshold's prior is a uniform argued range, not centred on a default): the prior does
+not follow the fit, so a calibration rerun samples the prior it sampled. ``pre_calibration_overrides()``
+gives the command-line overrides that restore the defaults of before, to compare with earlier results;
+``pre_calibration_overrides("second")`` those of the second step's parameters alone (the first step
+reran as it was run: its 17 unfitted parameters at their defaults of then).
 
-The other mechanism parameters keep their order-of-magnitude defaults: the screen found them
-moving the fit less (docs/CALIBRATION.md). After a change to the model the calibration is rerun
-and these numbers rewritten from its record, never set by hand.
+The other 9 mechanism parameters keep their order-of-magnitude defaults: neither screen ranked them
+among the most influential. After a change to the model the calibration is rerun and these numbers
+rewritten from its record, never set by hand.
 """
 
 from __future__ import annotations
@@ -25,25 +34,40 @@ from __future__ import annotations
 from pathlib import Path
 
 PREFIX = "model.mechanisms."
-# the record of the run these defaults come from (sim-run experiment=calibrate, seed 2018)
-RECORD = Path(__file__).resolve().parents[1] / "data" / "calibration" / "history_2018_2024"
+HERE = Path(__file__).resolve().parents[1] / "data" / "calibration"
+# the records of the runs these defaults come from, by step (sim-run of the preset named, seed 2018)
+RECORDS: dict[str, Path] = {"first": HERE / "history_2018_2024", "second": HERE / "second_2018_2024"}
+RECORD = RECORDS["first"]
 SIGNIFICANT = 3  # digits kept of each posterior median
 
-# posterior medians of the calibration recorded in RECORD (calibration.json, "posterior", "q50")
-FITTED: dict[str, float] = {
-    "allocation.rationality": 1.32,
-    "noise.sigma": 0.0378,
-    "budget.gain": 1.48,
-    "value.reciprocity_weight": 0.322,
-    "affinity.alignment_rate": 0.0691,
-    "formation.rate": 6.32,
-    "value.complementarity_weight": 0.452,
-    "value.third_party_weight": 0.312,
-    "scarcity.weight": 0.384,
-    "sanctions.budget_cut": 0.105,
+# posterior medians of each step's calibration (its record's calibration.json, "posterior", "q50")
+STEPS: dict[str, dict[str, float]] = {
+    "first": {
+        "allocation.rationality": 1.32,
+        "noise.sigma": 0.0378,
+        "budget.gain": 1.48,
+        "value.reciprocity_weight": 0.322,
+        "affinity.alignment_rate": 0.0691,
+        "formation.rate": 6.32,
+        "value.complementarity_weight": 0.452,
+        "value.third_party_weight": 0.312,
+        "scarcity.weight": 0.384,
+        "sanctions.budget_cut": 0.105,
+    },
+    "second": {
+        "diversion.weight": 0.171,
+        "allocation.inertia": 0.653,
+        "outreach.premium": 0.333,
+        "sanctions.outside_option_cut": 0.432,
+        "value.alignment_weight": 0.282,
+        "allocation.max_share": 0.683,
+        "war.weight": 0.649,
+        "conditionality.weight": 0.44,
+    },
 }
+FITTED: dict[str, float] = {k: v for step in STEPS.values() for k, v in step.items()}
 
-# the defaults before calibration: terms of the right order, not measured (their priors' centres)
+# the defaults before calibration: terms of the right order, not measured (a weight's prior is centred on it)
 BEFORE: dict[str, float] = {
     "allocation.rationality": 4.0,
     "noise.sigma": 0.05,
@@ -55,6 +79,14 @@ BEFORE: dict[str, float] = {
     "value.third_party_weight": 0.3,
     "scarcity.weight": 1.0,
     "sanctions.budget_cut": 0.2,
+    "diversion.weight": 0.25,
+    "allocation.inertia": 0.85,
+    "outreach.premium": 0.2,
+    "sanctions.outside_option_cut": 0.6,
+    "value.alignment_weight": 0.5,
+    "allocation.max_share": 0.6,
+    "war.weight": 0.25,
+    "conditionality.weight": 0.5,
 }
 
 
@@ -63,6 +95,8 @@ def rounded(x: float, digits: int = SIGNIFICANT) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def pre_calibration_overrides() -> list[str]:
-    """Command-line overrides that set every fitted parameter back to its default of before."""
-    return [f"{PREFIX}{key}={value}" for key, value in BEFORE.items()]
+def pre_calibration_overrides(step: str | None = None) -> list[str]:
+    """Command-line overrides that set every fitted parameter (or those of one step of :data:`STEPS`)
+    back to its default of before."""
+    keys = FITTED if step is None else STEPS[step]
+    return [f"{PREFIX}{key}={BEFORE[key]}" for key in keys]

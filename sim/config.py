@@ -315,7 +315,9 @@ class ValueParams:
     complementarity_weight: float = scale_param(FITTED["value.complementarity_weight"],
                                                 "w_c: weight of capability complementarity C",
                                                 prior=weight_prior(BEFORE["value.complementarity_weight"]))
-    alignment_weight: float = scale_param(0.5, "w_a: weight of salience-weighted interest alignment")
+    alignment_weight: float = scale_param(FITTED["value.alignment_weight"],
+                                          "w_a: weight of salience-weighted interest alignment",
+                                          prior=weight_prior(BEFORE["value.alignment_weight"]))
     reciprocity_weight: float = scale_param(FITTED["value.reciprocity_weight"],
                                             "w_r: weight of the partner's commitment share back",
                                             prior=weight_prior(BEFORE["value.reciprocity_weight"]))
@@ -335,12 +337,13 @@ class AllocationParams:
     rationality: float = scale_param(FITTED["allocation.rationality"],
                                      "beta: logistic slope of desired commitment in value",
                                      prior=weight_prior(BEFORE["allocation.rationality"], "logistic slope"))
-    max_share: float = param(0.6, MIN_SHARE, 1.0, "largest share of its budget one partner can take",
+    max_share: float = param(FITTED["allocation.max_share"], MIN_SHARE, 1.0,
+                             "largest share of its budget one partner can take",
                              note="below 1% no tie could hold a calibrated commitment (the smallest in 2018 is 0.01 "
                              "of a budget), and tiny shares divide the calibration by nearly 0 (NaN)",
                              prior=Prior("uniform", 0.5, 1.0, "above the largest 2018 commitment share of a budget "
                                          "(0.45, which the calibration must be able to hold) up to the whole budget"))
-    inertia: float = param(0.85, 0.0, 1.0, "share of last month's commitment kept each month",
+    inertia: float = param(FITTED["allocation.inertia"], 0.0, 1.0, "share of last month's commitment kept each month",
                            prior=Prior("uniform", 0.6, 0.98, "half-lives of commitments from about 1.4 months "
                                        "(0.6) to about 3 years (0.98): from fickle to glacial"))
 
@@ -366,7 +369,9 @@ class ConditionalityParams:
     """Hostile third parties condition cooperation; resolved by power-dependence."""
 
     enabled: bool = True
-    weight: float = scale_param(0.5, "weight of the conditionality pressure in relationship value")
+    weight: float = scale_param(FITTED["conditionality.weight"],
+                                "weight of the conditionality pressure in relationship value",
+                                prior=weight_prior(BEFORE["conditionality.weight"]))
     hostility_threshold: float = param(0.2, 0.0, 1.0,
                                        "hostility (-affinity) above which a state demands against a partner",
                                        note="affinities are >= -1: at 1 no state is hostile enough",
@@ -444,7 +449,9 @@ class OutreachParams:
     """Value premium Russia's outreach adds to its targets: V[actor, target] += premium * outreach."""
 
     enabled: bool = True
-    premium: float = scale_param(0.2, "value the outreach actor adds to each target at full outreach")
+    premium: float = scale_param(FITTED["outreach.premium"],
+                                 "value the outreach actor adds to each target at full outreach",
+                                 prior=weight_prior(BEFORE["outreach.premium"]))
 
 
 @dataclass
@@ -453,7 +460,8 @@ class SanctionsParams:
 
     enabled: bool = True
     # target's outside option times (1 - s * cut)
-    outside_option_cut: float = param(0.6, 0.0, 1.0, "share of the target's outside options full sanctions cut",
+    outside_option_cut: float = param(FITTED["sanctions.outside_option_cut"], 0.0, 1.0,
+                                      "share of the target's outside options full sanctions cut",
                                       prior=Prior("uniform", 0.3, 0.9, "full sanctions cut a sizeable share of "
                                                   "outside trade but never all of it (evasion, non-participants)"))
     # target's budget times (1 - s * cut)
@@ -490,8 +498,9 @@ class DiversionParams:
     """
 
     enabled: bool = True
-    weight: float = scale_param(0.25, "value a hub and a sanctioned state gain to each other per share "
-                                "of the state's outside options lost")
+    weight: float = scale_param(FITTED["diversion.weight"], "value a hub and a sanctioned state gain to each "
+                                "other per share of the state's outside options lost",
+                                prior=weight_prior(BEFORE["diversion.weight"]))
 
 
 @dataclass
@@ -505,11 +514,11 @@ class WarParams:
     """
 
     enabled: bool = True
-    weight: float = param(0.25, 0.0, 1.0, "omega: value a belligerent at full war and a friendly (S = 1), "
-                          "non-sanctioning partner holding all the pair's industry gain to each other",
-                          note="0.25: the scale of diversion.weight and outreach.premium, a prior, not fitted; "
-                          "the range runs from absent to 4 times that",
-                          prior=weight_prior(0.25))
+    weight: float = param(FITTED["war.weight"], 0.0, 1.0, "omega: value a belligerent at full war and a friendly "
+                          "(S = 1), non-sanctioning partner holding all the pair's industry gain to each other",
+                          note="fitted (sim.calibrated); its prior is centred on 0.25, the scale of diversion.weight "
+                          "and outreach.premium before calibration, and the range runs from absent to 4 times that",
+                          prior=weight_prior(BEFORE["war.weight"]))
 
 
 @dataclass
@@ -538,10 +547,10 @@ class AbandonmentParams:
     V[i, j] += kappa D0[i, j] max(0, 1 - D[j, i] / D0[j, i]),  D Emerson dependence, D0 calibrated."""
 
     enabled: bool = False
-    weight: float = param(0.97, 0.0, 3.88, "kappa: value i adds to j per unit of its calibrated dependence on j, "
-                          "as j loses all its dependence on i", note="0.97: on equal footing with the third-party "
+    weight: float = param(1.1, 0.0, 4.4, "kappa: value i adds to j per unit of its calibrated dependence on j, "
+                          "as j loses all its dependence on i", note="1.1: on equal footing with the third-party "
                           "cost, docs/MODEL.md 7.2b; the prior runs to 4 times that",
-                          prior=Prior("uniform", 0.0, 3.88, RIVAL_PRIOR))
+                          prior=Prior("uniform", 0.0, 4.4, RIVAL_PRIOR))
 
 
 @dataclass
@@ -550,10 +559,10 @@ class BrokerageParams:
     V[i, j] += lambda sum_m T[i, m] max(0, -S[m, j]) D[j, i]."""
 
     enabled: bool = False
-    weight: float = param(15.0, 0.0, 60.0, "lambda: premium i draws from j per unit of ties to j's enemies "
-                          "and of j's dependence on i", note="15: on equal footing with the third-party cost, "
+    weight: float = param(17.0, 0.0, 68.0, "lambda: premium i draws from j per unit of ties to j's enemies "
+                          "and of j's dependence on i", note="17: on equal footing with the third-party cost, "
                           "docs/MODEL.md 7.2b; the prior runs to 4 times that",
-                          prior=Prior("uniform", 0.0, 60.0, RIVAL_PRIOR))
+                          prior=Prior("uniform", 0.0, 68.0, RIVAL_PRIOR))
 
 
 @dataclass

@@ -7,36 +7,57 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from sim.calibrate import weighted_summary
-from sim.calibrated import BEFORE, FITTED, PREFIX, RECORD, pre_calibration_overrides, rounded
+from sim.calibrated import BEFORE, FITTED, PREFIX, RECORD, RECORDS, STEPS, pre_calibration_overrides, rounded
 from sim.config import numeric_parameters, parameter_specs, weight_prior
 
 
 @pytest.fixture(scope="module")
-def record() -> dict:
-    return json.loads((RECORD / "calibration.json").read_text())
+def records() -> dict[str, dict]:
+    return {step: json.loads((path / "calibration.json").read_text()) for step, path in RECORDS.items()}
 
 
-def test_the_fitted_defaults_are_the_recorded_posterior_medians(record: dict) -> None:
-    posterior = pd.read_parquet(RECORD / "posterior.parquet")
-    assert sorted(record["parameters"]) == sorted(PREFIX + k for k in FITTED)
+@pytest.mark.parametrize("step", list(STEPS))
+def test_the_fitted_defaults_are_the_recorded_posterior_medians(records: dict, step: str) -> None:
+    record = records[step]
+    posterior = pd.read_parquet(RECORDS[step] / "posterior.parquet")
+    assert sorted(record["parameters"]) == sorted(PREFIX + k for k in STEPS[step])
     weights = posterior["weight"].to_numpy()
-    for key, value in FITTED.items():
+    for key, value in STEPS[step].items():
         median = weighted_summary(posterior[PREFIX + key].to_numpy(), weights)["q50"]
         assert median == pytest.approx(record["posterior"][PREFIX + key]["q50"], rel=1e-12)
         assert value == rounded(median), key  # three significant digits of the recorded median
 
 
-def test_the_schema_defaults_are_the_fitted_values_and_the_priors_stay_where_they_were(record: dict) -> None:
+def test_the_steps_fit_disjoint_parameters_and_the_second_screens_what_the_first_left(records: dict) -> None:
+    first, second = (set(STEPS[s]) for s in ("first", "second"))
+    assert not first & second
+    assert {**STEPS["first"], **STEPS["second"]} == FITTED
+    # the second step's candidates are the first's less what the first fitted, in the preset's order
+    candidates = [k for k in records["first"]["candidates"] if k.removeprefix(PREFIX) not in first]
+    assert records["second"]["candidates"] == candidates
+    preset = OmegaConf.load(RECORD.parents[2] / "configs" / "experiment" / "calibrate_second.yaml")
+    assert list(preset.experiment.parameters) == candidates
+    assert list(preset.experiment.calibration.always) == [] and records["second"]["worlds"] == 0
+    # the same seed and settings as the first step, but what the preset changes
+    same = {k: v for k, v in records["first"]["settings"].items() if k not in ("always", "worlds")}
+    assert {k: records["second"]["settings"][k] for k in same} == same
+
+
+def test_the_schema_defaults_are_the_fitted_values_and_the_priors_stay_where_they_were(records: dict) -> None:
     defaults, specs = numeric_parameters(), parameter_specs()
-    for key, value in FITTED.items():
-        assert defaults[PREFIX + key] == value
-        prior = specs[PREFIX + key].prior
-        # the prior the calibration sampled, recorded in its calibration.json, not re-centred on the fit
-        assert [prior.shape, prior.low, prior.high] == [record["priors"][PREFIX + key][k]
-                                                       for k in ("shape", "low", "high")], key
-        assert prior.contains(value) and prior.contains(BEFORE[key])
+    for step, fitted in STEPS.items():
+        for key, value in fitted.items():
+            assert defaults[PREFIX + key] == value
+            prior = specs[PREFIX + key].prior
+            # the prior the calibration sampled, recorded in its calibration.json, not re-centred on the fit
+            assert [prior.shape, prior.low, prior.high] == [records[step]["priors"][PREFIX + key][k]
+                                                           for k in ("shape", "low", "high")], key
+            assert prior.contains(value) and prior.contains(BEFORE[key])
+            if prior.shape == "loguniform":  # a weight's prior: the factor-4 rule around the default of before
+                assert (prior.low, prior.high) == pytest.approx((BEFORE[key] / 4, BEFORE[key] * 4)), key
     # the weights' priors are the factor-4 rule around the old default, not around the fitted one
     rationality = specs[PREFIX + "allocation.rationality"].prior
     assert (rationality.low, rationality.high) == (weight_prior(4.0).low, weight_prior(4.0).high) == (1.0, 16.0)
@@ -46,6 +67,9 @@ def test_the_overrides_of_before_name_every_fitted_parameter_once() -> None:
     overrides = pre_calibration_overrides()
     assert len(overrides) == len(FITTED) == len({o.split("=")[0] for o in overrides})
     assert "model.mechanisms.allocation.rationality=4.0" in overrides
+    assert pre_calibration_overrides("second") == [o for o in overrides if o.split("=")[0].removeprefix(PREFIX)
+                                                   in STEPS["second"]]
+    assert "model.mechanisms.allocation.inertia=0.85" in pre_calibration_overrides("second")
 
 
 def test_rounding_keeps_three_significant_digits() -> None:
@@ -56,8 +80,6 @@ def test_rounding_keeps_three_significant_digits() -> None:
 def test_the_structures_preset_sets_the_third_party_cost_at_its_default() -> None:
     # experiment=structures compares the cost off with the cost at its default; the grid writes the
     # default out, so a recalibration that moves it must move the grid too
-    from omegaconf import OmegaConf
-
     preset = OmegaConf.load(RECORD.parents[2] / "configs" / "experiment" / "structures.yaml")
     levels = [float(v) for v in str(preset.experiment.grid["model.mechanisms.value.third_party_weight"]).split(",")]
     assert levels == [0.0, FITTED["value.third_party_weight"]]

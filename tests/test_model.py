@@ -234,8 +234,8 @@ def _triangle_world(outside: float) -> World:
 @pytest.mark.parametrize("outside", [0.0, 0.5])
 def test_conditionality_alone_reduces_to_the_power_dependence_split(outside: float) -> None:
     """Other forces off, Russia depending equally on Saudi Arabia and Iran: Saudi Arabia's demand
-    against Iran costs Russia's tie to Iran w T h / 2 without outside options (the symmetric Nash
-    split, sim.theory.bargaining), and less when Russia has alternatives."""
+    against Iran costs Russia's tie to Iran w T h / 2 without outside options (w the conditionality
+    weight; the symmetric Nash split, sim.theory.bargaining), and less when Russia has alternatives."""
     from sim.config import ConditionalityParams, ValueParams
     from sim.theory.bargaining import concession_share
 
@@ -247,13 +247,14 @@ def test_conditionality_alone_reduces_to_the_power_dependence_split(outside: flo
     world = _triangle_world(outside)
     schedule = build_schedule(cfg.scenario, cfg.policy, cfg.horizon, world)
     on = AllianceModel(world, mech, schedule, rng=np.random.default_rng(0))
+    w = mech.conditionality.weight  # the conditionality weight of the run with it on
     mech.conditionality = ConditionalityParams(enabled=False)
     off = AllianceModel(world, mech, schedule, rng=np.random.default_rng(0))
     loss = off.value0[0, 2] - on.value0[0, 2]
     tie, h = on.tie[0, 1], 1.0 - 0.2  # hostility -1 above the 0.2 threshold
     assert on.dependence[0, 1] == pytest.approx(on.dependence[0, 2])  # symmetric by construction
     c = concession_share(on.dependence, on.outside_share)[0, 1, 2]
-    assert loss == pytest.approx(0.5 * tie * h * c)
+    assert loss == pytest.approx(w * tie * h * c)
     if outside == 0.0:
         assert c == pytest.approx(0.5)
     else:
