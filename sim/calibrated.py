@@ -8,8 +8,8 @@ with nothing happening):
 1. ``experiment=calibrate experiment.calibration.worlds=0``: a Morris screen of the 27 candidate
    parameters keeps 8, and the scarcity weight and the sanctions' budget cut are fitted too; the
    other 17 at their defaults of before (:data:`BEFORE`);
-2. ``experiment=calibrate_second``: the 17 the first did not fit, screened and the 8 most influential
-   fitted, the first step's 10 held at their medians.
+2. ``experiment=calibrate_second``: the 17 the first did not fit, screened at the first step's medians
+   and the 8 most influential fitted, the first step's 10 held at those medians.
 
 Each step's posterior medians (weighted, :func:`sim.calibrate.weighted_summary`), to three significant
 digits, are the model's defaults: :data:`FITTED`, read by the schema (``sim/config.py``). Each run's
@@ -24,8 +24,9 @@ gives the command-line overrides that restore the defaults of before, to compare
 ``pre_calibration_overrides("second")`` those of the second step's parameters alone (the first step
 reran as it was run: its 17 unfitted parameters at their defaults of then).
 
-The other 9 mechanism parameters keep their order-of-magnitude defaults: neither screen ranked them
-among the most influential. After a change to the model the calibration is rerun and these numbers
+The other 9 candidate parameters keep their order-of-magnitude defaults (neither screen ranked them among
+the most influential), the rivals' weights their equal-footing rule, and ``demands.scale`` (the H2
+counterfactual's device) its 1. After a change to the model the calibration is rerun and these numbers
 rewritten from its record, never set by hand.
 """
 
@@ -37,7 +38,6 @@ PREFIX = "model.mechanisms."
 HERE = Path(__file__).resolve().parents[1] / "data" / "calibration"
 # the records of the runs these defaults come from, by step (sim-run of the preset named, seed 2018)
 RECORDS: dict[str, Path] = {"first": HERE / "history_2018_2024", "second": HERE / "second_2018_2024"}
-RECORD = RECORDS["first"]
 SIGNIFICANT = 3  # digits kept of each posterior median
 
 # posterior medians of each step's calibration (its record's calibration.json, "posterior", "q50")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,8 +11,10 @@ import pytest
 from omegaconf import OmegaConf
 
 from sim.calibrate import weighted_summary
-from sim.calibrated import BEFORE, FITTED, PREFIX, RECORD, RECORDS, STEPS, pre_calibration_overrides, rounded
+from sim.calibrated import BEFORE, FITTED, PREFIX, RECORDS, STEPS, pre_calibration_overrides, rounded
 from sim.config import numeric_parameters, parameter_specs, weight_prior
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +37,46 @@ def test_the_fitted_defaults_are_the_recorded_posterior_medians(records: dict, s
 def test_the_steps_fit_disjoint_parameters_and_the_second_screens_what_the_first_left(records: dict) -> None:
     first, second = (set(STEPS[s]) for s in ("first", "second"))
     assert not first & second
-    assert {**STEPS["first"], **STEPS["second"]} == FITTED
     # the second step's candidates are the first's less what the first fitted, in the preset's order
     candidates = [k for k in records["first"]["candidates"] if k.removeprefix(PREFIX) not in first]
     assert records["second"]["candidates"] == candidates
-    preset = OmegaConf.load(RECORD.parents[2] / "configs" / "experiment" / "calibrate_second.yaml")
+    preset = OmegaConf.load(ROOT / "configs" / "experiment" / "calibrate_second.yaml")
     assert list(preset.experiment.parameters) == candidates
     assert list(preset.experiment.calibration.always) == [] and records["second"]["worlds"] == 0
     # the same seed and settings as the first step, but what the preset changes
     same = {k: v for k, v in records["first"]["settings"].items() if k not in ("always", "worlds")}
     assert {k: records["second"]["settings"][k] for k in same} == same
+
+
+def test_each_step_ran_at_the_defaults_of_its_time() -> None:
+    """The first step with every parameter at its default of before; the second with the first step's
+    medians and its own 8 at their defaults of before (the records' composed configs)."""
+    def value(config: dict, key: str) -> float:
+        node = config["model"]["mechanisms"]
+        for part in key.split("."):
+            node = node[part]
+        return float(node)
+
+    configs = {step: OmegaConf.to_container(OmegaConf.load(path / ".hydra" / "config.yaml"))
+               for step, path in RECORDS.items()}
+    for key in FITTED:
+        assert value(configs["first"], key) == BEFORE[key], key
+        expected = STEPS["first"][key] if key in STEPS["first"] else BEFORE[key]
+        assert value(configs["second"], key) == expected, key
+
+
+def test_the_second_preset_starts_the_recorded_run() -> None:
+    """experiment=calibrate_second records the settings the second step's run started with (its
+    calibration_started.json): a rerun of the preset is that run, not another."""
+    from sim.api import compose
+    from sim.calibrate import _plain
+
+    cfg = compose(["experiment=calibrate_second"])
+    started = json.loads((RECORDS["second"] / "calibration_started.json").read_text())
+    settings = _plain(cfg.experiment.calibration)
+    assert settings.pop("worlds") == 0 and "worlds" not in started["calibration"]  # 0 is not recorded
+    assert started["calibration"] == settings and started["seed"] == cfg.seed
+    assert started["parameters"] == list(cfg.experiment.parameters) and started["levels"] == cfg.experiment.levels
 
 
 def test_the_schema_defaults_are_the_fitted_values_and_the_priors_stay_where_they_were(records: dict) -> None:
@@ -80,6 +113,6 @@ def test_rounding_keeps_three_significant_digits() -> None:
 def test_the_structures_preset_sets_the_third_party_cost_at_its_default() -> None:
     # experiment=structures compares the cost off with the cost at its default; the grid writes the
     # default out, so a recalibration that moves it must move the grid too
-    preset = OmegaConf.load(RECORD.parents[2] / "configs" / "experiment" / "structures.yaml")
+    preset = OmegaConf.load(ROOT / "configs" / "experiment" / "structures.yaml")
     levels = [float(v) for v in str(preset.experiment.grid["model.mechanisms.value.third_party_weight"]).split(",")]
     assert levels == [0.0, FITTED["value.third_party_weight"]]

@@ -199,7 +199,8 @@ def test_sensitivity_bounds_are_clipped_to_the_declared_range_and_never_touch_an
         monkeypatch: pytest.MonkeyPatch) -> None:
     share, growth = "model.mechanisms.allocation.max_share", "model.mechanisms.budget.max_growth"
     bounds = sensitivity_problem([share, growth], 0.9)["bounds"]
-    assert bounds[0] == pytest.approx([0.0683, 1.0])  # 0.683 * (1 -/+ 0.9), 1.30 clipped to 1
+    default = numeric_parameters()[share]  # calibrated: 0.683
+    assert default * 1.9 > 1 and bounds[0] == pytest.approx([default * 0.1, 1.0])  # (1 -/+ 0.9) x, the top clipped to 1
     assert bounds[1] == pytest.approx([1.0, 3.8])  # 2 * (1 -/+ 0.9), 0.2 clipped to 1
     assert sensitivity_problem([share], 1.0)["bounds"] == [pytest.approx([0.01, 1.0])]  # 0 clipped to 0.01
     assert sensitivity_problem([growth], 1.0)["bounds"] == [pytest.approx([1.0, 4.0])]
@@ -207,7 +208,7 @@ def test_sensitivity_bounds_are_clipped_to_the_declared_range_and_never_touch_an
     (f,) = [f for f in dataclasses.fields(AllocationParams) if f.name == "max_share"]
     monkeypatch.setattr(f, "metadata", MappingProxyType({SPEC: ParamSpec(0.0, 1.0, "open at 0", low_open=True)}))
     with pytest.raises(ConfigError) as e:
-        sensitivity_problem([share], 1.0)  # 0.683 * 0 = 0: outside (0, 1]
+        sensitivity_problem([share], 1.0)  # 0.683 x 0 = 0: outside (0, 1]
     assert e.value.key == "experiment.span" and share in e.value.allowed and "(0, 1]" in e.value.allowed
 
 
