@@ -653,6 +653,15 @@ def _plain(node: Any) -> dict[str, Any]:
                                  else dataclasses.asdict(node)))
 
 
+def started_settings(calibration: Any) -> dict[str, Any]:
+    """``experiment.calibration`` as :data:`STARTED` records it: plain values, without ``worlds`` when
+    it is 0 (as written before the setting existed, so that such a run still resumes)."""
+    settings = _plain(calibration)
+    if not settings["worlds"]:
+        del settings["worlds"]
+    return settings
+
+
 def _resumable(outdir: Path, started: dict[str, Any]) -> bool:
     """Whether ``outdir`` holds an unfinished calibration started with ``started`` (then True), nothing
     of one (False: :data:`STARTED` is written), or a finished one or one with other settings
@@ -707,9 +716,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     always = check_always(list(c.always), candidates, file)
     structures = check_structures(c.structures, base, candidates, priors, file)
     patterns = Path(patterns or (c.patterns or default_patterns()))
-    settings = _plain(c)
-    if not settings["worlds"]:  # as written before the setting existed: such a run resumes
-        del settings["worlds"]
+    settings = started_settings(c)
     started = {"seed": int(seed), "parameters": list(candidates), "calibration": settings,
                "levels": int(experiment.levels), "patterns": str(patterns),
                "priors": {k: [priors[k].shape, priors[k].low, priors[k].high] for k in candidates}}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from sim.calibrate import weighted_summary
 from sim.calibrated import BEFORE, FITTED, PREFIX, RECORDS, STEPS, pre_calibration_overrides, rounded
@@ -51,14 +51,11 @@ def test_the_steps_fit_disjoint_parameters_and_the_second_screens_what_the_first
 def test_each_step_ran_at_the_defaults_of_its_time() -> None:
     """The first step with every parameter at its default of before; the second with the first step's
     medians and its own 8 at their defaults of before (the records' composed configs)."""
-    def value(config: dict, key: str) -> float:
-        node = config["model"]["mechanisms"]
-        for part in key.split("."):
-            node = node[part]
-        return float(node)
+    configs = {step: OmegaConf.load(path / ".hydra" / "config.yaml") for step, path in RECORDS.items()}
 
-    configs = {step: OmegaConf.to_container(OmegaConf.load(path / ".hydra" / "config.yaml"))
-               for step, path in RECORDS.items()}
+    def value(config: DictConfig, key: str) -> float:
+        return float(OmegaConf.select(config, PREFIX + key, throw_on_missing=True))
+
     for key in FITTED:
         assert value(configs["first"], key) == BEFORE[key], key
         expected = STEPS["first"][key] if key in STEPS["first"] else BEFORE[key]
@@ -69,13 +66,12 @@ def test_the_second_preset_starts_the_recorded_run() -> None:
     """experiment=calibrate_second records the settings the second step's run started with (its
     calibration_started.json): a rerun of the preset is that run, not another."""
     from sim.api import compose
-    from sim.calibrate import _plain
+    from sim.calibrate import started_settings
 
     cfg = compose(["experiment=calibrate_second"])
     started = json.loads((RECORDS["second"] / "calibration_started.json").read_text())
-    settings = _plain(cfg.experiment.calibration)
-    assert settings.pop("worlds") == 0 and "worlds" not in started["calibration"]  # 0 is not recorded
-    assert started["calibration"] == settings and started["seed"] == cfg.seed
+    assert cfg.experiment.calibration.worlds == 0 and "worlds" not in started["calibration"]  # 0 is not recorded
+    assert started["calibration"] == started_settings(cfg.experiment.calibration) and started["seed"] == cfg.seed
     assert started["parameters"] == list(cfg.experiment.parameters) and started["levels"] == cfg.experiment.levels
 
 
