@@ -35,9 +35,9 @@ from __future__ import annotations
 from pathlib import Path
 
 PREFIX = "model.mechanisms."
-HERE = Path(__file__).resolve().parents[1] / "data" / "calibration"
+CALIBRATIONS = Path(__file__).resolve().parents[1] / "data" / "calibration"
 # the records of the runs these defaults come from, by step (sim-run of the preset named, seed 2018)
-RECORDS: dict[str, Path] = {"first": HERE / "history_2018_2024", "second": HERE / "second_2018_2024"}
+RECORDS: dict[str, Path] = {"first": CALIBRATIONS / "history_2018_2024", "second": CALIBRATIONS / "second_2018_2024"}
 SIGNIFICANT = 3  # digits kept of each posterior median
 
 # posterior medians of each step's calibration (its record's calibration.json, "posterior", "q50")
