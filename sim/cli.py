@@ -45,6 +45,7 @@ from sim.api import (
 from sim.config import ConfigError
 from sim.events import events_after
 from sim.processes import Terminated, sigterm_as_interrupt
+from sim.run_mode import composing_once
 from sim.store import LOCK_FILE, POINTS, DirectoryError, DirectoryLock, existing_results
 
 if TYPE_CHECKING:
@@ -345,15 +346,19 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
     ``progress``: a long run also says when each stage after the simulation starts (the
     simulation has its bar on a terminal).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import pandas as pd
 
-    from sim.experiment import provenance, run_cell, write_results
+    from sim.experiment import provenance, run_cell, write_outcome, write_tables
     from sim.figure_process import HEADLINE_FIGURES, FigureProcess
     from sim.store import staged
 
     stages = Stages.since_start()
     try:
-        with sigterm_as_interrupt(), staged(outdir) as stage, FigureProcess() as drawing:
+        # the writer thread is started after the figure process (forked from a process without threads)
+        with sigterm_as_interrupt(), staged(outdir) as stage, FigureProcess() as drawing, \
+                ThreadPoolExecutor(1, thread_name_prefix="tables") as writer:
             stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
             results = []
             for cell in cells:
@@ -366,6 +371,7 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
             simulate = sum(r.seconds for r in results)  # stepping and the tidy tables, inside run_cell
             stages.mark("prepare", minus=simulate)
             stages.add("simulate", simulate)
+            tables = writer.submit(write_tables, stage, results)  # while the statistics are computed
             table = pd.concat([r.table for r in results], ignore_index=True)
             network = pd.concat([r.network for r in results], ignore_index=True)
             # the figures that need no statistics are drawn (in a second process) while they are computed
@@ -384,8 +390,9 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
             if progress:
                 print(f"statistics in {stages.seconds['statistics']:.1f} s; tables and figures next", flush=True)
             record = provenance(cells, results)
-            write_results(stage, results, summary, md, record)
-            stages.mark("tables")
+            tables.result()
+            write_outcome(stage, results, summary, md, record)
+            stages.mark("tables")  # what the run waited for its tables after the statistics, and the rest
             figures = sorted(drawing.paths(), key=lambda p: HEADLINE_FIGURES.index(p.stem))
             stages.mark("figures")  # what the run waited for its figures after its tables
             record["figures"] = {"process": drawing.how,
@@ -678,7 +685,8 @@ def main() -> None:
     asked = _FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
-        run()
+        with composing_once(CONFIG_DIR):  # Hydra reads hydra.mode without composing the config twice
+            run()
     except (Exception, KeyboardInterrupt) as e:  # a run's own interruption exits in run_pair or run_sweep
         if asked:
             raise

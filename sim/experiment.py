@@ -350,24 +350,42 @@ def write_results(
 ) -> None:
     """Write the tables, the summary and provenance; each file atomically, results table last.
 
-    Refuses to overwrite: finished results are never lost.
+    Refuses to overwrite: finished results are never lost. The same files as
+    :func:`write_tables` followed by :func:`write_outcome` (what ``sim-run`` does, the tables
+    while it computes the statistics).
     """
     found = existing_results(outdir)
     if found:
         raise FileExistsError(f"{outdir} already holds results ({', '.join(found)}); refusing to overwrite")
     outdir.mkdir(parents=True, exist_ok=True)
-    table = pd.concat([r.table for r in results], ignore_index=True)
+    write_tables(outdir, results)
+    write_outcome(outdir, results, summary, summary_md, provenance)
+
+
+def write_tables(outdir: Path, results: list[CellResult]) -> None:
+    """``network.parquet`` and, where the cells tabulated their dyads, ``dyads.parquet``: the tables
+    that need no statistics, each written atomically. Arrow converts and writes them without
+    holding the GIL, so a thread can write them while the statistics are computed."""
     network = pd.concat([r.network for r in results], ignore_index=True)
     atomic_write(outdir / "network.parquet", lambda p: network.to_parquet(p, index=False))
     dyads = [r.dyads for r in results if r.dyads is not None]
     if dyads:
         pairs = pd.concat(dyads, ignore_index=True)
         atomic_write(outdir / "dyads.parquet", lambda p: pairs.to_parquet(p, index=False))
+
+
+def write_outcome(
+    outdir: Path, results: list[CellResult], summary: dict[str, Any] | None, summary_md: str | None,
+    provenance: dict[str, Any],
+) -> None:
+    """``provenance.json``, ``summary.json`` and ``summary.md`` (when there is a summary), then
+    ``results.parquet`` last, each written atomically (after :func:`write_tables`)."""
     atomic_write(outdir / "provenance.json", lambda p: p.write_text(json.dumps(provenance, indent=2, default=str)))
     if summary is not None:
         atomic_write(outdir / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=2)))
     if summary_md is not None:
         atomic_write(outdir / "summary.md", lambda p: p.write_text(summary_md))
+    table = pd.concat([r.table for r in results], ignore_index=True)
     atomic_write(outdir / "results.parquet", lambda p: table.to_parquet(p, index=False))
 
 
