@@ -22,6 +22,11 @@ trees alternating round by round so that both see the same machine load:
   (``-m policy.outreach=0,0.5,1 replications=4``), wall seconds per job, less the report it ends
   with (``multirun_report_s``, as it prints it; trees before issue 15 wrote none).
 
+Before the first round each tree's ``sim`` package is byte-compiled (``python -m compileall``), as a
+user's Python caches it at the first run: this machine sets ``PYTHONDONTWRITEBYTECODE=1``, under which
+an editable install's modules would be compiled from source in every process (about 0.25 s of a run;
+the installed libraries are compiled by pip). ``make setup`` compiles it too.
+
 Beside each wall time, ``*_cpu_s``: the CPU seconds (user + system) of the same child process
 (``resource.getrusage(RUSAGE_CHILDREN)``), which a busy machine inflates far less than the wall
 time; ``load_1m``: the 1-minute load average when the round started (2 cores: above 1, other
@@ -130,6 +135,8 @@ def main() -> None:
     rounds = 1 if args.quick else args.rounds
     trees = {"new": args.new.resolve()} | ({"old": args.old.resolve()} if args.old else {})
     rows: dict[str, list[dict[str, float]]] = {k: [] for k in trees}
+    for tree in trees.values():  # the bytecode cache a user's first run leaves (see the module docstring)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "sim")], check=True)
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     for r in range(rounds):
         for name, tree in (trees.items() if r % 2 == 0 else reversed(trees.items())):

@@ -52,12 +52,28 @@ class Cell:
     config: DictConfig
 
 
+class Pairs(typing.NamedTuple):
+    """What a cell's pair table is made from: :func:`dyad_table`'s arguments."""
+
+    scenario: str
+    world: World
+    dates: Sequence[str]
+    values: np.ndarray  # (R, months + 1, len(PAIR_FIELDS), P), as run_batch records it with pairs=True
+
+
 @dataclass
 class CellResult:
     table: pd.DataFrame  # tidy: scenario, replication, date, one column per metric
     network: pd.DataFrame  # scenario, stage (start/end), origin, target, camps, tie, affinity (means)
     seconds: float
-    dyads: pd.DataFrame | None = None  # scenario, replication, date, a, b, PAIR_FIELDS: every pair, every month
+    pairs: Pairs | None = None  # recorded with pairs=True: what ``dyads`` is made from
+
+    @functools.cached_property
+    def dyads(self) -> pd.DataFrame | None:
+        """scenario, replication, date, a, b, PAIR_FIELDS: every pair, every month (:func:`dyad_table`),
+        made when first asked for (``sim-run`` makes it in the thread that writes it, while its
+        figures are drawn); None for a cell run without ``pairs``."""
+        return None if self.pairs is None else dyad_table(*self.pairs)
 
 
 def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
@@ -198,7 +214,7 @@ def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: 
     :func:`sim.batch.batch_size` slices (:func:`sim.batch.run_batch`, one parameter set and one
     schedule per slice). Their switches must agree, and their schedules all but the lever levels
     (compiled with ``keep_unscaled=True``). Each result's ``seconds`` is its share of the wall time.
-    ``pairs``: each result also holds its pair table (:func:`dyad_table`).
+    ``pairs``: each result also holds what its pair table is made from (``CellResult.dyads``).
     """
     start = time.perf_counter()
     seeds = replication_seeds(seed, replications)
@@ -241,7 +257,7 @@ def run_stacked(cells: Sequence[tuple[str, MechanismsConfig, Schedule]], world: 
                for k, (scenario, _, _) in enumerate(cells)]
     if pairs:
         for k, result in enumerate(results):
-            result.dyads = dyad_table(cells[k][0], world, dates, np.stack(pair_blocks[k]))
+            result.pairs = Pairs(cells[k][0], world, dates, np.stack(pair_blocks[k]))
     return results
 
 
@@ -272,18 +288,27 @@ def dyad_table(scenario: str, world: World, dates: Sequence[str], pairs: np.ndar
     r, rows, _, p = pairs.shape
     i, j = np.triu_indices(world.n, 1)
     before = shift_month(dates[0], -1)
-    codes = np.array(world.codes)
     table = pd.DataFrame({
-        "scenario": scenario,
+        "scenario": labels([scenario], np.zeros(r * rows * p, dtype=np.int64)),
         "replication": np.repeat(np.arange(r, dtype=np.int64), rows * p),
-        "date": np.tile(np.repeat(np.array([before, *dates]), p), r),
-        "a": np.tile(codes[i], r * rows),
-        "b": np.tile(codes[j], r * rows),
+        "date": labels([before, *dates], np.tile(np.repeat(np.arange(rows), p), r)),
+        "a": labels(world.codes, np.tile(i, r * rows)),
+        "b": labels(world.codes, np.tile(j, r * rows)),
     })
     values = pairs.transpose(0, 1, 3, 2).reshape(-1, len(PAIR_FIELDS))
     for k, name in enumerate(PAIR_FIELDS):
         table[name] = values[:, k]
     return table
+
+
+def labels(values: Sequence[str], index: np.ndarray) -> pd.Series:
+    """The string column ``values[index]`` (pandas' ``str`` dtype), made by Arrow's ``take`` from the few
+    distinct ``values``: the column a NumPy array of the repeated strings gives, without making and
+    converting a Python string per row (what held the GIL while a headline run's thread built its pair
+    tables beside the statistics)."""
+    import pyarrow as pa  # pandas' string columns are Arrow arrays: imported with them
+
+    return pd.Series(pa.array(list(values), type=pa.large_string()).take(pa.array(index)), dtype="str")
 
 
 def _cell_result(scenario: str, world: World, blocks: list[np.ndarray], columns: tuple[str, ...],

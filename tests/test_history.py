@@ -185,12 +185,21 @@ def test_wars_move_the_belligerents_suppliers_by_wartime_supply() -> None:
 def test_the_pair_table_holds_every_pair_every_month_and_replication_from_the_calibrated_start() -> None:
     cfg = _history("replications=3", "horizon.end=2019-06")
     result = run_cell(Cell("history", cfg), pairs=True)
+    assert "dyads" not in vars(result)  # made when first asked for (sim-run: in the thread that writes it)
     dyads = result.dyads
+    assert result.dyads is dyads
     world = prepare(cfg)[0]
     months = month_range("2018-11", "2019-06")
     pairs = world.n * (world.n - 1) // 2
     assert list(dyads.columns) == ["scenario", "replication", "date", "a", "b", "tie", "commitment_ab",
                                    "commitment_ba", "affinity"]
+    # the labels made by Arrow's take are the column NumPy's repeated strings give (pandas' str dtype)
+    i, j = np.triu_indices(world.n, 1)
+    codes = np.array(world.codes)
+    expected = pd.DataFrame({"scenario": "history", "a": np.tile(codes[i], 3 * (len(months) + 1)),
+                             "b": np.tile(codes[j], 3 * (len(months) + 1)),
+                             "date": np.tile(np.repeat(np.array(["2018-10", *months]), pairs), 3)})
+    pd.testing.assert_frame_equal(dyads[["scenario", "a", "b", "date"]], expected[["scenario", "a", "b", "date"]])
     assert len(dyads) == 3 * (len(months) + 1) * pairs
     assert list(dict.fromkeys(dyads.date)) == ["2018-10", *months]
     assert not dyads.duplicated(["replication", "date", "a", "b"]).any()
