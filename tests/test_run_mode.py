@@ -50,6 +50,9 @@ def test_no_config_of_the_project_declares_a_mode() -> None:
     files = [CONFIG_DIR / "config.yaml",
              *(p for p in CONFIG_DIR.rglob("*.yaml") if "@package _global_" in p.read_text())]
     assert len(files) > 20  # the experiments and the scenarios
+    for path in CONFIG_DIR.rglob("*.yaml"):  # any other file stays in a package of its own, out of hydra's
+        packages = [line.split()[-1] for line in path.read_text().splitlines() if line.startswith("# @package")]
+        assert not any(p == "hydra" or p.startswith("hydra.") for p in packages), path
     for path in files:
         node = OmegaConf.create(yaml.safe_load(path.read_text()) or {})
         assert OmegaConf.select(node, "hydra.mode") is None, path
