@@ -39,6 +39,7 @@ VARIANTS: dict[str, list[str]] = {
     "no formation": [M + "formation.enabled=false"],
     "no wartime supply": [M + "war.enabled=false"],
     "no scarcity": [M + "scarcity.enabled=false"],
+    "no capability trends (budgets held at 2018's)": ["scenario.capability_trends=null"],
     "no Western sanctions on Russia": ["policy.western_sanctions_on_russia=0"],
     "no outreach": ["policy.outreach=0"],
     "no scripted steps between rated states": [],

@@ -233,6 +233,7 @@ class StateConfig:
     name: str = MISSING
     camp: str = MISSING
     capability: float = MISSING  # share of world capability (CINC-like), > 0
+    capability_trend: float = 0.0  # annual log-growth of capability before the start year, read under capability_trends
     industry: float = 0.0  # industrial capacity to produce materiel (any unit, only ratios are read), >= 0
     budget: float = 1.0  # strategic commitment capacity, > 0
     outside_option: float = 0.0  # value of ties outside the modelled world, >= 0
@@ -666,7 +667,9 @@ class ScenarioConfig:
     ``include`` names other scenarios (files of ``configs/scenario/``) whose events come first,
     in order, each file once (:func:`sim.scenarios.expand`); their drivers and policies are not
     taken: a scenario sets its own. ``participants`` maps a sanctions lever to the states that
-    join its regime from its start (default: the lever's sender alone).
+    join its regime from its start (default: the lever's sender alone). ``capability_trends`` is the
+    first month from which every state's budget follows its capability trend (the world's
+    ``capability_trend``, :func:`sim.mechanisms.budget.trend_factor`); null (default): budgets do not trend.
     """
 
     name: str = MISSING
@@ -674,6 +677,7 @@ class ScenarioConfig:
     include: list[str] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)  # the scenarios include brought in (set by expand)
     drivers: DriversConfig = field(default_factory=DriversConfig)
+    capability_trends: str | None = None  # first month budgets follow the states' capability trends; null: never
     participants: dict[str, list[str]] = field(default_factory=dict)
     events: list[EventConfig] = field(default_factory=list)
 
@@ -1131,6 +1135,8 @@ def _validate_world(w: Any, file: str) -> list[str]:
         if s.camp not in CAMPS:
             raise ConfigError(file, f"{key}.camp", s.camp, f"one of {', '.join(CAMPS)}")
         _number(file, f"{key}.capability", s.capability, 1e-9, 1.0, "a number in (0, 1]")
+        _number(file, f"{key}.capability_trend", s.capability_trend, -0.5, 0.5,
+                "a number in [-0.5, 0.5] (annual log-growth of capability)")
         _number(file, f"{key}.industry", s.industry, 0.0, math.inf, "a finite number >= 0")
         _number(file, f"{key}.budget", s.budget, 1e-9, math.inf, "a finite number > 0")
         _number(file, f"{key}.outside_option", s.outside_option, 0.0, math.inf, "a finite number >= 0")
@@ -1231,6 +1237,8 @@ def _validate_scenario(s: Any, file: str, codes: list[str], issues: list[str], g
                           "an expanded scenario (sim.scenarios.expand brings included events in before validation)")
     for name in LEVERS:
         parse_month(s.drivers[name], file, f"scenario.drivers.{name}")
+    if s.capability_trends is not None:
+        parse_month(s.capability_trends, file, "scenario.capability_trends")
     for name, members in s.participants.items():
         if name not in SANCTIONS:
             raise ConfigError(file, f"scenario.participants.{name}", list(members),

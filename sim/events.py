@@ -82,6 +82,11 @@ class Schedule:
     events: dict[int, tuple[Event, ...]]
     outreach: Outreach
     sanctions: tuple[Sanctions, ...]
+    trends: int | None = None  # first step of the capability trends (scenario.capability_trends), None: never
+
+    def trend_months(self, step: int) -> int:
+        """Months the capability trends have run at ``step`` (1 in their first month; 0 before it or without them)."""
+        return 0 if self.trends is None else max(0, step - self.trends + 1)
 
     def outreach_intensity(self, step: int) -> float | np.ndarray:
         return self.outreach.intensity if step >= self.outreach.start else 0.0
@@ -117,6 +122,7 @@ def stack_schedules(schedules: Sequence[Schedule]) -> Schedule:
             for f in dataclasses.fields(records[0])})
 
     merge([s.dates for s in schedules], "dates")
+    merge([s.trends for s in schedules], "the capability trends' start")
     merge([sorted(s.events) for s in schedules], "the months with events")
     events = {}
     for step, evs in first.events.items():
@@ -127,7 +133,7 @@ def stack_schedules(schedules: Sequence[Schedule]) -> Schedule:
     merge([len(s.sanctions) for s in schedules], "the number of sanctions levers")
     sanctions = tuple(merge_record([s.sanctions[k] for s in schedules], f"sanctions {x.lever}")
                       for k, x in enumerate(first.sanctions))
-    return Schedule(first.dates, events, outreach, sanctions)
+    return Schedule(first.dates, events, outreach, sanctions, first.trends)
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -199,7 +205,9 @@ def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World, *, ke
                   participants=tuple(dict.fromkeys([sender, *(world.index(c) for c in joined.get(lever, ()))])))
         for lever, (sender, target) in roles.sanctions.items()
     )
-    return Schedule(tuple(dates), {k: tuple(v) for k, v in events.items()}, outreach, sanctions)
+    trends = _get(scenario, "capability_trends")
+    return Schedule(tuple(dates), {k: tuple(v) for k, v in events.items()}, outreach, sanctions,
+                    None if trends is None else _step_of(str(trends), dates))
 
 
 def _get(node: Any, key: str) -> Any:

@@ -10,6 +10,9 @@ readable by code as a table:
   ``budget``, sqrt(CINC / CINC_RUS); its ``us_alignment`` position, the rescaled UNGA ideal
   point) is known to within rounding and the data's own error: uniform on
   value x (1 -/+ :data:`COMPUTED_BAND`), or value -/+ :data:`COMPUTED_BAND` for a position;
+- a state's ``capability_trend`` (annual log-growth of CINC, the OLS slope over 2000-2016) is computed
+  too, but its error is the slope's and the extrapolation's: value -/+ :data:`TREND_BAND` (the LNA's,
+  Libya's, is marked approximate and counted recalled, with the same band);
 - every other number is **recalled** (the world file marks them "approximate"; a capability
   the state's source calls approximate, as the LNA's, is one): uniform on value -/+ the larger
   of :data:`RECALLED_BAND` x |value| and the field's absolute floor (:data:`FLOORS`: a value
@@ -41,6 +44,9 @@ import pandas as pd
 from sim.config import Prior, numeric_parameters, parameter_spec
 
 COMPUTED_BAND = 0.02  # relative half-width of a number computed from data (rounding, the data's own error)
+# Absolute half-width of a capability trend (annual log-growth): about the 95% intervals of the 2000-2016 OLS
+# slopes of the world's states (0.0025-0.02 a year, median 0.0055), and the trend is an extrapolation beyond them
+TREND_BAND = 0.01
 RECALLED_BAND = 0.25  # relative half-width of a recalled ("approximate") number
 # Absolute floor of a recalled number's half-width, and its valid range, per field
 FLOORS: dict[str, tuple[float, float, float]] = {
@@ -105,6 +111,9 @@ def world_priors(world: Any) -> pd.DataFrame:
             value = float(s[name])
             rows.append(_row(f"{key}.{name}", value, computed(value) if cinc else recalled(value, name),
                              "computed" if cinc else "recalled"))
+        trend = float(s.capability_trend)
+        rows.append(_row(f"{key}.capability_trend", trend, (trend - TREND_BAND, trend + TREND_BAND),
+                         "recalled" if "capability_trend: approximate" in source else "computed"))
         rows.append(_row(f"{key}.outside_option", float(s.outside_option), recalled(float(s.outside_option),
                                                                                     "outside_option"), "recalled"))
         for i, p in enumerate(s.positions):

@@ -3,7 +3,7 @@
 A :class:`Month` holds the state of one run as (N, N) and (N,) arrays, or of a *stack* of S
 runs as (S, N, N) and (S, N) arrays (slice s is run s), and steps it one month at a time:
 
-    dated events -> budgets -> relationship values (conditionality, the rivals of dilution if
+    dated events -> budgets (capability trends) -> relationship values (conditionality, the rivals of dilution if
     on, drivers, scarcity, diversion, wartime supply, sanctions with their participants, noise)
     -> every state re-spreads its commitments (fixed effects moved by formation) -> ties -> affinities -> dependence
 
@@ -55,7 +55,7 @@ from sim.mechanisms.affinity import affinity_anchor, affinity_step
 from sim.mechanisms.allocation import allocate, calibrate_fixed_effect, formation_shift
 from sim.mechanisms.arrays import per_slice, transpose, zero_diagonal
 from sim.mechanisms.bargaining import conditionality_pressure, dyad_pressure
-from sim.mechanisms.budget import budget
+from sim.mechanisms.budget import budget, trend_factor
 from sim.mechanisms.demands import MATERIAL, REFUSE, VERBAL, DemandOutcome, demand_game
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
@@ -153,7 +153,7 @@ class Month:
     def step(self, month: int) -> None:
         """One month of every slice; ``month`` indexes ``schedule.dates``."""
         self.apply_events(month)
-        self.update_budgets()
+        self.update_budgets(month)
         self.value = self.appraise(month)
         self.decide()
         self.tie = tie_strength(self.commit, self.world.budget)
@@ -169,9 +169,15 @@ class Month:
         if events:
             self._refresh_conditions()
 
-    def update_budgets(self) -> None:
+    def update_budgets(self, month: int) -> None:
+        """Budgets this month: the drivers' and events' factors, the capability trends' (if the
+        scenario runs them) and what partnerships bring back (:func:`sim.mechanisms.budget.budget`)."""
         p = self.params.budget
-        self.budget = budget(self.world.budget, self.conditions.returns, self.tie, self.tie0, self.budget_factor,
+        factor = self.budget_factor
+        months = self.schedule.trend_months(month)
+        if months and self.world.capability_trend is not None:
+            factor = factor * trend_factor(self.world.capability_trend, months)
+        self.budget = budget(self.world.budget, self.conditions.returns, self.tie, self.tie0, factor,
                              gain=p.gain if p.enabled else 0.0, cap=p.max_growth)
 
     def appraise(self, month: int) -> np.ndarray:

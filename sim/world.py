@@ -30,7 +30,9 @@ class World:
     positions (N, K) in [-1, 1], salience (N, K) rows summing to 1,
     commitment (N, N): A0[i, j] in budget units, rows <= budget,
     affinity (N, N) symmetric in [-1, 1], complementarity (N, N) and returns (N, N) symmetric >= 0,
-    groups: named groups of states that events may name (OPEC+, the GCC, BRICS).
+    groups: named groups of states that events may name (OPEC+, the GCC, BRICS);
+    capability_trend (N,): each state's annual log-growth of capability before the start year, which
+    moves budgets in a scenario that sets ``capability_trends`` (None: no trend data, budgets never trend).
     """
 
     name: str
@@ -52,6 +54,7 @@ class World:
     roles: Roles
     meta: dict[str, Any] = field(default_factory=dict)
     groups: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> member indices (OPEC+, GCC, ...)
+    capability_trend: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -114,6 +117,7 @@ def world_from_config(w: Any) -> World:
         returns=_symmetric(codes, w.returns),
         roles=_roles(codes, w.roles),
         groups={str(g.name): tuple(codes.index(c) for c in g.members) for g in w.groups},
+        capability_trend=np.array([float(s.capability_trend) for s in states]),
     )
 
 

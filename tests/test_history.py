@@ -155,6 +155,45 @@ def test_iran_and_saudi_arabia_can_warm_after_the_beijing_deal_by_formation() ->
     assert abs(change(M + "formation.enabled=false")) < 0.005
 
 
+def test_history_runs_the_capability_trends_from_its_start_and_other_scenarios_do_not() -> None:
+    """The history scenario's budgets follow the world's capability trends from 2018-11 (its first
+    step); the headline's scenarios hold them; a later start counts the months from it."""
+    from sim.mechanisms.budget import trend_factor
+
+    cfg = _history()
+    world, _, schedule = prepare(cfg)
+    assert schedule.trends == 0 and schedule.trend_months(0) == 1 and schedule.trend_months(30) == 31
+    china = world.index("CHN")
+    assert world.capability_trend[china] == pytest.approx(0.0281)  # OLS slope of ln CINC 2000-2016, NMC v6.0
+    for name in ("baseline", "sunni_outreach"):
+        assert prepare(checked(compose([f"scenario={name}"]), scenario_files(name)))[2].trends is None
+    later = _history("scenario.capability_trends=2020-01")
+    schedule = prepare(later)[2]
+    assert schedule.trends == 14 and schedule.trend_months(13) == 0 and schedule.trend_months(14) == 1
+    # in the first month the ties are the calibrated ones, so the budgets differ by the trend factor alone
+    from sim.step import Month
+
+    def first_budget(trends: object) -> np.ndarray:
+        c = _history(f"scenario.capability_trends={trends}")
+        w, mechanisms, s = prepare(c)
+        month = Month(w, mechanisms, s, shock=np.zeros((w.n, w.n)), draw=lambda _: np.zeros((w.n, w.n)))
+        month.update_budgets(0)
+        return month.budget
+
+    ratio = first_budget("2018-11") / first_budget("null")
+    assert ratio == pytest.approx(trend_factor(world.capability_trend, 1), rel=1e-12)
+    assert ratio[china] > 1 > ratio[world.index("RUS")]
+
+
+@pytest.mark.parametrize("override, match", [
+    ("scenario.capability_trends=2018-13", r"scenario.capability_trends = '?2018-13'?.*YYYY-MM"),
+    ("world.states.CHN.capability_trend=0.9", r"world.states.CHN.capability_trend = 0.9.*\[-0.5, 0.5\]"),
+])
+def test_a_bad_trend_start_or_trend_is_one_error_naming_the_key(override, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        _history(override)
+
+
 def test_wars_move_the_belligerents_suppliers_by_wartime_supply() -> None:
     """Russia at war from 2022-02 (#20) and Israel from 2023-10 (#30): with wartime supply on,
     Russia's tie to China (the partner with most of the pair's industry, friendly, not sanctioning

@@ -21,7 +21,7 @@ from sim.mechanisms.bargaining import (
     power_advantage,
     third_party_leverage,
 )
-from sim.mechanisms.budget import budget
+from sim.mechanisms.budget import BUDGET_EXPONENT, budget, trend_factor
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
 from sim.mechanisms.ties import tie_strength
@@ -111,6 +111,17 @@ def test_budget_positive_sum_with_cap_and_floor() -> None:
     assert budget(b0, g, t, t0, f, gain=10.0, cap=2.0) == pytest.approx([2.0, 2.0])
     assert budget(b0, g, t0, t, f, gain=10.0, floor=0.05) == pytest.approx([0.05, 0.05])
     assert budget(b0, g, t, t0, f, gain=0.0) == pytest.approx(b0 * f)
+
+
+def test_trend_factor_moves_a_budget_as_the_square_root_of_capability() -> None:
+    g = np.array([0.02, -0.04, 0.0])
+    # six months: capability x exp(g / 2), budget x exp(g / 4) under b ~ sqrt(CINC)
+    assert trend_factor(g, 6) == pytest.approx([np.exp(0.005), np.exp(-0.01), 1.0], rel=1e-15)
+    # two years of a 2.81%/year trend (China's): capability x 1.0578, budget x sqrt(1.0578) = 1.0285
+    assert trend_factor(np.array([0.0281]), 24)[0] == pytest.approx(np.sqrt(np.exp(2 * 0.0281)), rel=1e-15)
+    assert (trend_factor(g, 0) == 1.0).all() and (trend_factor(g, -3) == 1.0).all()  # before the trends start
+    assert BUDGET_EXPONENT == 0.5
+    assert trend_factor(g, 12, exponent=1.0) == pytest.approx(np.exp(g))
 
 
 def test_dependence_and_bilateral_leverage_hand_case() -> None:

@@ -17,6 +17,7 @@ from sim.config import Prior, numeric_parameters, parameter_spec, validate
 from sim.priors import (
     COMPUTED_BAND,
     RECALLED_BAND,
+    TREND_BAND,
     draw_config,
     draw_configs,
     draw_values,
@@ -93,11 +94,14 @@ def test_world_numbers_get_narrow_priors_when_computed_and_wide_ones_when_recall
     assert table["value"].between(table["low"], table["high"]).all()
     assert (table["low"] < table["high"]).all()
     computed = table[table["rule"] == "computed"]
-    # CINC capability and budget of 12 states, the UNGA position of 12 (the LNA's capability is recalled)
-    assert len(computed) == 36
-    assert "world.states.LNA.capability" not in set(computed["key"])
+    # CINC capability, budget and capability trend of 12 states, the UNGA position of 12 (the LNA's
+    # capability and trend are recalled)
+    assert len(computed) == 48
+    assert {"world.states.LNA.capability", "world.states.LNA.capability_trend"}.isdisjoint(computed["key"])
     rus = table.set_index("key").loc["world.states.RUS.capability"]
     assert rus["high"] - rus["low"] == pytest.approx(2 * COMPUTED_BAND * rus["value"])
+    china = table.set_index("key").loc["world.states.CHN.capability_trend"]  # 0.0281 a year: an absolute band
+    assert (china["low"], china["high"]) == pytest.approx((0.0281 - TREND_BAND, 0.0281 + TREND_BAND))
     affinity = table.set_index("key").loc["world.affinities[0].value"]  # IRN-SYR 0.90: clipped at 1
     assert affinity["low"] == pytest.approx(0.9 * (1 - RECALLED_BAND)) and affinity["high"] == 1.0
 
@@ -140,12 +144,14 @@ def test_every_drawn_number_lies_in_its_band_changes_with_the_seed_and_repeats_w
     values = _numbers(drawn, rows)
     assert ((values >= rows["low"]) & (values <= rows["high"])).all()
     assert (values != rows["value"]).mean() > 0.99  # every band has width: each number moves
-    # a number computed from data keeps its narrow band: within 2% (a UNGA position within 0.02)
+    # a number computed from data keeps its narrow band: within 2% (a UNGA position within 0.02, a
+    # capability trend within TREND_BAND)
     computed = (rows["rule"] == "computed").to_numpy()
     position = rows["key"].str.contains("positions").to_numpy()
-    half = np.where(position, COMPUTED_BAND, COMPUTED_BAND * np.abs(rows["value"]))
+    trend = rows["key"].str.endswith("capability_trend").to_numpy()
+    half = np.where(position, COMPUTED_BAND, np.where(trend, TREND_BAND, COMPUTED_BAND * np.abs(rows["value"])))
     assert (np.abs(values - rows["value"])[computed] <= half[computed] * (1 + 1e-12)).all()
-    assert computed.sum() == 36 and (np.abs(values - rows["value"])[computed] > 0).all()
+    assert computed.sum() == 48 and (np.abs(values - rows["value"])[computed] > 0).all()
     assert (_numbers(history, rows) == before).all()  # the config drawn from is left as it was
     again = _numbers(draw_config(history, np.random.default_rng(5)), rows)
     other = _numbers(draw_config(history, np.random.default_rng(6)), rows)
