@@ -112,3 +112,27 @@ def test_the_structures_preset_sets_the_third_party_cost_at_its_default() -> Non
     preset = OmegaConf.load(ROOT / "configs" / "experiment" / "structures.yaml")
     levels = [float(v) for v in str(preset.experiment.grid["model.mechanisms.value.third_party_weight"]).split(",")]
     assert levels == [0.0, FITTED["value.third_party_weight"]]
+
+
+def test_the_trend_records_are_the_two_steps_again_with_the_capability_trends() -> None:
+    """data/calibration/trend_*: the first step at the defaults of before, the second at the first's medians
+    (rounded as the defaults are), both with the history scenario's capability trends, the same 10 and 8
+    parameters fitted as the steps the defaults come from; not (yet) the defaults."""
+    trend = {step: ROOT / "data" / "calibration" / f"trend_{step}_2018_2024" for step in ("first", "second")}
+    configs = {step: OmegaConf.load(path / ".hydra" / "config.yaml") for step, path in trend.items()}
+    fitted = {step: json.loads((path / "calibration.json").read_text())["posterior"] for step, path in trend.items()}
+    for step in ("first", "second"):
+        assert configs[step].experiment.calibration.history == "history"
+        assert {k.removeprefix(PREFIX) for k in fitted[step]} == set(STEPS[step])
+    for key in FITTED:
+        first = float(OmegaConf.select(configs["first"], PREFIX + key, throw_on_missing=True))
+        second = float(OmegaConf.select(configs["second"], PREFIX + key, throw_on_missing=True))
+        assert first == BEFORE[key], key
+        expected = rounded(fitted["first"][PREFIX + key]["q50"]) if key in STEPS["first"] else BEFORE[key]
+        assert second == expected, key
+    # the runs' world held the trends (the records the defaults come from predate them), and the history
+    # scenario they composed runs them
+    for step in ("first", "second"):
+        assert configs[step].world.states.CHN.capability_trend == pytest.approx(0.0281)
+        assert "capability_trend" not in OmegaConf.load(RECORDS[step] / ".hydra" / "config.yaml").world.states.CHN
+    assert OmegaConf.load(ROOT / "configs" / "scenario" / "history.yaml").scenario.capability_trends == "2018-11"
