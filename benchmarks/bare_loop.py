@@ -41,7 +41,7 @@ from sim.mechanisms.affinity import affinity_anchor, affinity_step
 from sim.mechanisms.allocation import allocate, calibrate_fixed_effect, formation_shift
 from sim.mechanisms.arrays import transpose, zero_diagonal
 from sim.mechanisms.bargaining import conditionality_pressure, dyad_pressure
-from sim.mechanisms.budget import budget
+from sim.mechanisms.budget import budget, trend_factor
 from sim.mechanisms.demands import demand_game
 from sim.mechanisms.noise import ar1_shock
 from sim.mechanisms.rivals import abandonment_fear, brokerage_premium, shared_threat
@@ -168,7 +168,9 @@ def run_bare(
             static, anchor = refresh()
             moved = p.formation.enabled and not np.array_equal(anchor, anchor0)
             formed = fixed + formation_shift(anchor, anchor0, rate=p.formation.rate) if moved else None
-        bud = budget(b0, cond.returns, tie, tie0, factor, gain=gain, cap=p.budget.max_growth)
+        months = schedule.trend_months(month) if world.capability_trend is not None else 0
+        trended = factor * trend_factor(world.capability_trend, months) if months else factor
+        bud = budget(b0, cond.returns, tie, tie0, trended, gain=gain, cap=p.budget.max_growth)
         # values
         value = value_of(pressure(dep, share), dep) if cw.enabled else value0.copy()
         if p.outreach.enabled:

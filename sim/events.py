@@ -82,7 +82,7 @@ class Schedule:
     events: dict[int, tuple[Event, ...]]
     outreach: Outreach
     sanctions: tuple[Sanctions, ...]
-    trends: int | None = None  # first step of the capability trends (scenario.capability_trends), None: never
+    trends: int | None = None  # step of the capability trends' first month (negative: before the horizon), None: never
 
     def trend_months(self, step: int) -> int:
         """Months the capability trends have run at ``step`` (1 in their first month; 0 before it or without them)."""
@@ -206,8 +206,10 @@ def build_schedule(scenario: Any, policy: Any, horizon: Any, world: World, *, ke
         for lever, (sender, target) in roles.sanctions.items()
     )
     trends = _get(scenario, "capability_trends")
-    return Schedule(tuple(dates), {k: tuple(v) for k, v in events.items()}, outreach, sanctions,
-                    None if trends is None else _step_of(str(trends), dates))
+    if trends is not None:  # the step of the trends' first month, negative before the horizon (months still count)
+        trends = month_index(parse_month(str(trends), "scenario", "scenario.capability_trends")) \
+            - month_index(parse_month(str(horizon.start), "horizon", "horizon.start"))
+    return Schedule(tuple(dates), {k: tuple(v) for k, v in events.items()}, outreach, sanctions, trends)
 
 
 def _get(node: Any, key: str) -> Any:

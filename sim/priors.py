@@ -12,7 +12,8 @@ readable by code as a table:
   value x (1 -/+ :data:`COMPUTED_BAND`), or value -/+ :data:`COMPUTED_BAND` for a position;
 - a state's ``capability_trend`` (annual log-growth of CINC, the OLS slope over 2000-2016) is computed
   too, but its error is the slope's and the extrapolation's: value -/+ :data:`TREND_BAND` (the LNA's,
-  Libya's, is marked approximate and counted recalled, with the same band);
+  Libya's, is marked approximate and counted recalled, with the same band); drawn after every other number,
+  so that a seed draws the others as it did before the trends existed;
 - every other number is **recalled** (the world file marks them "approximate"; a capability
   the state's source calls approximate, as the LNA's, is one): uniform on value -/+ the larger
   of :data:`RECALLED_BAND` x |value| and the field's absolute floor (:data:`FLOORS`: a value
@@ -44,9 +45,10 @@ import pandas as pd
 from sim.config import Prior, numeric_parameters, parameter_spec
 
 COMPUTED_BAND = 0.02  # relative half-width of a number computed from data (rounding, the data's own error)
-# Absolute half-width of a capability trend (annual log-growth): about the 95% intervals of the 2000-2016 OLS
-# slopes of the world's states (0.0025-0.02 a year, median 0.0055), and the trend is an extrapolation beyond them
-TREND_BAND = 0.01
+# Absolute half-width of a capability trend (annual log-growth): the widest 95% interval of the 2000-2016 OLS
+# slopes of the world's states (0.0025-0.02 a year, median 0.0055; Libya's 0.020), and the trend is an
+# extrapolation beyond the data
+TREND_BAND = 0.02
 RECALLED_BAND = 0.25  # relative half-width of a recalled ("approximate") number
 # Absolute floor of a recalled number's half-width, and its valid range, per field
 FLOORS: dict[str, tuple[float, float, float]] = {
@@ -111,9 +113,6 @@ def world_priors(world: Any) -> pd.DataFrame:
             value = float(s[name])
             rows.append(_row(f"{key}.{name}", value, computed(value) if cinc else recalled(value, name),
                              "computed" if cinc else "recalled"))
-        trend = float(s.capability_trend)
-        rows.append(_row(f"{key}.capability_trend", trend, (trend - TREND_BAND, trend + TREND_BAND),
-                         "recalled" if "capability_trend: approximate" in source else "computed"))
         rows.append(_row(f"{key}.outside_option", float(s.outside_option), recalled(float(s.outside_option),
                                                                                     "outside_option"), "recalled"))
         for i, p in enumerate(s.positions):
@@ -128,6 +127,12 @@ def world_priors(world: Any) -> pd.DataFrame:
     for group, name in (("affinities", "affinity"), ("complementarity", "complementarity"), ("returns", "returns")):
         for n, p in enumerate(world[group]):
             rows.append(_row(f"world.{group}[{n}].value", float(p.value), recalled(float(p.value), name), "recalled"))
+    # the capability trends last: draw() draws them after everything else, so that adding them left every
+    # other number's draw from a seed as it was
+    for code, s in world.states.items():
+        trend = float(getattr(s, "capability_trend", 0.0))
+        rows.append(_row(f"world.states.{code}.capability_trend", trend, (trend - TREND_BAND, trend + TREND_BAND),
+                         "recalled" if "capability_trend: approximate" in str(s.source) else "computed"))
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -246,8 +251,11 @@ class ConfigPrior:
 
         refused = ""
         for _ in range(MAX_REDRAWS):
-            values = dict(zip(self.world["key"], draw_values(self.world, rng), strict=True))
+            trends = self.world["key"].str.endswith(".capability_trend").to_numpy()
+            world, later = self.world[~trends], self.world[trends]
+            values = dict(zip(world["key"], draw_values(world, rng), strict=True))
             quantile = dict(zip(self.distinct, rng.random(len(self.distinct)), strict=True))
+            values |= dict(zip(later["key"], draw_values(later, rng), strict=True))
             out = []
             for cfg, table, ids in zip(self.cfgs, self.events, self.identities, strict=True):
                 low, high = table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float)

@@ -117,7 +117,7 @@ def world_from_config(w: Any) -> World:
         returns=_symmetric(codes, w.returns),
         roles=_roles(codes, w.roles),
         groups={str(g.name): tuple(codes.index(c) for c in g.members) for g in w.groups},
-        capability_trend=np.array([float(s.capability_trend) for s in states]),
+        capability_trend=np.array([float(getattr(s, "capability_trend", 0.0)) for s in states]),  # older configs: 0
     )
 
 

@@ -170,6 +170,9 @@ def test_history_runs_the_capability_trends_from_its_start_and_other_scenarios_d
     later = _history("scenario.capability_trends=2020-01")
     schedule = prepare(later)[2]
     assert schedule.trends == 14 and schedule.trend_months(13) == 0 and schedule.trend_months(14) == 1
+    # a start before the horizon counts its months from there: in force ten months at the first step
+    earlier = prepare(_history("scenario.capability_trends=2018-01"))[2]
+    assert earlier.trends == -10 and earlier.trend_months(0) == 11
     # in the first month the ties are the calibrated ones, so the budgets differ by the trend factor alone
     from sim.step import Month
 
@@ -296,6 +299,19 @@ def test_an_event_of_two_kinds_is_refused() -> None:
     cfg.scenario.events[-1].budget = 0.9  # a pair change (affinity) and a state change at once
     with pytest.raises(ConfigError, match="an event of one kind"):
         checked(cfg, scenario_files("history"))
+
+
+def test_a_world_saved_before_the_capability_trends_has_none() -> None:
+    """A cell's plain config saved before the world held capability trends builds a world whose trends are 0."""
+    from sim.experiment import Plain
+    from sim.world import world_from_config
+
+    cfg = checked(compose(["scenario=history"]), scenario_files("history"))
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    for state in plain["world"]["states"].values():
+        state.pop("capability_trend")
+    world = world_from_config(Plain(plain["world"]))
+    assert (world.capability_trend == 0.0).all() and world.n == 13
 
 
 def test_build_schedule_tolerates_configs_saved_before_the_new_event_keys() -> None:
