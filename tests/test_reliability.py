@@ -222,8 +222,8 @@ FAULTS: tuple[Fault, ...] = (
                 ("world.states.RUS.capability", "mandatory"), ("    capability: 0.036473\n", "")),
     world_fault("world-commitment-missing", "a commitment without its value (???)",
                 ("world.commitments[0].commitment", "mandatory"), ("commitment: 0.15,", "commitment: '???',")),
-    world_fault("world-duplicate-state", "a state listed twice", ("line 42", "duplicate key RUS"),
-                ("  IRN:\n", "  RUS:\n")),
+    world_fault("world-duplicate-state", "a state listed twice",  # the line of IRN, renamed RUS
+                (f"line {WORLD.splitlines().index('  IRN:') + 1}", "duplicate key RUS"), ("  IRN:\n", "  RUS:\n")),
     world_fault("world-yaml-syntax", "a YAML syntax error", ("line 11", "not valid YAML"),
                 ("issues: [us_alignment", "issues: [us_alignment: [")),
     world_fault("world-unknown-state", "a commitment to a state the world does not have",
