@@ -20,11 +20,9 @@ signal stays ignored through ``exec``, and Python then installs no KeyboardInter
 Ctrl-C cannot interrupt a worker while it imports, before :func:`die_with_parent` runs. (A
 blocked signal mask would be inherited too, but the standard library's resource tracker unblocks
 SIGINT when it starts, in the middle of the pool's start.) The parent also blocks SIGINT
-meanwhile, so that a Ctrl-C pressed then stays pending and reaches it when the block ends; but where
-the standard library's resource tracker starts inside the block (a spawned pool's first semaphore),
-it unblocks SIGINT in this thread too, and a Ctrl-C after that, to an ignored and unblocked signal,
-is lost: a known race (two tests that signal a run or a sweep failed once each under a loaded CI,
-2026-12-04; not reproduced in five loaded runs).
+meanwhile, so that a Ctrl-C pressed then stays pending and reaches it when the block ends (while no
+other thread of this process takes it: a signal ignored when a thread takes it is gone, and where the
+standard library's resource tracker starts inside the block it unblocks SIGINT in this thread too).
 
 A worker also gives tqdm a thread lock (:func:`init_worker`): tqdm's default lock is a
 multiprocessing semaphore, created by the first bar (even a disabled one), which a worker

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from process_support import default_sigint
 
 from sim.processes import Terminated, sigterm_as_interrupt
 
@@ -23,11 +24,13 @@ EVALUATOR = ["experiment=outreach_sweep", "replications=768", "experiment.worker
 
 
 def _start(tmp_path: Path, args: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
-    """A sweep in its own process group, as a shell starts a command (Ctrl-C signals the group)."""
+    """A sweep in its own process group, as a shell starts a command (Ctrl-C signals the group), with
+    SIGINT's default action whatever this process has (:func:`process_support.default_sigint`)."""
     err = tmp_path / "stderr.txt"
     with err.open("w") as stderr:  # a file, not a pipe: a surviving process would hold a pipe open
         proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=stderr, start_new_session=True, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
+                                stderr=stderr, start_new_session=True, env={**os.environ, "HYDRA_FULL_ERROR": "0"},
+                                preexec_fn=default_sigint)
     return proc, err
 
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from process_support import default_sigint
 
 from sim.api import CONFIG_DIR
 from sim.store import LOCK_FILE
@@ -419,7 +420,8 @@ def run_process(fault: Fault, args: list[str], tmp: Path) -> Outcome:
         done = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, env=env, timeout=600)
         code, stdout, stderr = done.returncode, done.stdout, done.stderr
     else:  # wait until the run is simulating (it says so: its estimate is long), then signal it
-        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                preexec_fn=default_sigint)  # Ctrl-C's default action, however the suite started
         assert proc.stdout is not None
         seen = []
         for line in proc.stdout:
