@@ -250,9 +250,9 @@ class ConfigPrior:
         from sim.config import ConfigError, validate
 
         refused = ""
+        trends = self.world["key"].str.endswith(".capability_trend").to_numpy()
+        world, later = self.world[~trends], self.world[trends]
         for _ in range(MAX_REDRAWS):
-            trends = self.world["key"].str.endswith(".capability_trend").to_numpy()
-            world, later = self.world[~trends], self.world[trends]
             values = dict(zip(world["key"], draw_values(world, rng), strict=True))
             quantile = dict(zip(self.distinct, rng.random(len(self.distinct)), strict=True))
             values |= dict(zip(later["key"], draw_values(later, rng), strict=True))
