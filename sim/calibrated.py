@@ -1,9 +1,10 @@
 """The mechanism parameters history fitted, and where their priors stay (issues 11 and 13).
 
-The defaults come from a calibration in two steps (docs/CALIBRATION.md, "The second step"), each
-``sim-run`` of a preset, seed 2018, in the world as written, fitting by ABC-SMC to the observed
-direction of 13 dyads over 2018-11..2022-01 and 2022-02..2024-11 (plus the drift of the 2018 start
-with nothing happening):
+The defaults come from a calibration in two steps (docs/CALIBRATION.md, "The second step" and
+"Capability trends"), each ``sim-run`` of a preset, seed 2018, in the world as written, fitting by
+ABC-SMC the history replay (its budgets following the states' capability trends, docs/MODEL.md 7.5b)
+to the observed direction of 13 dyads over 2018-11..2022-01 and 2022-02..2024-11 (plus the drift of
+the 2018 start with nothing happening):
 
 1. ``experiment=calibrate experiment.calibration.worlds=0``: a Morris screen of the 27 candidate
    parameters keeps 8, and the scarcity weight and the sanctions' budget cut are fitted too; the
@@ -14,7 +15,9 @@ with nothing happening):
 Each step's posterior medians (weighted, :func:`sim.calibrate.weighted_summary`), to three significant
 digits, are the model's defaults: :data:`FITTED`, read by the schema (``sim/config.py``). Each run's
 record is kept in :data:`RECORDS` (``calibration.json``, ``posterior.parquet``, ``screen.csv``, ...),
-and ``tests/test_calibrated.py`` checks that they and the defaults agree.
+and ``tests/test_calibrated.py`` checks that they and the defaults agree. The same two steps run before
+the replay had the capability trends gave the defaults of 2026-12-03..04, :data:`WITHOUT_TRENDS`
+(records :data:`RECORDS_WITHOUT_TRENDS`; ``without_trends_overrides()`` restores them, to compare).
 
 Each fitted parameter's prior stays where it was before history was seen, centred on the
 order-of-magnitude default of :data:`BEFORE` where it is a weight's (``weight_prior(BEFORE[key])``;
@@ -37,11 +40,42 @@ from pathlib import Path
 PREFIX = "model.mechanisms."
 CALIBRATIONS = Path(__file__).resolve().parents[1] / "data" / "calibration"
 # the records of the runs these defaults come from, by step (sim-run of the preset named, seed 2018)
-RECORDS: dict[str, Path] = {"first": CALIBRATIONS / "history_2018_2024", "second": CALIBRATIONS / "second_2018_2024"}
+RECORDS: dict[str, Path] = {"first": CALIBRATIONS / "trend_first_2018_2024",
+                            "second": CALIBRATIONS / "trend_second_2018_2024"}
+RECORDS_WITHOUT_TRENDS: dict[str, Path] = {"first": CALIBRATIONS / "history_2018_2024",
+                                           "second": CALIBRATIONS / "second_2018_2024"}
 SIGNIFICANT = 3  # digits kept of each posterior median
 
 # posterior medians of each step's calibration (its record's calibration.json, "posterior", "q50")
 STEPS: dict[str, dict[str, float]] = {
+    "first": {
+        "allocation.rationality": 1.33,
+        "noise.sigma": 0.0388,
+        "budget.gain": 1.67,
+        "value.reciprocity_weight": 0.383,
+        "affinity.alignment_rate": 0.0673,
+        "formation.rate": 5.92,
+        "value.complementarity_weight": 0.507,
+        "value.third_party_weight": 0.297,
+        "scarcity.weight": 0.356,
+        "sanctions.budget_cut": 0.118,
+    },
+    "second": {
+        "diversion.weight": 0.15,
+        "allocation.inertia": 0.677,
+        "outreach.premium": 0.228,
+        "sanctions.outside_option_cut": 0.498,
+        "value.alignment_weight": 0.265,
+        "allocation.max_share": 0.663,
+        "war.weight": 0.166,
+        "conditionality.weight": 0.361,
+    },
+}
+FITTED: dict[str, float] = {k: v for step in STEPS.values() for k, v in step.items()}
+
+# the same two steps run before the history replay had the capability trends (docs/MODEL.md 7.5b): the
+# defaults from 2026-12-03 to 2026-12-04, kept to compare with (records in RECORDS_WITHOUT_TRENDS)
+WITHOUT_TRENDS: dict[str, dict[str, float]] = {
     "first": {
         "allocation.rationality": 1.32,
         "noise.sigma": 0.0378,
@@ -65,7 +99,6 @@ STEPS: dict[str, dict[str, float]] = {
         "conditionality.weight": 0.44,
     },
 }
-FITTED: dict[str, float] = {k: v for step in STEPS.values() for k, v in step.items()}
 
 # the defaults before calibration: terms of the right order, not measured (a weight's prior is centred on it)
 BEFORE: dict[str, float] = {
@@ -100,3 +133,9 @@ def pre_calibration_overrides(step: str | None = None) -> list[str]:
     back to its default of before."""
     keys = FITTED if step is None else STEPS[step]
     return [f"{PREFIX}{key}={BEFORE[key]}" for key in keys]
+
+
+def without_trends_overrides() -> list[str]:
+    """Command-line overrides that set every fitted parameter to the defaults fitted before the
+    capability trends (:data:`WITHOUT_TRENDS`)."""
+    return [f"{PREFIX}{key}={value}" for step in WITHOUT_TRENDS.values() for key, value in step.items()]

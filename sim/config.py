@@ -548,10 +548,10 @@ class AbandonmentParams:
     V[i, j] += kappa D0[i, j] max(0, 1 - D[j, i] / D0[j, i]),  D Emerson dependence, D0 calibrated."""
 
     enabled: bool = False
-    weight: float = param(1.1, 0.0, 4.4, "kappa: value i adds to j per unit of its calibrated dependence on j, "
-                          "as j loses all its dependence on i", note="1.1: on equal footing with the third-party "
+    weight: float = param(1.0, 0.0, 4.0, "kappa: value i adds to j per unit of its calibrated dependence on j, "
+                          "as j loses all its dependence on i", note="1.0: on equal footing with the third-party "
                           "cost, docs/MODEL.md 7.2b; the prior runs to 4 times that",
-                          prior=Prior("uniform", 0.0, 4.4, RIVAL_PRIOR))
+                          prior=Prior("uniform", 0.0, 4.0, RIVAL_PRIOR))
 
 
 @dataclass
@@ -560,10 +560,10 @@ class BrokerageParams:
     V[i, j] += lambda sum_m T[i, m] max(0, -S[m, j]) D[j, i]."""
 
     enabled: bool = False
-    weight: float = param(17.0, 0.0, 68.0, "lambda: premium i draws from j per unit of ties to j's enemies "
-                          "and of j's dependence on i", note="17: on equal footing with the third-party cost, "
+    weight: float = param(15.0, 0.0, 60.0, "lambda: premium i draws from j per unit of ties to j's enemies "
+                          "and of j's dependence on i", note="15: on equal footing with the third-party cost, "
                           "docs/MODEL.md 7.2b; the prior runs to 4 times that",
-                          prior=Prior("uniform", 0.0, 68.0, RIVAL_PRIOR))
+                          prior=Prior("uniform", 0.0, 60.0, RIVAL_PRIOR))
 
 
 @dataclass
@@ -572,9 +572,9 @@ class SharedThreatParams:
     V[i, j] += mu sum_m max(0, -S[i, m]) max(0, -S[j, m]) capability_m."""
 
     enabled: bool = False
-    weight: float = param(5.1, 0.0, 20.4, "mu: value of a tie per unit of capability-weighted common hostility",
-                          note="5.1: on equal footing with the third-party cost, docs/MODEL.md 7.2b; the prior "
-                          "runs to 4 times that", prior=Prior("uniform", 0.0, 20.4, RIVAL_PRIOR))
+    weight: float = param(4.9, 0.0, 19.6, "mu: value of a tie per unit of capability-weighted common hostility",
+                          note="4.9: on equal footing with the third-party cost, docs/MODEL.md 7.2b; the prior "
+                          "runs to 4 times that", prior=Prior("uniform", 0.0, 19.6, RIVAL_PRIOR))
 
 
 @dataclass

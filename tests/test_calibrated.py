@@ -11,7 +11,18 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 
 from sim.calibrate import weighted_summary
-from sim.calibrated import BEFORE, FITTED, PREFIX, RECORDS, STEPS, pre_calibration_overrides, rounded
+from sim.calibrated import (
+    BEFORE,
+    FITTED,
+    PREFIX,
+    RECORDS,
+    RECORDS_WITHOUT_TRENDS,
+    STEPS,
+    WITHOUT_TRENDS,
+    pre_calibration_overrides,
+    rounded,
+    without_trends_overrides,
+)
 from sim.config import numeric_parameters, parameter_specs, weight_prior
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,25 +125,20 @@ def test_the_structures_preset_sets_the_third_party_cost_at_its_default() -> Non
     assert levels == [0.0, FITTED["value.third_party_weight"]]
 
 
-def test_the_trend_records_are_the_two_steps_again_with_the_capability_trends() -> None:
-    """data/calibration/trend_*: the first step at the defaults of before, the second at the first's medians
-    (rounded as the defaults are), both with the history scenario's capability trends, the same 10 and 8
-    parameters fitted as the steps the defaults come from; not (yet) the defaults."""
-    trend = {step: ROOT / "data" / "calibration" / f"trend_{step}_2018_2024" for step in ("first", "second")}
-    configs = {step: OmegaConf.load(path / ".hydra" / "config.yaml") for step, path in trend.items()}
-    fitted = {step: json.loads((path / "calibration.json").read_text())["posterior"] for step, path in trend.items()}
-    for step in ("first", "second"):
-        assert configs[step].experiment.calibration.history == "history"
-        assert {k.removeprefix(PREFIX) for k in fitted[step]} == set(STEPS[step])
-    for key in FITTED:
-        first = float(OmegaConf.select(configs["first"], PREFIX + key, throw_on_missing=True))
-        second = float(OmegaConf.select(configs["second"], PREFIX + key, throw_on_missing=True))
-        assert first == BEFORE[key], key
-        expected = rounded(fitted["first"][PREFIX + key]["q50"]) if key in STEPS["first"] else BEFORE[key]
-        assert second == expected, key
-    # the runs' world held the trends (the records the defaults come from predate them), and the history
-    # scenario they composed runs them
-    for step in ("first", "second"):
-        assert configs[step].world.states.CHN.capability_trend == pytest.approx(0.0281)
-        assert "capability_trend" not in OmegaConf.load(RECORDS[step] / ".hydra" / "config.yaml").world.states.CHN
+def test_the_defaults_come_from_the_replay_with_the_capability_trends_and_the_fit_without_them_is_kept() -> None:
+    """The records of the defaults ran the history scenario with the capability trends (its world holds them
+    and the scenario starts them); the two steps of before the trends are kept, as their own runs (the same
+    10 and 8 parameters, the same starting defaults), and WITHOUT_TRENDS are their medians."""
+    for step in STEPS:
+        config = OmegaConf.load(RECORDS[step] / ".hydra" / "config.yaml")
+        assert config.experiment.calibration.history == "history"
+        assert config.world.states.CHN.capability_trend == pytest.approx(0.0281)
+        old = RECORDS_WITHOUT_TRENDS[step]
+        assert "capability_trend" not in OmegaConf.load(old / ".hydra" / "config.yaml").world.states.CHN
+        record = json.loads((old / "calibration.json").read_text())
+        assert set(WITHOUT_TRENDS[step]) == set(STEPS[step]) == {k.removeprefix(PREFIX) for k in record["posterior"]}
+        for key, value in WITHOUT_TRENDS[step].items():
+            assert value == rounded(record["posterior"][PREFIX + key]["q50"]), key
     assert OmegaConf.load(ROOT / "configs" / "scenario" / "history.yaml").scenario.capability_trends == "2018-11"
+    assert len(without_trends_overrides()) == len(FITTED)
+    assert "model.mechanisms.allocation.rationality=1.32" in without_trends_overrides()

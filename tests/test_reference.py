@@ -4,7 +4,11 @@
 ``sim-run replications=6`` (seed 2018, the default pair), rewritten on purpose when the demand game
 and the realized-leverage H2 (issue 12) changed the default run. Any change to the numbers of the
 default run (the model, the seeds, the statistics) fails here until the reference is rewritten on
-purpose, last when the calibration's medians became the defaults (sim.calibrated).
+purpose, last when the calibration's medians became the defaults (sim.calibrated), and again when
+the calibration was rerun with the history replay's capability trends and its medians replaced them.
+``tests/data/headline_r6_fit_without_trends/`` is the reference of the defaults fitted without the
+trends: with those set back (``without_trends_overrides``) the run equals it (the headline pair runs
+no trends, so the defaults are all that changed).
 ``tests/data/headline_r6_before_calibration/`` is the reference as it was before that: with the
 fitted parameters set back to their old defaults (``pre_calibration_overrides``) the run equals
 it, so the defaults are all that changed. ``tests/data/headline_r6_before_demands/results.parquet``
@@ -31,10 +35,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from sim.calibrated import pre_calibration_overrides
+from sim.calibrated import pre_calibration_overrides, without_trends_overrides
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "headline_r6"
 BEFORE_CALIBRATION = Path(__file__).resolve().parent / "data" / "headline_r6_before_calibration"
+FIT_WITHOUT_TRENDS = Path(__file__).resolve().parent / "data" / "headline_r6_fit_without_trends"
 BEFORE_DEMANDS = Path(__file__).resolve().parent / "data" / "headline_r6_before_demands"
 
 
@@ -63,8 +68,10 @@ def assert_same_summary(got: Any, expected: Any, where: str = "summary") -> None
 
 
 @pytest.mark.parametrize(("reference", "overrides"), [(REFERENCE, []),
+                                                      (FIT_WITHOUT_TRENDS, without_trends_overrides()),
                                                       (BEFORE_CALIBRATION, pre_calibration_overrides())],
-                         ids=["calibrated defaults", "defaults before calibration"])
+                         ids=["calibrated defaults", "defaults fitted without the trends",
+                              "defaults before calibration"])
 def test_headline_results_and_summary_equal_the_stored_reference(sim_run, tmp_path: Path, reference: Path,
                                                                   overrides: list[str]) -> None:
     p = sim_run("replications=6", *overrides)
