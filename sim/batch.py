@@ -64,11 +64,14 @@ class BatchResult:
     dates: tuple[str, ...]  # the month of each row, "YYYY-MM"
     tie: np.ndarray  # (R, N, N) final ties
     affinity: np.ndarray  # (R, N, N) final affinities
-    pairs: np.ndarray | None = None  # (R, months + 1, 4, P): PAIR_FIELDS of each pair i < j, calibration first
+    pairs: np.ndarray | None = None  # (R, months + 1, F, P): the recorded pair fields of each pair i < j, calibration first
 
 
 # What run_batch(..., pairs=True) records of each unordered pair (i < j, numpy.triu_indices order)
 PAIR_FIELDS = ("tie", "commitment_ab", "commitment_ba", "affinity")
+# each field's array of the month, and whether it is read from j to i (the pair is i < j)
+_PAIR_SOURCES = {"tie": ("tie", False), "commitment_ab": ("commit", False), "commitment_ba": ("commit", True),
+                 "affinity": ("affinity", False)}
 
 
 def run_batch(
@@ -77,7 +80,8 @@ def run_batch(
     schedule: Schedule | Sequence[Schedule],
     seeds: Sequence[np.random.SeedSequence | int],
     *,
-    pairs: bool = False,
+    pairs: bool | Sequence[str] = False,
+    metrics: bool = True,
 ) -> BatchResult:
     """Run one slice per seed to the horizon, all together; slice s gives the numbers of
     ``sim.experiment.run_replication(world, mechanisms_s, schedule_s, seeds[s])``.
@@ -87,7 +91,10 @@ def run_batch(
     (one per slice: the same scenario under lever levels that may differ,
     :func:`sim.events.stack_schedules`). ``pairs``: also record every unordered pair's tie,
     commitments both ways and affinity each month, the calibrated start state first
-    (``BatchResult.pairs``).
+    (``BatchResult.pairs``); a sequence of names of :data:`PAIR_FIELDS` records those only, in that
+    order. ``metrics=False`` records no metric (``BatchResult.metrics`` has no column): the months
+    are stepped as with them (recording reads the state, never changes it), so the ties and pairs
+    are the same, bit for bit, for about a quarter less time (what the calibration needs).
     """
     s = len(seeds)
     if isinstance(mechanisms, MechanismsConfig):
@@ -104,45 +111,53 @@ def run_batch(
     draws = StackedDraws(seeds, world.n, months)
     month = Month(world, params, schedule, shock=draws.shock, draw=draws, stack=s)
     roles = world.roles
-    columns = metric_names(world.codes, roles.entente, roles.outreach_actor, roles.outreach_targets)
+    columns = metric_names(world.codes, roles.entente, roles.outreach_actor, roles.outreach_targets
+                           ) if metrics else ()
     threshold = params.conditionality.hostility_threshold
     measure = measurer(roles, threshold if np.ndim(threshold) == 0 else None)
     slice_args = {} if np.ndim(threshold) == 0 else {"hostility_threshold": threshold}
     pending = DeferredMeasure(measure, len(columns), capacity=months, batch=(s,), per_slice=slice_args)
-    metrics = np.empty((s, months, len(columns)))
+    table = np.empty((s, months, len(columns)))
 
     def store(t: int, measured: np.ndarray | None) -> None:
-        """Metrics of the ``len(measured)`` months up to ``t``, shape (k, S, columns), into ``metrics``."""
+        """Metrics of the ``len(measured)`` months up to ``t``, shape (k, S, columns), into ``table``."""
         if measured is not None and len(measured):
-            metrics[:, t + 1 - len(measured): t + 1] = measured.swapaxes(0, 1)
+            table[:, t + 1 - len(measured): t + 1] = measured.swapaxes(0, 1)
 
-    record = _PairRecorder(month, s, months) if pairs else None
+    fields = () if pairs is False else PAIR_FIELDS if pairs is True else tuple(pairs)
+    record = _PairRecorder(month, s, months, fields) if fields else None
     for t in range(months):
         month.step(t)
-        store(t, pending.push(**month.metric_inputs()))
+        if metrics:
+            store(t, pending.push(**month.metric_inputs()))
         if record is not None:
             record(t + 1)
-    store(months - 1, pending.flush())
-    return BatchResult(metrics, columns, schedule.dates, month.tie, month.affinity,
+    if metrics:
+        store(months - 1, pending.flush())
+    return BatchResult(table, columns, schedule.dates, month.tie, month.affinity,
                        None if record is None else record.table)
 
 
 class _PairRecorder:
-    """Records ``PAIR_FIELDS`` of every pair i < j into ``table`` (S, months + 1, 4, P); row 0 at once."""
+    """Records ``fields`` (of ``PAIR_FIELDS``) of every pair i < j into ``table`` (S, months + 1, F, P);
+    row 0 at once."""
 
-    def __init__(self, month: Month, stack: int, months: int) -> None:
-        self.month = month
+    def __init__(self, month: Month, stack: int, months: int, fields: Sequence[str] = PAIR_FIELDS) -> None:
+        unknown = sorted(set(fields) - set(PAIR_FIELDS))
+        if unknown:
+            raise ValueError(f"pair fields {unknown}: the pair table records {', '.join(PAIR_FIELDS)}")
+        self.month, self.fields = month, tuple(fields)
         self.i, self.j = np.triu_indices(month.world.n, 1)
-        self.table = np.empty((stack, months + 1, len(PAIR_FIELDS), len(self.i)))
+        self.table = np.empty((stack, months + 1, len(self.fields), len(self.i)))
         self(0)
 
     def __call__(self, row: int) -> None:
         m, i, j = self.month, self.i, self.j
         out = self.table[:, row]
-        out[:, 0] = m.tie[..., i, j]
-        out[:, 1] = m.commit[..., i, j]
-        out[:, 2] = m.commit[..., j, i]
-        out[:, 3] = m.affinity[..., i, j]
+        for k, field in enumerate(self.fields):
+            source, backwards = _PAIR_SOURCES[field]
+            array = getattr(m, source)
+            out[:, k] = array[..., j, i] if backwards else array[..., i, j]
 
 
 class StackedDraws:

@@ -212,8 +212,9 @@ def _statistics(target: Target, drawn: Drawn, params: Sequence[MechanismsConfig]
         ties = []
         for lo in range(0, len(slices), size):
             part = slices[lo:lo + size]
-            batch = run_batch(drawn.world, [m for m, _ in part], schedule, [s for _, s in part], pairs=True)
-            ties.append(batch.pairs[:, :, 0, :].copy())  # (S, rows, P): the tie of every pair every month
+            batch = run_batch(drawn.world, [m for m, _ in part], schedule, [s for _, s in part], pairs=("tie",),
+                              metrics=False)
+            ties.append(batch.pairs[:, :, 0, :])  # (S, rows, P): the tie of every pair every month
         tie = np.concatenate(ties).reshape(k, r, -1, ties[0].shape[-1])
         before = tie[:, :, target.before, target.pair]
         end = tie[:, :, target.end, target.pair]

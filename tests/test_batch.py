@@ -115,6 +115,24 @@ def test_the_batch_is_each_models_record_and_final_network() -> None:
     assert not np.array_equal(result.metrics[0], result.metrics[1])
 
 
+def test_a_batch_without_metrics_steps_the_same_months_and_records_the_pair_fields_asked_for() -> None:
+    """metrics=False and pairs=("tie",) (the calibration's run): the same final network and the same
+    ties every month as the full record, bit for bit; no metric column; an unknown field refused."""
+    world, mechanisms, schedule = _prepared([*ALL_LEVERS, "model.mechanisms.noise.sigma=0.5"])
+    seeds = replication_seeds(5, 3)
+    full = run_batch(world, mechanisms, schedule, seeds, pairs=True)
+    lean = run_batch(world, mechanisms, schedule, seeds, pairs=("tie",), metrics=False)
+    assert lean.metrics.shape == (3, len(schedule.dates), 0) and lean.columns == ()
+    assert lean.pairs.shape == (*full.pairs.shape[:2], 1, full.pairs.shape[3])
+    np.testing.assert_array_equal(lean.pairs[:, :, 0], full.pairs[:, :, 0])
+    np.testing.assert_array_equal(lean.tie, full.tie)
+    np.testing.assert_array_equal(lean.affinity, full.affinity)
+    backwards = run_batch(world, mechanisms, schedule, seeds, pairs=("commitment_ba", "affinity"), metrics=False)
+    np.testing.assert_array_equal(backwards.pairs, full.pairs[:, :, [2, 3]])
+    with pytest.raises(ValueError, match="pair fields \\['bogus'\\]"):
+        run_batch(world, mechanisms, schedule, seeds, pairs=("tie", "bogus"))
+
+
 def test_a_large_world_runs_each_replication_by_itself_with_the_same_numbers() -> None:
     """Above DENSE_PRESSURE_MAX_N the stacked pressure goes replication by replication (column path);
     from SYRK_MIN_N (64) states on the balance index squares the relations as S S^T."""
