@@ -64,7 +64,7 @@ class BatchResult:
     dates: tuple[str, ...]  # the month of each row, "YYYY-MM"
     tie: np.ndarray  # (R, N, N) final ties
     affinity: np.ndarray  # (R, N, N) final affinities
-    pairs: np.ndarray | None = None  # (R, months + 1, F, P): the recorded pair fields of each pair i < j, calibration first
+    pairs: np.ndarray | None = None  # (R, months + 1, F, P): the pair fields recorded, each pair i < j, start first
 
 
 # What run_batch(..., pairs=True) records of each unordered pair (i < j, numpy.triu_indices order)

@@ -139,6 +139,12 @@ def test_the_defaults_come_from_the_replay_with_the_capability_trends_and_the_fi
         assert set(WITHOUT_TRENDS[step]) == set(STEPS[step]) == {k.removeprefix(PREFIX) for k in record["posterior"]}
         for key, value in WITHOUT_TRENDS[step].items():
             assert value == rounded(record["posterior"][PREFIX + key]["q50"]), key
+    # each ran at the defaults of its time, as the records of today's defaults did
+    old = {step: OmegaConf.load(path / ".hydra" / "config.yaml") for step, path in RECORDS_WITHOUT_TRENDS.items()}
+    for key in FITTED:
+        assert float(OmegaConf.select(old["first"], PREFIX + key, throw_on_missing=True)) == BEFORE[key], key
+        expected = WITHOUT_TRENDS["first"].get(key, BEFORE[key])
+        assert float(OmegaConf.select(old["second"], PREFIX + key, throw_on_missing=True)) == expected, key
     assert OmegaConf.load(ROOT / "configs" / "scenario" / "history.yaml").scenario.capability_trends == "2018-11"
     assert len(without_trends_overrides()) == len(FITTED)
     assert "model.mechanisms.allocation.rationality=1.32" in without_trends_overrides()

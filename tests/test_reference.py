@@ -9,7 +9,7 @@ the calibration was rerun with the history replay's capability trends and its me
 ``tests/data/headline_r6_fit_without_trends/`` is the reference of the defaults fitted without the
 trends: with those set back (``without_trends_overrides``) the run equals it (the headline pair runs
 no trends, so the defaults are all that changed).
-``tests/data/headline_r6_before_calibration/`` is the reference as it was before that: with the
+``tests/data/headline_r6_before_calibration/`` is the reference as it was before calibration: with the
 fitted parameters set back to their old defaults (``pre_calibration_overrides``) the run equals
 it, so the defaults are all that changed. ``tests/data/headline_r6_before_demands/results.parquet``
 is the table as written at c297ff7, before the demand game: with the game switched off (and the
