@@ -70,11 +70,13 @@ dashboard: app
 	$(VENV)/bin/solara run sim/app.py
 
 # The whole benchmark suite, side by side: a run against its bare-numpy floor and the batched engine,
-# scaling of synthetic worlds, then every sweep path, then the headline process against its stepping.
+# scaling of synthetic worlds, then every sweep path, then the headline process against its stepping, the
+# history replay, and the calibration's simulator.
 # `make bench ARGS=--quick` for a subset.
 bench: setup
 	cd benchmarks && ../$(VENV)/bin/python bench_model.py $(ARGS) && ../$(VENV)/bin/python bench_sweep.py $(ARGS) \
-		&& ../$(VENV)/bin/python bench_headline.py $(ARGS) && ../$(VENV)/bin/python bench_history.py
+		&& ../$(VENV)/bin/python bench_headline.py $(ARGS) && ../$(VENV)/bin/python bench_history.py \
+		&& ../$(VENV)/bin/python bench_calibration.py
 
 lint: setup
 	$(VENV)/bin/python -m ruff check .

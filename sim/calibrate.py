@@ -207,18 +207,18 @@ def _statistics(target: Target, drawn: Drawn, params: Sequence[MechanismsConfig]
     k, r = len(params), len(seeds[0])
     slices = [(m, s) for m, row in zip(params, seeds, strict=True) for s in row]
     size = max(r, batch_size(drawn.world.n) // r * r)
+    rows = np.unique(np.concatenate([target.before, target.end]))  # the months the rule reads
+    before_at, end_at = np.searchsorted(rows, target.before), np.searchsorted(rows, target.end)
     out = []
     for schedule in (drawn.history, drawn.control):
         ties = []
         for lo in range(0, len(slices), size):
             part = slices[lo:lo + size]
             batch = run_batch(drawn.world, [m for m, _ in part], schedule, [s for _, s in part], pairs=("tie",),
-                              metrics=False)
-            ties.append(batch.pairs[:, :, 0, :])  # (S, rows, P): the tie of every pair every month
-        tie = np.concatenate(ties).reshape(k, r, -1, ties[0].shape[-1])
-        before = tie[:, :, target.before, target.pair]
-        end = tie[:, :, target.end, target.pair]
-        out.append(rule_statistics(before, end))
+                              pair_rows=rows, metrics=False)
+            ties.append(batch.pairs[:, :, 0, :])  # (S, rows, P): the tie of every pair in those months
+        tie = np.concatenate(ties).reshape(k, r, len(rows), ties[0].shape[-1])
+        out.append(rule_statistics(tie[:, :, before_at, target.pair], tie[:, :, end_at, target.pair]))
     return out[0], out[1]
 
 

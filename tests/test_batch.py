@@ -129,8 +129,14 @@ def test_a_batch_without_metrics_steps_the_same_months_and_records_the_pair_fiel
     np.testing.assert_array_equal(lean.affinity, full.affinity)
     backwards = run_batch(world, mechanisms, schedule, seeds, pairs=("commitment_ba", "affinity"), metrics=False)
     np.testing.assert_array_equal(backwards.pairs, full.pairs[:, :, [2, 3]])
+    rows = [0, 7, len(schedule.dates)]  # the start, after month 6, after the last month
+    some = run_batch(world, mechanisms, schedule, seeds, pairs=("tie",), pair_rows=rows, metrics=False)
+    np.testing.assert_array_equal(some.pairs, full.pairs[:, rows][:, :, [0]])
     with pytest.raises(ValueError, match="pair fields \\['bogus'\\]"):
         run_batch(world, mechanisms, schedule, seeds, pairs=("tie", "bogus"))
+    for bad in ([7, 0], [0, 0], [len(schedule.dates) + 1]):
+        with pytest.raises(ValueError, match="pair rows"):
+            run_batch(world, mechanisms, schedule, seeds, pairs=True, pair_rows=bad)
 
 
 def test_a_large_world_runs_each_replication_by_itself_with_the_same_numbers() -> None:
