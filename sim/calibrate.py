@@ -100,6 +100,7 @@ OUTPUTS = ("calibration.db", "posterior.parquet", "generations.csv", "predictive
 VERDICTS = ("supported", "inconclusive", "refuted")
 SIGN_COLUMNS = {1: "p_plus", 0: "p_zero", -1: "p_minus"}
 KERNELS = ("multivariate_normal", "local")  # experiment.calibration.kernel: pyabc's transition
+SPACES = ("logit", "probit")  # experiment.calibration.space: the transform of the prior quantile ABC-SMC samples
 SCREEN = "screen.csv"  # the Morris screen's table (sim.screen), written when the run screens
 STRUCTURE_OUTPUTS = ("structures.csv", "structures.png")  # written under model choice
 STARTED = "calibration_started.json"  # the settings a calibration started with: a rerun into its directory resumes
@@ -141,6 +142,7 @@ class Target:
     replications: int
     priors: dict[str, Any]  # the Prior of every mechanism parameter (sim.priors.mechanism_priors)
     worlds: tuple[Drawn, ...] = ()  # the world pool; () = the world and schedules as written
+    space: str = "logit"  # how pyabc's variables map to values (values_of)
 
     def drawn(self, w: int | None) -> Drawn:
         """Draw ``w`` of the pool, or (None) the world and schedules as written."""
@@ -253,13 +255,31 @@ def name(key: str) -> str:
     return key.removeprefix(PREFIX)
 
 
-def values_of(keys: Sequence[str], parameter: Any, priors: Mapping[str, Any]) -> list[Any]:
-    """The parameters' values from pyabc's variables: ABC-SMC samples each parameter as the logit
-    z of its prior quantile (a standard logistic prior on z is exactly the schema prior on the
-    value), so that its proposals are never outside the prior (in the bounded space, a Gaussian
-    step in 26 dimensions almost always leaves the box, and pyabc redraws until it does not).
-    ``priors``: each key's :class:`sim.config.Prior`."""
-    return [priors[k].from_unit(1.0 / (1.0 + np.exp(-np.asarray(parameter[name(k)], dtype=float)))) for k in keys]
+def values_of(keys: Sequence[str], parameter: Any, priors: Mapping[str, Any], space: str = "logit") -> list[Any]:
+    """The parameters' values from pyabc's variables: ABC-SMC samples each parameter as a transform z
+    of its prior quantile u, so that its proposals are never outside the prior (in the bounded space,
+    a Gaussian step in 26 dimensions almost always leaves the box, and pyabc redraws until it does not):
+
+    - ``logit``: z = log(u / (1 - u)), u = 1 / (1 + exp(-z)), a standard logistic prior on z;
+    - ``probit``: z = Phi^-1(u), u = Phi(z), a standard normal prior on z.
+
+    Either prior on z is exactly the schema prior on the value (:func:`sampling_prior`). They differ in
+    the tails, where a posterior piled against a bound of its prior lives: the logistic prior's density
+    falls as exp(-|z|), slower than pyabc's Gaussian kernels, so a proposal far out there gets an
+    importance weight (prior over proposal density) that grows as exp(z^2 / 2h^2 - |z|) and a handful of
+    particles carry the population; the normal prior's falls as fast as the kernels'. ``priors``: each
+    key's :class:`sim.config.Prior`."""
+    from scipy.special import expit, ndtr
+
+    quantile = {"logit": expit, "probit": ndtr}[space]
+    return [priors[k].from_unit(quantile(np.asarray(parameter[name(k)], dtype=float))) for k in keys]
+
+
+def sampling_prior(space: str) -> tuple[str, float, float]:
+    """pyabc's prior of each variable in ``space`` (``pyabc.RV(*sampling_prior(space))``): scipy's
+    standard logistic (logit) or standard normal (probit), whose quantile function is the transform
+    :func:`values_of` inverts."""
+    return ({"logit": "logistic", "probit": "norm"}[space], 0.0, 1.0)
 
 
 class Recorded(Exception):  # noqa: N818 (a signal, not an error)
@@ -296,7 +316,8 @@ class Simulator:
         self.target = target
 
     def __call__(self, parameter: dict[str, float]) -> dict[str, np.ndarray]:
-        values = tuple(float(v) for v in values_of(self.target.keys, parameter, self.target.priors))
+        values = tuple(float(v) for v in values_of(self.target.keys, parameter, self.target.priors,
+                                                           self.target.space))
         entropy = tuple(np.random.randint(0, 2**32, size=4, dtype=np.uint64).tolist())
         # no pool: nothing more is drawn, so pyabc's draws after this one are what they were without pools
         world = int(np.random.randint(len(self.target.worlds))) if self.target.worlds else None
@@ -568,6 +589,9 @@ def check_settings(c: Any, horizon: Any, file: str) -> None:
     if c.screen == 1:
         raise ConfigError(file, "experiment.calibration.screen", c.screen,
                           "0 (no screen) or at least 2 Morris trajectories (one gives no interval)")
+    if c.space not in SPACES:
+        raise ConfigError(file, "experiment.calibration.space", c.space,
+                          f"one of {', '.join(SPACES)} (the transform of the prior quantile ABC-SMC samples)")
     if c.kernel not in KERNELS:
         raise ConfigError(file, "experiment.calibration.kernel", c.kernel, f"one of {', '.join(KERNELS)}")
     if c.distance not in DISTANCES:
@@ -623,10 +647,10 @@ def _drawn(cells: Cells, horizon: Any) -> Drawn:
 
 def prepare_target(cells: Cells, keys: tuple[str, ...], fit_end: str, patterns: Path, replications: int,
                    *, full: bool = False, priors: Mapping[str, Any] | None = None,
-                   pool: Sequence[Cells] = ()) -> Target:
+                   pool: Sequence[Cells] = (), space: str = "logit") -> Target:
     """The :class:`Target` of a calibration; ``full``: schedules over the whole horizon (the predictive
     runs); ``priors``: :func:`sim.priors.mechanism_priors` (the schema's by default); ``pool``: drawn
-    configs (:func:`world_pool`), prepared into ``Target.worlds``."""
+    configs (:func:`world_pool`), prepared into ``Target.worlds``; ``space``: :func:`values_of`'s."""
     from sim.experiment import Plain, prepare
     from sim.priors import mechanism_priors
 
@@ -637,7 +661,7 @@ def prepare_target(cells: Cells, keys: tuple[str, ...], fit_end: str, patterns: 
     table = load_patterns(patterns, written.world.codes, (horizon["start"], fit_end))
     pair, before, end = cell_rows(written.world, table, horizon["start"])
     return Target(written.world, base, written.history, written.control, table, pair, before, end, keys,
-                  replications, dict(priors or mechanism_priors()), tuple(_drawn(d, horizon) for d in pool))
+                  replications, dict(priors or mechanism_priors()), tuple(_drawn(d, horizon) for d in pool), space)
 
 
 def forecast_cells(world: Any, fitted: pd.DataFrame, fit_end: str, end: str) -> pd.DataFrame:
@@ -656,10 +680,13 @@ def _plain(node: Any) -> dict[str, Any]:
 
 def started_settings(calibration: Any) -> dict[str, Any]:
     """``experiment.calibration`` as :data:`STARTED` records it: plain values, without ``worlds`` when
-    it is 0 (as written before the setting existed, so that such a run still resumes)."""
+    it is 0 and ``space`` when it is ``logit`` (as written before each setting existed, so that such a
+    run still resumes)."""
     settings = _plain(calibration)
     if not settings["worlds"]:
         del settings["worlds"]
+    if settings.get("space") == "logit":
+        del settings["space"]
     return settings
 
 
@@ -725,7 +752,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     began = time.perf_counter()
     pool = world_pool(cells, int(c.worlds), seed)
     target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors,
-                            pool=pool)
+                            pool=pool, space=str(c.space))
     pool_seconds = time.perf_counter() - began if pool else 0.0
     resume = _resumable(outdir, started)
     if pool:
@@ -764,8 +791,8 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     def kernel() -> Any:
         return pyabc.LocalTransition() if c.kernel == "local" else pyabc.MultivariateNormalTransition()
 
-    def prior(fitted: Sequence[str]) -> Any:  # the prior quantile's logit: values_of
-        return pyabc.Distribution(**{name(key): pyabc.RV("logistic", 0.0, 1.0) for key in fitted})
+    def prior(fitted: Sequence[str]) -> Any:  # the prior quantile's logit or probit: values_of
+        return pyabc.Distribution(**{name(key): pyabc.RV(*sampling_prior(str(c.space))) for key in fitted})
 
     if structures:  # model choice: one pyabc model per structure, a uniform prior over them
         models = [pyabc.FunctionModel(Simulator(dataclasses.replace(target, base=s.base, keys=s.keys(keys))),
@@ -805,13 +832,13 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         populations["effective_sample_size"] = [effective_sample_size(population_weights(history, int(t),
                                                                                           probabilities))
                                                 for t in populations["t"]]
-        posterior = mixture_posterior(history, structures, keys, priors, probabilities)
+        posterior = mixture_posterior(history, structures, keys, priors, probabilities, str(c.space))
         weights = posterior["weight"].to_numpy()
     else:
         populations["effective_sample_size"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1])
                                                 for t in populations["t"]]
         frame, weights = history.get_distribution(m=0, t=history.max_t)
-        posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors), strict=True)))
+        posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors, str(c.space)), strict=True)))
         posterior["weight"] = weights
         distances = history.get_weighted_distances(t=history.max_t)
         posterior["distance"] = distances["distance"].to_numpy()
@@ -919,7 +946,7 @@ def population_weights(history: Any, t: int, probabilities: pd.DataFrame) -> np.
 
 
 def mixture_posterior(history: Any, structures: Sequence[Structure], shared: Sequence[str],
-                      priors: Mapping[str, Any], probabilities: pd.DataFrame) -> pd.DataFrame:
+                      priors: Mapping[str, Any], probabilities: pd.DataFrame, space: str = "logit") -> pd.DataFrame:
     """The last generation across structures: column ``structure``, one column per parameter fitted by
     any (values, not logits; NaN in the rows of a structure that does not fit it), ``weight`` (the
     particle's weight within its structure times the structure's probability: summing to 1) and
@@ -938,7 +965,7 @@ def mixture_posterior(history: Any, structures: Sequence[Structure], shared: Seq
         first = rows.groupby("particle_id", sort=True)[["w", "distance"]].first().loc[values.index]
         fitted = structure.keys(shared)
         part = pd.DataFrame(dict(zip(fitted, values_of(fitted, {name(k): values[name(k)].to_numpy() for k in fitted},
-                                                         priors), strict=True)))
+                                                         priors, space), strict=True)))
         w = first["w"].to_numpy(dtype=float)
         part.insert(0, "structure", structure.name)
         part["weight"] = p * w / w.sum()

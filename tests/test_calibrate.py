@@ -3,13 +3,27 @@ before any simulation, a synthetic target recovered, the same posterior on one c
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from calibration_support import quiet
 
 from sim.api import run_calibration
-from sim.calibrate import OUTPUTS, SCREEN, Cells, check_parameters, prepare_target, simulate_signs, with_values
+from sim.calibrate import (
+    OUTPUTS,
+    SCREEN,
+    SPACES,
+    STARTED,
+    Cells,
+    check_parameters,
+    prepare_target,
+    sampling_prior,
+    simulate_signs,
+    values_of,
+    with_values,
+)
 from sim.config import ConfigError, MechanismsConfig
 from sim.experiment import Cell, run_cell
 from sim.patterns import PatternError, cell_changes, default_patterns, load_patterns, model_signs
@@ -70,6 +84,7 @@ def test_a_bad_parameter_list_is_one_clear_error(keys, words):
     ("experiment.calibration.replications=1", ConfigError, "the rule's interval needs two"),
     ("experiment.calibration.fit_end=2030-01", ConfigError, "up to horizon.end"),
     ("experiment.calibration.kernel=gaussian", ConfigError, "multivariate_normal, local"),
+    ("experiment.calibration.space=logistic", ConfigError, "logit, probit"),
     ("experiment.calibration.distance=euclidean", ConfigError, "smooth, signs"),
     ("experiment.calibration.screen=1", ConfigError, "at least 2 Morris trajectories"),
     ("experiment.calibration.keep=0", ConfigError, "an integer >= 1"),
@@ -80,6 +95,35 @@ def test_bad_settings_stop_before_anything_is_simulated_or_written(tmp_path, ove
     with pytest.raises(error, match=words):
         run_calibration([*TINY, override], out, say=quiet)
     assert not out.exists() or not any(out.iterdir())
+
+
+INERTIA = "model.mechanisms.allocation.inertia"  # uniform on [0.6, 0.98]
+
+
+@pytest.mark.parametrize(("space", "z", "value"), [
+    ("logit", 0.0, 0.79), ("probit", 0.0, 0.79),  # z = 0: the prior's median
+    ("logit", np.log(3.0), 0.6 + 0.75 * 0.38),  # u = 3 / (1 + 3)
+    ("probit", -0.6744897501960817, 0.6 + 0.25 * 0.38),  # Phi^-1(1/4)
+    ("probit", 1.959963984540054, 0.6 + 0.975 * 0.38),
+])
+def test_values_of_maps_each_space_to_the_prior_quantile(space, z, value):
+    assert values_of([INERTIA], {"allocation.inertia": z}, mechanism_priors(), space)[0] == pytest.approx(value)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_the_sampling_prior_of_either_space_is_the_schema_prior(space):
+    """pyabc's prior on z pushed through values_of is the schema's prior on the value: uniform for the
+    inertia, log-uniform for the premium (Kolmogorov-Smirnov against each, 4,000 draws)."""
+    from scipy import stats
+
+    shape, loc, scale = sampling_prior(space)
+    z = getattr(stats, shape)(loc, scale).rvs(size=(2, 4000), random_state=np.random.default_rng(3))
+    inertia, premium = values_of([INERTIA, PREMIUM], {"allocation.inertia": z[0], "outreach.premium": z[1]},
+                                 mechanism_priors(), space)
+    assert stats.kstest(inertia, stats.uniform(0.6, 0.38).cdf).pvalue > 0.01
+    assert stats.kstest(premium, stats.loguniform(0.05, 0.8).cdf).pvalue > 0.01
+    # and not some other prior: the same draws against a prior shifted by a tenth of its width
+    assert stats.kstest(inertia, stats.uniform(0.638, 0.38).cdf).pvalue < 1e-6
 
 
 def test_a_patterns_file_naming_no_state_of_the_world_is_refused_first(tmp_path):
@@ -146,6 +190,19 @@ def test_the_same_seed_gives_the_same_posterior_on_one_core_on_two_and_on_a_dask
     pd.testing.assert_frame_equal(one, two)
     pd.testing.assert_frame_equal(one, dask)
     assert one["distance"].nunique() > 1  # particles that differ, not one repeated
+    # the probit space samples other particles from the same seed, inside the prior; a run in the logit
+    # space records no space (as written before the setting existed: such a run still resumes)
+    run_calibration([*small, "experiment.calibration.space=probit"], tmp_path / "probit", say=quiet)
+    probit = pd.read_parquet(tmp_path / "probit" / "posterior.parquet")
+    assert not np.allclose(probit[PREMIUM], one[PREMIUM])
+    assert probit[PREMIUM].between(0.05, 0.8).all() and probit[SIGMA].between(*_bounds(SIGMA)).all()
+    assert json.loads((tmp_path / "probit" / STARTED).read_text())["calibration"]["space"] == "probit"
+    assert "space" not in json.loads((tmp_path / "one" / STARTED).read_text())["calibration"]
+
+
+def _bounds(key: str) -> tuple[float, float]:
+    prior = mechanism_priors()[key]
+    return prior.low, prior.high
 
 
 def test_sim_run_refuses_an_empty_parameter_list_in_one_line_and_leaves_nothing(sim_run, tmp_path):
