@@ -1,8 +1,9 @@
 """The mechanism parameters history fitted, and where their priors stay (issues 11 and 13).
 
-The defaults come from a calibration in two steps (docs/CALIBRATION.md, "The second step" and
-"Capability trends"), each ``sim-run`` of a preset, seed 2018, in the world as written, fitting by
-ABC-SMC the history replay (its budgets following the states' capability trends, docs/MODEL.md 7.5b)
+The defaults come from a calibration in two steps (docs/CALIBRATION.md, "The second step",
+"Capability trends" and "The probit space"), each ``sim-run`` of a preset, seed 2018, in the world as
+written, sampling each parameter's probit (``experiment.calibration.space``), fitting by ABC-SMC the
+history replay (its budgets following the states' capability trends, docs/MODEL.md 7.5b)
 to the observed direction of 13 dyads over 2018-11..2022-01 and 2022-02..2024-11 (plus the drift of
 the 2018 start with nothing happening):
 
@@ -10,14 +11,17 @@ the 2018 start with nothing happening):
    parameters keeps 8, and the scarcity weight and the sanctions' budget cut are fitted too; the
    other 17 at their defaults of before (:data:`BEFORE`);
 2. ``experiment=calibrate_second``: the 17 the first did not fit, screened at the first step's medians
-   and the 8 most influential fitted, the first step's 10 held at those medians.
+   and the 8 most influential fitted, the first step's 10 held at those medians. Which 8 is the screen's
+   call: the conditionality weight in the logit-space runs, the balance rate in the probit-space ones.
 
 Each step's posterior medians (weighted, :func:`sim.calibrate.weighted_summary`), to three significant
 digits, are the model's defaults: :data:`FITTED`, read by the schema (``sim/config.py``). Each run's
 record is kept in :data:`RECORDS` (``calibration.json``, ``posterior.parquet``, ``screen.csv``, ...),
 and ``tests/test_calibrated.py`` checks that they and the defaults agree. The same two steps run before
 the replay had the capability trends gave the defaults of 2026-12-03..04, :data:`WITHOUT_TRENDS`
-(records :data:`RECORDS_WITHOUT_TRENDS`; ``without_trends_overrides()`` restores them, to compare).
+(records :data:`RECORDS_WITHOUT_TRENDS`; ``without_trends_overrides()`` restores them, to compare). The
+two steps with the trends in the logit space, the defaults for part of 2026-12-04, are kept as records
+only (``data/calibration/trend_first_2018_2024``, ``trend_second_2018_2024``).
 
 Each fitted parameter's prior stays where it was before history was seen, centred on the
 order-of-magnitude default of :data:`BEFORE` where it is a weight's (``weight_prior(BEFORE[key])``;
@@ -40,8 +44,8 @@ from pathlib import Path
 PREFIX = "model.mechanisms."
 CALIBRATIONS = Path(__file__).resolve().parents[1] / "data" / "calibration"
 # the records of the runs these defaults come from, by step (sim-run of the preset named, seed 2018)
-RECORDS: dict[str, Path] = {"first": CALIBRATIONS / "trend_first_2018_2024",
-                            "second": CALIBRATIONS / "trend_second_2018_2024"}
+RECORDS: dict[str, Path] = {"first": CALIBRATIONS / "probit_first_2018_2024",
+                            "second": CALIBRATIONS / "probit_second_2018_2024"}
 RECORDS_WITHOUT_TRENDS: dict[str, Path] = {"first": CALIBRATIONS / "history_2018_2024",
                                            "second": CALIBRATIONS / "second_2018_2024"}
 SIGNIFICANT = 3  # digits kept of each posterior median
@@ -49,26 +53,26 @@ SIGNIFICANT = 3  # digits kept of each posterior median
 # posterior medians of each step's calibration (its record's calibration.json, "posterior", "q50")
 STEPS: dict[str, dict[str, float]] = {
     "first": {
-        "allocation.rationality": 1.33,
-        "noise.sigma": 0.0388,
-        "budget.gain": 1.67,
-        "value.reciprocity_weight": 0.383,
-        "affinity.alignment_rate": 0.0673,
-        "formation.rate": 5.92,
-        "value.complementarity_weight": 0.507,
-        "value.third_party_weight": 0.297,
-        "scarcity.weight": 0.356,
-        "sanctions.budget_cut": 0.118,
+        "allocation.rationality": 1.41,
+        "noise.sigma": 0.0336,
+        "affinity.alignment_rate": 0.0671,
+        "budget.gain": 1.96,
+        "formation.rate": 5.73,
+        "value.reciprocity_weight": 0.411,
+        "value.complementarity_weight": 0.532,
+        "value.third_party_weight": 0.266,
+        "scarcity.weight": 0.411,
+        "sanctions.budget_cut": 0.11,
     },
     "second": {
-        "diversion.weight": 0.15,
-        "allocation.inertia": 0.677,
-        "outreach.premium": 0.228,
-        "sanctions.outside_option_cut": 0.498,
-        "value.alignment_weight": 0.265,
-        "allocation.max_share": 0.663,
-        "war.weight": 0.166,
-        "conditionality.weight": 0.361,
+        "allocation.inertia": 0.671,
+        "outreach.premium": 0.332,
+        "diversion.weight": 0.208,
+        "sanctions.outside_option_cut": 0.424,
+        "allocation.max_share": 0.734,
+        "value.alignment_weight": 0.264,
+        "war.weight": 0.185,
+        "affinity.balance_rate": 0.0166,
     },
 }
 FITTED: dict[str, float] = {k: v for step in STEPS.values() for k, v in step.items()}
@@ -120,7 +124,14 @@ BEFORE: dict[str, float] = {
     "allocation.max_share": 0.6,
     "war.weight": 0.25,
     "conditionality.weight": 0.5,
+    "affinity.balance_rate": 0.02,
 }
+
+
+def default(key: str) -> float:
+    """The schema's default of ``key`` (``<group>.<name>``) where a calibration step may fit it: its
+    fitted median (:data:`FITTED`) if a step fits it, else its default of before (:data:`BEFORE`)."""
+    return FITTED.get(key, BEFORE[key])
 
 
 def rounded(x: float, digits: int = SIGNIFICANT) -> float:
@@ -136,6 +147,8 @@ def pre_calibration_overrides(step: str | None = None) -> list[str]:
 
 
 def without_trends_overrides() -> list[str]:
-    """Command-line overrides that set every fitted parameter to the defaults fitted before the
-    capability trends (:data:`WITHOUT_TRENDS`)."""
-    return [f"{PREFIX}{key}={value}" for step in WITHOUT_TRENDS.values() for key, value in step.items()]
+    """Command-line overrides that set every parameter either fit fitted to the defaults fitted before
+    the capability trends (:data:`WITHOUT_TRENDS`; its default of before where that fit left it)."""
+    old = {key: value for step in WITHOUT_TRENDS.values() for key, value in step.items()}
+    return [f"{PREFIX}{key}={value}" for key, value in old.items()] + [
+        f"{PREFIX}{key}={BEFORE[key]}" for key in FITTED if key not in old]

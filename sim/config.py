@@ -21,7 +21,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from sim.calibrated import BEFORE, FITTED
+from sim.calibrated import BEFORE, default
 from sim.levers import LEVERS, OUTREACH, SANCTIONS, lever
 
 SYNTHETIC_ISSUES = 5  # issues of a generated world: issue_0 .. issue_4
@@ -313,16 +313,16 @@ class ValueParams:
     """
 
     enabled: bool = True
-    complementarity_weight: float = scale_param(FITTED["value.complementarity_weight"],
+    complementarity_weight: float = scale_param(default("value.complementarity_weight"),
                                                 "w_c: weight of capability complementarity C",
                                                 prior=weight_prior(BEFORE["value.complementarity_weight"]))
-    alignment_weight: float = scale_param(FITTED["value.alignment_weight"],
+    alignment_weight: float = scale_param(default("value.alignment_weight"),
                                           "w_a: weight of salience-weighted interest alignment",
                                           prior=weight_prior(BEFORE["value.alignment_weight"]))
-    reciprocity_weight: float = scale_param(FITTED["value.reciprocity_weight"],
+    reciprocity_weight: float = scale_param(default("value.reciprocity_weight"),
                                             "w_r: weight of the partner's commitment share back",
                                             prior=weight_prior(BEFORE["value.reciprocity_weight"]))
-    third_party_weight: float = scale_param(FITTED["value.third_party_weight"], "w_t: weight of third-party "
+    third_party_weight: float = scale_param(default("value.third_party_weight"), "w_t: weight of third-party "
                                             "costs, from partners hostile to the partner",
                                             prior=weight_prior(BEFORE["value.third_party_weight"]))
 
@@ -335,16 +335,16 @@ class AllocationParams:
     """
 
     enabled: bool = True
-    rationality: float = scale_param(FITTED["allocation.rationality"],
+    rationality: float = scale_param(default("allocation.rationality"),
                                      "beta: logistic slope of desired commitment in value",
                                      prior=weight_prior(BEFORE["allocation.rationality"], "logistic slope"))
-    max_share: float = param(FITTED["allocation.max_share"], MIN_SHARE, 1.0,
+    max_share: float = param(default("allocation.max_share"), MIN_SHARE, 1.0,
                              "largest share of its budget one partner can take",
                              note="below 1% no tie could hold a calibrated commitment (the smallest in 2018 is 0.01 "
                              "of a budget), and tiny shares divide the calibration by nearly 0 (NaN)",
                              prior=Prior("uniform", 0.5, 1.0, "above the largest 2018 commitment share of a budget "
                                          "(0.45, which the calibration must be able to hold) up to the whole budget"))
-    inertia: float = param(FITTED["allocation.inertia"], 0.0, 1.0, "share of last month's commitment kept each month",
+    inertia: float = param(default("allocation.inertia"), 0.0, 1.0, "share of last month's commitment kept each month",
                            prior=Prior("uniform", 0.6, 0.98, "half-lives of commitments from about 1.4 months "
                                        "(0.6) to about 3 years (0.98): from fickle to glacial"))
 
@@ -357,7 +357,7 @@ class BudgetParams:
     """
 
     enabled: bool = True
-    gain: float = scale_param(FITTED["budget.gain"], "budget growth per unit of returns-weighted tie change "
+    gain: float = scale_param(default("budget.gain"), "budget growth per unit of returns-weighted tie change "
                               "since calibration", prior=weight_prior(BEFORE["budget.gain"]))
     max_growth: float = param(2.0, 1.0, SCALE_MAX, "cap on budget growth by partnerships, a multiple of the base",
                               note="partnerships cannot shrink a budget below its base nor grow it a hundredfold",
@@ -370,7 +370,7 @@ class ConditionalityParams:
     """Hostile third parties condition cooperation; resolved by power-dependence."""
 
     enabled: bool = True
-    weight: float = scale_param(FITTED["conditionality.weight"],
+    weight: float = scale_param(default("conditionality.weight"),
                                 "weight of the conditionality pressure in relationship value",
                                 prior=weight_prior(BEFORE["conditionality.weight"]))
     hostility_threshold: float = param(0.2, 0.0, 1.0,
@@ -415,11 +415,12 @@ class AffinityParams:
     """
 
     enabled: bool = True
-    alignment_rate: float = param(FITTED["affinity.alignment_rate"], 0.0, 1.0,
+    alignment_rate: float = param(default("affinity.alignment_rate"), 0.0, 1.0,
                                   "monthly rate of affinity drift toward its anchor",
                                   prior=weight_prior(BEFORE["affinity.alignment_rate"], "monthly rate"))
-    balance_rate: float = param(0.02, 0.0, RATE_MAX, "monthly rate of drift toward structural balance",
-                                note=RATE_NOTE, prior=weight_prior(0.02, "monthly rate"))
+    balance_rate: float = param(default("affinity.balance_rate"), 0.0, RATE_MAX,
+                                "monthly rate of drift toward structural balance",
+                                note=RATE_NOTE, prior=weight_prior(BEFORE["affinity.balance_rate"], "monthly rate"))
     cooperation_rate: float = param(0.02, 0.0, RATE_MAX, "monthly affinity gain per unit of tie above calibration",
                                     note=RATE_NOTE, prior=weight_prior(0.02, "monthly rate"))
 
@@ -429,7 +430,7 @@ class ScarcityParams:
     """Partners kept gain value as outside options shrink: V += weight * lost_i * max(0, V)."""
 
     enabled: bool = True
-    weight: float = scale_param(FITTED["scarcity.weight"], "value premium on kept partners per share of outside "
+    weight: float = scale_param(default("scarcity.weight"), "value premium on kept partners per share of outside "
                                 "options lost", prior=weight_prior(BEFORE["scarcity.weight"]))
 
 
@@ -438,7 +439,7 @@ class NoiseParams:
     """AR(1) value shocks xi_t = phi xi_{t-1} + sqrt(1 - phi^2) eps_t, scaled by sigma."""
 
     enabled: bool = True
-    sigma: float = scale_param(FITTED["noise.sigma"], "sigma: scale of the value shocks",
+    sigma: float = scale_param(default("noise.sigma"), "sigma: scale of the value shocks",
                                prior=weight_prior(BEFORE["noise.sigma"], "shock scale"))
     persistence: float = param(0.8, 0.0, 1.0, "phi: month-to-month persistence of the value shocks",
                                prior=Prior("uniform", 0.5, 0.95, "shocks that fade within a couple of months (0.5) "
@@ -450,7 +451,7 @@ class OutreachParams:
     """Value premium Russia's outreach adds to its targets: V[actor, target] += premium * outreach."""
 
     enabled: bool = True
-    premium: float = scale_param(FITTED["outreach.premium"],
+    premium: float = scale_param(default("outreach.premium"),
                                  "value the outreach actor adds to each target at full outreach",
                                  prior=weight_prior(BEFORE["outreach.premium"]))
 
@@ -461,12 +462,12 @@ class SanctionsParams:
 
     enabled: bool = True
     # target's outside option times (1 - s * cut)
-    outside_option_cut: float = param(FITTED["sanctions.outside_option_cut"], 0.0, 1.0,
+    outside_option_cut: float = param(default("sanctions.outside_option_cut"), 0.0, 1.0,
                                       "share of the target's outside options full sanctions cut",
                                       prior=Prior("uniform", 0.3, 0.9, "full sanctions cut a sizeable share of "
                                                   "outside trade but never all of it (evasion, non-participants)"))
     # target's budget times (1 - s * cut)
-    budget_cut: float = param(FITTED["sanctions.budget_cut"], 0.0, 1.0, "share of the target's budget full "
+    budget_cut: float = param(default("sanctions.budget_cut"), 0.0, 1.0, "share of the target's budget full "
                               "sanctions cut",
                               prior=Prior("uniform", 0.05, 0.4, "recorded GDP falls under full sanctions: a few "
                                           "percent (Russia 2022) to about a third (Iran 2012-2013 in dollars)"))
@@ -499,7 +500,7 @@ class DiversionParams:
     """
 
     enabled: bool = True
-    weight: float = scale_param(FITTED["diversion.weight"], "value a hub and a sanctioned state gain to each "
+    weight: float = scale_param(default("diversion.weight"), "value a hub and a sanctioned state gain to each "
                                 "other per share of the state's outside options lost",
                                 prior=weight_prior(BEFORE["diversion.weight"]))
 
@@ -515,7 +516,7 @@ class WarParams:
     """
 
     enabled: bool = True
-    weight: float = param(FITTED["war.weight"], 0.0, 1.0, "omega: value a belligerent at full war and a friendly "
+    weight: float = param(default("war.weight"), 0.0, 1.0, "omega: value a belligerent at full war and a friendly "
                           "(S = 1), non-sanctioning partner holding all the pair's industry gain to each other",
                           note="fitted (sim.calibrated); its prior is centred on 0.25, the scale of diversion.weight "
                           "and outreach.premium before calibration, and the range runs from absent to 4 times that",
@@ -531,7 +532,7 @@ class FormationParams:
     """
 
     enabled: bool = True
-    rate: float = scale_param(FITTED["formation.rate"], "logits of desired commitment per unit of affinity "
+    rate: float = scale_param(default("formation.rate"), "logits of desired commitment per unit of affinity "
                               "anchor gained since calibration", note="prior centred on the 2018 gap between a "
                               "ruptured pair and the median tied pair, per unit of affinity (approximate)",
                               prior=weight_prior(BEFORE["formation.rate"], "formation rate"))
@@ -548,10 +549,10 @@ class AbandonmentParams:
     V[i, j] += kappa D0[i, j] max(0, 1 - D[j, i] / D0[j, i]),  D Emerson dependence, D0 calibrated."""
 
     enabled: bool = False
-    weight: float = param(1.0, 0.0, 4.0, "kappa: value i adds to j per unit of its calibrated dependence on j, "
-                          "as j loses all its dependence on i", note="1.0: on equal footing with the third-party "
+    weight: float = param(0.88, 0.0, 3.52, "kappa: value i adds to j per unit of its calibrated dependence on j, "
+                          "as j loses all its dependence on i", note="0.88: on equal footing with the third-party "
                           "cost, docs/MODEL.md 7.2b; the prior runs to 4 times that",
-                          prior=Prior("uniform", 0.0, 4.0, RIVAL_PRIOR))
+                          prior=Prior("uniform", 0.0, 3.52, RIVAL_PRIOR))
 
 
 @dataclass
@@ -560,10 +561,10 @@ class BrokerageParams:
     V[i, j] += lambda sum_m T[i, m] max(0, -S[m, j]) D[j, i]."""
 
     enabled: bool = False
-    weight: float = param(15.0, 0.0, 60.0, "lambda: premium i draws from j per unit of ties to j's enemies "
-                          "and of j's dependence on i", note="15: on equal footing with the third-party cost, "
+    weight: float = param(13.0, 0.0, 52.0, "lambda: premium i draws from j per unit of ties to j's enemies "
+                          "and of j's dependence on i", note="13: on equal footing with the third-party cost, "
                           "docs/MODEL.md 7.2b; the prior runs to 4 times that",
-                          prior=Prior("uniform", 0.0, 60.0, RIVAL_PRIOR))
+                          prior=Prior("uniform", 0.0, 52.0, RIVAL_PRIOR))
 
 
 @dataclass
@@ -572,9 +573,9 @@ class SharedThreatParams:
     V[i, j] += mu sum_m max(0, -S[i, m]) max(0, -S[j, m]) capability_m."""
 
     enabled: bool = False
-    weight: float = param(4.9, 0.0, 19.6, "mu: value of a tie per unit of capability-weighted common hostility",
-                          note="4.9: on equal footing with the third-party cost, docs/MODEL.md 7.2b; the prior "
-                          "runs to 4 times that", prior=Prior("uniform", 0.0, 19.6, RIVAL_PRIOR))
+    weight: float = param(4.3, 0.0, 17.2, "mu: value of a tie per unit of capability-weighted common hostility",
+                          note="4.3: on equal footing with the third-party cost, docs/MODEL.md 7.2b; the prior "
+                          "runs to 4 times that", prior=Prior("uniform", 0.0, 17.2, RIVAL_PRIOR))
 
 
 @dataclass

@@ -190,14 +190,15 @@ def test_the_same_seed_gives_the_same_posterior_on_one_core_on_two_and_on_a_dask
     pd.testing.assert_frame_equal(one, two)
     pd.testing.assert_frame_equal(one, dask)
     assert one["distance"].nunique() > 1  # particles that differ, not one repeated
-    # the probit space samples other particles from the same seed, inside the prior; a run in the logit
-    # space records no space (as written before the setting existed: such a run still resumes)
-    run_calibration([*small, "experiment.calibration.space=probit"], tmp_path / "probit", say=quiet)
-    probit = pd.read_parquet(tmp_path / "probit" / "posterior.parquet")
-    assert not np.allclose(probit[PREMIUM], one[PREMIUM])
-    assert probit[PREMIUM].between(0.05, 0.8).all() and probit[SIGMA].between(*_bounds(SIGMA)).all()
-    assert json.loads((tmp_path / "probit" / STARTED).read_text())["calibration"]["space"] == "probit"
-    assert "space" not in json.loads((tmp_path / "one" / STARTED).read_text())["calibration"]
+    # the presets sample the probit space; the logit space (the schema's default) samples other particles
+    # from the same seed, inside the prior, and records no space (as written before the setting existed:
+    # such a run still resumes)
+    assert json.loads((tmp_path / "one" / STARTED).read_text())["calibration"]["space"] == "probit"
+    run_calibration([*small, "experiment.calibration.space=logit"], tmp_path / "logit", say=quiet)
+    logit = pd.read_parquet(tmp_path / "logit" / "posterior.parquet")
+    assert not np.allclose(logit[PREMIUM], one[PREMIUM])
+    assert logit[PREMIUM].between(0.05, 0.8).all() and logit[SIGMA].between(*_bounds(SIGMA)).all()
+    assert "space" not in json.loads((tmp_path / "logit" / STARTED).read_text())["calibration"]
 
 
 def _bounds(key: str) -> tuple[float, float]:

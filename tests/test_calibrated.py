@@ -128,7 +128,10 @@ def test_the_structures_preset_sets_the_third_party_cost_at_its_default() -> Non
 def test_the_defaults_come_from_the_replay_with_the_capability_trends_and_the_fit_without_them_is_kept() -> None:
     """The records of the defaults ran the history scenario with the capability trends (its world holds them
     and the scenario starts them); the two steps of before the trends are kept, as their own runs (the same
-    10 and 8 parameters, the same starting defaults), and WITHOUT_TRENDS are their medians."""
+    10 parameters in the first step; the second's screen kept the conditionality weight where today's keeps
+    the balance rate; the same starting defaults), and WITHOUT_TRENDS are their medians."""
+    assert set(WITHOUT_TRENDS["first"]) == set(STEPS["first"])
+    assert set(WITHOUT_TRENDS["second"]) ^ set(STEPS["second"]) == {"conditionality.weight", "affinity.balance_rate"}
     for step in STEPS:
         config = OmegaConf.load(RECORDS[step] / ".hydra" / "config.yaml")
         assert config.experiment.calibration.history == "history"
@@ -136,7 +139,7 @@ def test_the_defaults_come_from_the_replay_with_the_capability_trends_and_the_fi
         old = RECORDS_WITHOUT_TRENDS[step]
         assert "capability_trend" not in OmegaConf.load(old / ".hydra" / "config.yaml").world.states.CHN
         record = json.loads((old / "calibration.json").read_text())
-        assert set(WITHOUT_TRENDS[step]) == set(STEPS[step]) == {k.removeprefix(PREFIX) for k in record["posterior"]}
+        assert set(WITHOUT_TRENDS[step]) == {k.removeprefix(PREFIX) for k in record["posterior"]}
         for key, value in WITHOUT_TRENDS[step].items():
             assert value == rounded(record["posterior"][PREFIX + key]["q50"]), key
     # each ran at the defaults of its time, as the records of today's defaults did
@@ -146,5 +149,21 @@ def test_the_defaults_come_from_the_replay_with_the_capability_trends_and_the_fi
         expected = WITHOUT_TRENDS["first"].get(key, BEFORE[key])
         assert float(OmegaConf.select(old["second"], PREFIX + key, throw_on_missing=True)) == expected, key
     assert OmegaConf.load(ROOT / "configs" / "scenario" / "history.yaml").scenario.capability_trends == "2018-11"
-    assert len(without_trends_overrides()) == len(FITTED)
+    # every parameter either fit fitted, the one the old fit left at its default of before among them
+    assert len(without_trends_overrides()) == len(FITTED) + 1
+    assert f"{PREFIX}affinity.balance_rate={BEFORE['affinity.balance_rate']}" in without_trends_overrides()
     assert "model.mechanisms.allocation.rationality=1.32" in without_trends_overrides()
+
+
+def test_the_defaults_records_sampled_the_probit_space_and_the_logit_records_are_kept() -> None:
+    """Today's records sampled the probit of each prior quantile (experiment=calibrate's space); the two
+    steps run the day before in the logit space, from the same seed and defaults, are kept beside them
+    (docs/CALIBRATION.md, "The probit space"): the same first step's 10 parameters, and in the second step
+    the thin weights that led to the change (at least one generation under 50 effective particles)."""
+    for step, path in RECORDS.items():
+        assert json.loads((path / "calibration_started.json").read_text())["calibration"]["space"] == "probit"
+        logit = ROOT / "data" / "calibration" / f"trend_{step}_2018_2024"
+        assert "space" not in json.loads((logit / "calibration_started.json").read_text())["calibration"]
+    generations = pd.read_csv(ROOT / "data" / "calibration" / "trend_second_2018_2024" / "generations.csv")
+    assert generations["effective_sample_size"].min() < 50
+    assert pd.read_csv(RECORDS["second"] / "generations.csv")["effective_sample_size"].min() > 100

@@ -5,7 +5,8 @@
 and the realized-leverage H2 (issue 12) changed the default run. Any change to the numbers of the
 default run (the model, the seeds, the statistics) fails here until the reference is rewritten on
 purpose, last when the calibration's medians became the defaults (sim.calibrated), and again when
-the calibration was rerun with the history replay's capability trends and its medians replaced them.
+the calibration was rerun with the history replay's capability trends and its medians replaced them, and
+again when it was rerun sampling each parameter's probit (``experiment.calibration.space``).
 ``tests/data/headline_r6_fit_without_trends/`` is the reference of the defaults fitted without the
 trends: with those set back (``without_trends_overrides``) the run equals it (the headline pair runs
 no trends, so the defaults are all that changed).
