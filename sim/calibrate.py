@@ -264,15 +264,29 @@ def values_of(keys: Sequence[str], parameter: Any, priors: Mapping[str, Any], sp
     - ``probit``: z = Phi^-1(u), u = Phi(z), a standard normal prior on z.
 
     Either prior on z is exactly the schema prior on the value (:func:`sampling_prior`). They differ in
-    the tails, where a posterior piled against a bound of its prior lives: the logistic prior's density
-    falls as exp(-|z|), slower than pyabc's Gaussian kernels, so a proposal far out there gets an
-    importance weight (prior over proposal density) that grows as exp(z^2 / 2h^2 - |z|) and a handful of
-    particles carry the population; the normal prior's falls as fast as the kernels'. ``priors``: each
-    key's :class:`sim.config.Prior`."""
+    the tails: a proposal far from the population meets a logistic prior density that falls only as
+    exp(-|z|) and a Gaussian proposal (pyabc's kernels, bandwidth h) that falls as exp(-z^2 / 2h^2), so
+    its importance weight (prior over proposal density) grows as exp(z^2 / 2h^2 - |z|) and a handful of
+    particles can carry the population; under the normal prior it grows as exp(z^2 (1/h^2 - 1) / 2),
+    more slowly (not at all where h >= 1). ``priors``: each key's :class:`sim.config.Prior`."""
     from scipy.special import expit, ndtr
 
     quantile = {"logit": expit, "probit": ndtr}[space]
     return [priors[k].from_unit(quantile(np.asarray(parameter[name(k)], dtype=float))) for k in keys]
+
+
+def space_of(calibration: Any) -> str:
+    """``experiment.calibration.space``; ``logit`` where the settings predate it (a saved config of a
+    run made before the setting existed holds no such key, and it ran in the logit space)."""
+    return str(getattr(calibration, "space", "logit"))
+
+
+def abc_prior(keys: Sequence[str], space: str) -> Any:
+    """pyabc's prior over the variables of ``keys`` in ``space``: each one's :func:`sampling_prior`,
+    independent; pushed through :func:`values_of` in the same space it is the schema's prior."""
+    import pyabc
+
+    return pyabc.Distribution(**{name(key): pyabc.RV(*sampling_prior(space)) for key in keys})
 
 
 def sampling_prior(space: str) -> tuple[str, float, float]:
@@ -589,8 +603,8 @@ def check_settings(c: Any, horizon: Any, file: str) -> None:
     if c.screen == 1:
         raise ConfigError(file, "experiment.calibration.screen", c.screen,
                           "0 (no screen) or at least 2 Morris trajectories (one gives no interval)")
-    if c.space not in SPACES:
-        raise ConfigError(file, "experiment.calibration.space", c.space,
+    if space_of(c) not in SPACES:
+        raise ConfigError(file, "experiment.calibration.space", space_of(c),
                           f"one of {', '.join(SPACES)} (the transform of the prior quantile ABC-SMC samples)")
     if c.kernel not in KERNELS:
         raise ConfigError(file, "experiment.calibration.kernel", c.kernel, f"one of {', '.join(KERNELS)}")
@@ -752,7 +766,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     began = time.perf_counter()
     pool = world_pool(cells, int(c.worlds), seed)
     target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors,
-                            pool=pool, space=str(c.space))
+                            pool=pool, space=space_of(c))
     pool_seconds = time.perf_counter() - began if pool else 0.0
     resume = _resumable(outdir, started)
     if pool:
@@ -792,7 +806,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         return pyabc.LocalTransition() if c.kernel == "local" else pyabc.MultivariateNormalTransition()
 
     def prior(fitted: Sequence[str]) -> Any:  # the prior quantile's logit or probit: values_of
-        return pyabc.Distribution(**{name(key): pyabc.RV(*sampling_prior(str(c.space))) for key in fitted})
+        return abc_prior(fitted, space_of(c))
 
     if structures:  # model choice: one pyabc model per structure, a uniform prior over them
         models = [pyabc.FunctionModel(Simulator(dataclasses.replace(target, base=s.base, keys=s.keys(keys))),
@@ -832,13 +846,13 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         populations["effective_sample_size"] = [effective_sample_size(population_weights(history, int(t),
                                                                                           probabilities))
                                                 for t in populations["t"]]
-        posterior = mixture_posterior(history, structures, keys, priors, probabilities, str(c.space))
+        posterior = mixture_posterior(history, structures, keys, priors, probabilities, space_of(c))
         weights = posterior["weight"].to_numpy()
     else:
         populations["effective_sample_size"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1])
                                                 for t in populations["t"]]
         frame, weights = history.get_distribution(m=0, t=history.max_t)
-        posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors, str(c.space)), strict=True)))
+        posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors, space_of(c)), strict=True)))
         posterior["weight"] = weights
         distances = history.get_weighted_distances(t=history.max_t)
         posterior["distance"] = distances["distance"].to_numpy()
@@ -866,7 +880,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         labels = [""] * len(draws)
         params = [with_values(base, {k: posterior[k].iloc[d] for k in keys}) for d in draws]
     full = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), full=True, priors=priors,
-                          pool=pool)
+                          pool=pool, space=space_of(c))
     # with a world pool, draw k is replayed (and its verdicts found) in draw k mod W of it
     worlds = [k % len(pool) for k in range(len(params))] if pool else None
     end = str(cells.history.horizon.end)

@@ -718,7 +718,7 @@ class CalibrationConfig:
     dask: str = ""  # a Dask scheduler's address; "" = experiment.workers local processes
     kernel: str = "multivariate_normal"  # pyabc's perturbation kernel: multivariate_normal or local (LocalTransition)
     # what ABC-SMC samples for each parameter: the logit or the probit of its prior quantile (sim.calibrate.values_of;
-    # probit keeps the importance weights of a posterior piled at a bound of its prior from collapsing)
+    # the probit's Gaussian tail tames the importance weights of far proposals, which let the logit's collapse)
     space: str = "logit"
     distance: str = "smooth"  # the ABC distance: smooth (sim.patterns.smooth_disagreement) or signs (the rule's)
     screen: int = 20  # Morris trajectories of the screen (sim.screen); 0: fit every listed parameter

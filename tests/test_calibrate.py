@@ -17,6 +17,7 @@ from sim.calibrate import (
     SPACES,
     STARTED,
     Cells,
+    abc_prior,
     check_parameters,
     prepare_target,
     sampling_prior,
@@ -110,20 +111,49 @@ def test_values_of_maps_each_space_to_the_prior_quantile(space, z, value):
     assert values_of([INERTIA], {"allocation.inertia": z}, mechanism_priors(), space)[0] == pytest.approx(value)
 
 
+def _abc_draws(space: str, n: int = 4000) -> pd.DataFrame:
+    """``n`` draws of the calibration's pyabc prior (abc_prior) over the inertia and the premium."""
+    np.random.seed(3)  # pyabc's RVs draw from numpy's global generator, as in a calibration
+    prior = abc_prior([INERTIA, PREMIUM], space)
+    return pd.DataFrame([dict(prior.rvs()) for _ in range(n)])
+
+
 @pytest.mark.parametrize("space", SPACES)
-def test_the_sampling_prior_of_either_space_is_the_schema_prior(space):
-    """pyabc's prior on z pushed through values_of is the schema's prior on the value: uniform for the
-    inertia, log-uniform for the premium (Kolmogorov-Smirnov against each, 4,000 draws)."""
+def test_the_calibrations_prior_in_either_space_is_the_schema_prior(space):
+    """The pyabc prior a calibration samples (abc_prior), pushed through values_of in the same space, is
+    the schema's prior on the value: uniform for the inertia, log-uniform for the premium
+    (Kolmogorov-Smirnov against each, 4,000 draws); through the other space's transform it is not."""
     from scipy import stats
 
-    shape, loc, scale = sampling_prior(space)
-    z = getattr(stats, shape)(loc, scale).rvs(size=(2, 4000), random_state=np.random.default_rng(3))
-    inertia, premium = values_of([INERTIA, PREMIUM], {"allocation.inertia": z[0], "outreach.premium": z[1]},
-                                 mechanism_priors(), space)
+    z = _abc_draws(space)
+    other = next(s for s in SPACES if s != space)
+    assert sampling_prior(space)[0] in ("logistic", "norm")
+    inertia, premium = values_of([INERTIA, PREMIUM], z, mechanism_priors(), space)
     assert stats.kstest(inertia, stats.uniform(0.6, 0.38).cdf).pvalue > 0.01
     assert stats.kstest(premium, stats.loguniform(0.05, 0.8).cdf).pvalue > 0.01
     # and not some other prior: the same draws against a prior shifted by a tenth of its width
     assert stats.kstest(inertia, stats.uniform(0.638, 0.38).cdf).pvalue < 1e-6
+    # a prior paired with the other space's transform gives another distribution of values
+    mismatched = values_of([INERTIA], z, mechanism_priors(), other)[0]
+    assert stats.kstest(mismatched, stats.uniform(0.6, 0.38).cdf).pvalue < 1e-6
+
+
+def test_a_record_saved_before_the_space_setting_reads_as_logit_and_would_resume():
+    """A logit-space record's saved config holds no `space` (the key came later): its settings pass the
+    checks, read as logit, and record the settings it started with (so a rerun into its directory would
+    resume it, not refuse it)."""
+    from omegaconf import OmegaConf
+
+    from sim.calibrate import check_settings, space_of, started_settings
+    from sim.calibrated import CALIBRATIONS
+
+    record = CALIBRATIONS / "trend_second_2018_2024"
+    saved = OmegaConf.load(record / ".hydra" / "config.yaml")
+    OmegaConf.set_struct(saved, True)  # as Hydra hands it over: an unknown key raises
+    c = saved.experiment.calibration
+    assert "space" not in c and space_of(c) == "logit"
+    check_settings(c, saved.horizon, "config.yaml")
+    assert started_settings(c) == json.loads((record / STARTED).read_text())["calibration"]
 
 
 def test_a_patterns_file_naming_no_state_of_the_world_is_refused_first(tmp_path):

@@ -157,13 +157,32 @@ def test_the_defaults_come_from_the_replay_with_the_capability_trends_and_the_fi
 
 def test_the_defaults_records_sampled_the_probit_space_and_the_logit_records_are_kept() -> None:
     """Today's records sampled the probit of each prior quantile (experiment=calibrate's space); the two
-    steps run the day before in the logit space, from the same seed and defaults, are kept beside them
-    (docs/CALIBRATION.md, "The probit space"): the same first step's 10 parameters, and in the second step
-    the thin weights that led to the change (at least one generation under 50 effective particles)."""
+    steps run earlier the same day in the logit space, from the same seed and defaults, are kept beside
+    them (docs/CALIBRATION.md, "The probit space"): the same first step's 10 parameters, and in the second
+    step the thin weights that led to the change (at least one generation under 50 effective particles)."""
     for step, path in RECORDS.items():
         assert json.loads((path / "calibration_started.json").read_text())["calibration"]["space"] == "probit"
         logit = ROOT / "data" / "calibration" / f"trend_{step}_2018_2024"
         assert "space" not in json.loads((logit / "calibration_started.json").read_text())["calibration"]
+    fitted = {step: set(json.loads((ROOT / "data" / "calibration" / f"trend_{step}_2018_2024" / "calibration.json")
+                                   .read_text())["posterior"]) for step in STEPS}
+    assert fitted["first"] == {PREFIX + k for k in STEPS["first"]}
+    assert fitted["second"] ^ {PREFIX + k for k in STEPS["second"]} == {
+        PREFIX + "conditionality.weight", PREFIX + "affinity.balance_rate"}
     generations = pd.read_csv(ROOT / "data" / "calibration" / "trend_second_2018_2024" / "generations.csv")
     assert generations["effective_sample_size"].min() < 50
     assert pd.read_csv(RECORDS["second"] / "generations.csv")["effective_sample_size"].min() > 100
+
+
+def test_a_parameter_no_step_fits_keeps_its_default_of_before() -> None:
+    """BEFORE names every parameter a step ever fitted; the one today's steps leave (the conditionality
+    weight, fitted in the logit space) is back at its default of before in the schema, and default()
+    gives the fitted median or that default."""
+    from sim.calibrated import default
+
+    defaults = numeric_parameters()
+    unfitted = [key for key in BEFORE if key not in FITTED]
+    assert unfitted == ["conditionality.weight"]
+    for key in BEFORE:
+        assert defaults[PREFIX + key] == default(key) == FITTED.get(key, BEFORE[key])
+    assert defaults[PREFIX + "conditionality.weight"] == 0.5

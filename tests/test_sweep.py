@@ -58,7 +58,7 @@ def test_sensitivity_bounds_are_a_span_around_defaults_clipped_to_the_allowed_ra
     assert "model.mechanisms.noise.enabled" not in names  # switches are not parameters
     problem = sensitivity_problem([], 0.6)
     bounds = dict(zip(problem["names"], problem["bounds"], strict=True))
-    share = numeric_parameters()["model.mechanisms.allocation.max_share"]  # calibrated: 0.663
+    share = numeric_parameters()["model.mechanisms.allocation.max_share"]  # calibrated: 0.734
     assert share * 1.6 > 1 and bounds["model.mechanisms.allocation.max_share"] == pytest.approx([share * 0.4, 1.0])
     assert bounds["model.mechanisms.allocation.rationality"] == pytest.approx([0.564, 2.256])  # 1.41 -+ 60%
     assert bounds["model.mechanisms.budget.max_growth"] == pytest.approx([1.0, 3.2])  # 2 * 0.4 clipped to >= 1
