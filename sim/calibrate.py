@@ -100,7 +100,9 @@ OUTPUTS = ("calibration.db", "posterior.parquet", "generations.csv", "predictive
 VERDICTS = ("supported", "inconclusive", "refuted")
 SIGN_COLUMNS = {1: "p_plus", 0: "p_zero", -1: "p_minus"}
 KERNELS = ("multivariate_normal", "local")  # experiment.calibration.kernel: pyabc's transition
-SPACES = ("logit", "probit")  # experiment.calibration.space: the transform of the prior quantile ABC-SMC samples
+# experiment.calibration.space: the transform of the prior quantile ABC-SMC samples, as the scipy.stats
+# distribution of pyabc's prior on it and the scipy.special function of its cdf (z -> the quantile)
+SPACES: dict[str, tuple[str, str]] = {"logit": ("logistic", "expit"), "probit": ("norm", "ndtr")}
 SCREEN = "screen.csv"  # the Morris screen's table (sim.screen), written when the run screens
 STRUCTURE_OUTPUTS = ("structures.csv", "structures.png")  # written under model choice
 STARTED = "calibration_started.json"  # the settings a calibration started with: a rerun into its directory resumes
@@ -269,9 +271,9 @@ def values_of(keys: Sequence[str], parameter: Any, priors: Mapping[str, Any], sp
     its importance weight (prior over proposal density) grows as exp(z^2 / 2h^2 - |z|) and a handful of
     particles can carry the population; under the normal prior it grows as exp(z^2 (1/h^2 - 1) / 2),
     more slowly (not at all where h >= 1). ``priors``: each key's :class:`sim.config.Prior`."""
-    from scipy.special import expit, ndtr
+    from scipy import special
 
-    quantile = {"logit": expit, "probit": ndtr}[space]
+    quantile = getattr(special, SPACES[space][1])
     return [priors[k].from_unit(quantile(np.asarray(parameter[name(k)], dtype=float))) for k in keys]
 
 
@@ -293,7 +295,7 @@ def sampling_prior(space: str) -> tuple[str, float, float]:
     """pyabc's prior of each variable in ``space`` (``pyabc.RV(*sampling_prior(space))``): scipy's
     standard logistic (logit) or standard normal (probit), whose quantile function is the transform
     :func:`values_of` inverts."""
-    return ({"logit": "logistic", "probit": "norm"}[space], 0.0, 1.0)
+    return (SPACES[space][0], 0.0, 1.0)
 
 
 class Recorded(Exception):  # noqa: N818 (a signal, not an error)
@@ -753,6 +755,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     from sim.priors import mechanism_priors
 
     base = prepare(cells.history)[1]
+    space = space_of(c)
     priors = mechanism_priors(prior_settings(experiment.priors, file))
     candidates = check_parameters(list(experiment.parameters), base, file, priors)
     always = check_always(list(c.always), candidates, file)
@@ -766,7 +769,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     began = time.perf_counter()
     pool = world_pool(cells, int(c.worlds), seed)
     target = prepare_target(cells, candidates, str(c.fit_end), patterns, int(c.replications), priors=priors,
-                            pool=pool, space=space_of(c))
+                            pool=pool, space=space)
     pool_seconds = time.perf_counter() - began if pool else 0.0
     resume = _resumable(outdir, started)
     if pool:
@@ -805,17 +808,15 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
     def kernel() -> Any:
         return pyabc.LocalTransition() if c.kernel == "local" else pyabc.MultivariateNormalTransition()
 
-    def prior(fitted: Sequence[str]) -> Any:  # the prior quantile's logit or probit: values_of
-        return abc_prior(fitted, space_of(c))
-
     if structures:  # model choice: one pyabc model per structure, a uniform prior over them
         models = [pyabc.FunctionModel(Simulator(dataclasses.replace(target, base=s.base, keys=s.keys(keys))),
                                       name=s.name) for s in structures]
-        abc = pyabc.ABCSMC(models, [prior(s.keys(keys)) for s in structures], Distance(target, str(c.distance)),
+        abc = pyabc.ABCSMC(models, [abc_prior(s.keys(keys), space) for s in structures],
+                           Distance(target, str(c.distance)),
                            population_size=int(c.particles), sampler=sampler,
                            transitions=[kernel() for _ in structures], eps=pyabc.MedianEpsilon())
     else:
-        abc = pyabc.ABCSMC(Simulator(target), prior(keys), Distance(target, str(c.distance)),
+        abc = pyabc.ABCSMC(Simulator(target), abc_prior(keys, space), Distance(target, str(c.distance)),
                            population_size=int(c.particles), sampler=sampler, transitions=kernel(),
                            eps=pyabc.MedianEpsilon())
     db = outdir / "calibration.db"
@@ -846,13 +847,13 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         populations["effective_sample_size"] = [effective_sample_size(population_weights(history, int(t),
                                                                                           probabilities))
                                                 for t in populations["t"]]
-        posterior = mixture_posterior(history, structures, keys, priors, probabilities, space_of(c))
+        posterior = mixture_posterior(history, structures, keys, priors, probabilities, space)
         weights = posterior["weight"].to_numpy()
     else:
         populations["effective_sample_size"] = [effective_sample_size(history.get_distribution(m=0, t=int(t))[1])
                                                 for t in populations["t"]]
         frame, weights = history.get_distribution(m=0, t=history.max_t)
-        posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors, space_of(c)), strict=True)))
+        posterior = pd.DataFrame(dict(zip(keys, values_of(keys, frame, priors, space), strict=True)))
         posterior["weight"] = weights
         distances = history.get_weighted_distances(t=history.max_t)
         posterior["distance"] = distances["distance"].to_numpy()
@@ -880,7 +881,7 @@ def run_calibration(cells: Cells, experiment: Any, outdir: Path, *, seed: int, f
         labels = [""] * len(draws)
         params = [with_values(base, {k: posterior[k].iloc[d] for k in keys}) for d in draws]
     full = prepare_target(cells, keys, str(c.fit_end), patterns, int(c.replications), full=True, priors=priors,
-                          pool=pool, space=space_of(c))
+                          pool=pool, space=space)
     # with a world pool, draw k is replayed (and its verdicts found) in draw k mod W of it
     worlds = [k % len(pool) for k in range(len(params))] if pool else None
     end = str(cells.history.horizon.end)
