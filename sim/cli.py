@@ -50,6 +50,7 @@ from sim.store import LOCK_FILE, POINTS, DirectoryError, DirectoryLock, existing
 
 if TYPE_CHECKING:
     from sim.experiment import Cell
+    from sim.headline_process import HeadlineProcess
 
 GROUPS = ("world", "model", "scenario", "experiment")
 
@@ -284,6 +285,37 @@ def run(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     outdir = Path(hc.runtime.output_dir)
     overrides = list(hc.overrides.task)
+    outputs = headline_process(cfg, hc)
+    try:
+        run_experiment(cfg, hc, outdir, overrides, outputs)
+    finally:
+        if outputs is not None:  # a headline run closed it; anything else stops it here (no-op if closed)
+            outputs.stop()
+
+
+def headline_process(cfg: DictConfig, hc: HydraConfig) -> HeadlineProcess | None:
+    """For a headline run (``experiment.design=pair``, not a job of a multirun), its statistics and
+    figures process (:mod:`sim.headline_process`), started now: it imports ``scipy.stats`` and
+    matplotlib on the second core while this process validates and simulates. pandas is imported
+    first, here, so that the process has it (this process needs it next anyway). None otherwise."""
+    if str(cfg.experiment.design) != "pair" or hc.mode != RunMode.RUN:
+        return None
+    import pandas  # noqa: F401
+
+    from sim.headline_process import HeadlineProcess
+
+    # What is alive now (Hydra's configs, the libraries) moves to the collector's permanent
+    # generation, as Python's gc.freeze documentation advises before a fork: neither this process's
+    # collections nor the children's walk it again (about 0.1 s of a headline run's statistics and
+    # figures), and the children do not copy its pages by touching their reference counts.
+    gc.freeze()
+
+    return HeadlineProcess()
+
+
+def run_experiment(cfg: DictConfig, hc: HydraConfig, outdir: Path, overrides: list[str],
+                   outputs: HeadlineProcess | None) -> None:
+    """:func:`run`'s work: validate, then run the paired test, a sweep, a calibration or a job."""
     try:
         how, pair = validated(cfg, hc)
         overrides, multirun = how.overrides, how.multirun
@@ -313,7 +345,7 @@ def run(cfg: DictConfig) -> None:
     if multirun:  # a rerun of a saved job writes its point into this run's directory
         run_job(cfg, hc, cells, overrides, Path(str(hc.sweep.dir)) if hc.mode == RunMode.MULTIRUN else outdir)
     elif design == "pair":
-        run_pair(cfg, cells, outdir, progress=long)
+        run_pair(cfg, cells, outdir, progress=long, outputs=outputs)
     elif design == "calibrate":
         run_calibrate(cfg, hc, how, pair, outdir)
     else:
@@ -338,26 +370,29 @@ def validated(cfg: DictConfig, hc: Any) -> tuple[Invocation, Pair]:
     return how, pair
 
 
-def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool = False) -> None:
+def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool = False,
+             outputs: HeadlineProcess | None = None) -> None:
     """The headline paired test (or one scenario): tables, summary, figures and provenance.
 
-    The run's time is split into stages (:class:`Stages`), recorded in ``provenance.json``
-    (``stages``, seconds) and printed in one line at the end, before what H1 and H2 found.
-    ``progress``: a long run also says when each stage after the simulation starts (the
-    simulation has its bar on a terminal).
+    The summary and the figures are made by ``outputs`` (:class:`sim.headline_process.HeadlineProcess`:
+    a process of their own, started before the cells were validated; one is started here if not
+    given) while a thread of this process writes the tables. The run's time is split into stages
+    (:class:`Stages`), recorded in ``provenance.json`` (``stages``, seconds) and printed in one line
+    at the end, before what H1 and H2 found. ``progress``: a long run also says when each stage
+    after the simulation starts (the simulation has its bar on a terminal).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     import pandas as pd
 
     from sim.experiment import provenance, run_cell, write_outcome, write_tables
-    from sim.figure_process import HEADLINE_FIGURES, FigureProcess
+    from sim.headline_process import HeadlineProcess, Statistics
     from sim.store import staged
 
     stages = Stages.since_start()
     try:
-        # the writer thread is started after the figure process (forked from a process without threads)
-        with sigterm_as_interrupt(), staged(outdir) as stage, FigureProcess() as drawing, \
+        # the writer thread is started after the process (forked from a process without threads)
+        with sigterm_as_interrupt(), staged(outdir) as stage, outputs or HeadlineProcess() as made, \
                 ThreadPoolExecutor(1, thread_name_prefix="tables") as writer:
             stages.mark("compose")  # Hydra's composition and the cells' validation, up to here
             results = []
@@ -374,29 +409,22 @@ def run_pair(cfg: DictConfig, cells: list[Cell], outdir: Path, *, progress: bool
             tables = writer.submit(write_tables, stage, results)  # while the statistics are computed
             table = pd.concat([r.table for r in results], ignore_index=True)
             network = pd.concat([r.network for r in results], ignore_index=True)
-            # the figures that need no statistics are drawn (in a second process) while they are computed
-            later = ("entente_strength",) if len(cells) == 2 else ()
-            drawing.draw(stage, [s for s in HEADLINE_FIGURES if s not in later], table, network)
-            summary = md = None
-            if len(cells) == 2:
-                from sim.analysis import summarise, summary_markdown
-
-                summary = summarise(table, cells[0].scenario, cells[1].scenario, seed=int(cfg.seed),
-                                    direction=outreach_direction(cells[0].config, cells[1].config),
-                                    min_relative_effect=float(cfg.min_relative_effect))
-                md = summary_markdown(summary, int(cfg.replications))
-                drawing.draw(stage, later, table, summary=summary)
+            statistics = None if len(cells) != 2 else Statistics(
+                cells[0].scenario, cells[1].scenario, seed=int(cfg.seed),
+                direction=outreach_direction(cells[0].config, cells[1].config),
+                min_relative_effect=float(cfg.min_relative_effect), replications=int(cfg.replications))
+            made.start(stage, table, network, statistics)
+            record = provenance(cells, results)  # while the summary is computed
+            summary, md = made.summary()
             stages.mark("statistics")
             if progress:
                 print(f"statistics in {stages.seconds['statistics']:.1f} s; tables and figures next", flush=True)
-            record = provenance(cells, results)
             tables.result()
             write_outcome(stage, results, summary, md, record)
             stages.mark("tables")  # what the run waited for its tables after the statistics, and the rest
-            figures = sorted(drawing.paths(), key=lambda p: HEADLINE_FIGURES.index(p.stem))
+            figures = made.paths()
             stages.mark("figures")  # what the run waited for its figures after its tables
-            record["figures"] = {"process": drawing.how,
-                                 "drawing_seconds": round(drawing.seconds(), 3)}
+            record["figures"] = {"process": made.how, "drawing_seconds": round(made.seconds(), 3)}
             # again with the stages and the figures; staged() publishes the results table last, as the completion mark
             write_provenance(stage, record | {"stages": stages.seconds})
     except BaseException as e:

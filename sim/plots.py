@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from sim.analysis import HYPOTHESES, number, paired_bands, roles, time_bands
-from sim.figure_process import HEADLINE_FIGURES
+from sim.headline_process import HEADLINE_FIGURES
 from sim.levers import LEVER_LABELS, SANCTIONS
 from sim.patterns import score_table
 

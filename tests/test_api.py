@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 # discovery, the names of a run's figures, and the configs' schema and designs that the sensitivity analysis
 # needs. No engine, no Mesa.
 READERS = {"sim", "sim.report", "sim.store", "sim.analysis", "sim.plots", "sim.design", "sim.config", "sim.levers",
-           "sim.patterns", "sim.validate", "sim.discovery", "sim.calibrated", "sim.figure_process"}
+           "sim.patterns", "sim.validate", "sim.discovery", "sim.calibrated", "sim.headline_process"}
 
 
 @pytest.mark.parametrize("reader", ["sim.report", "sim.validate"])
