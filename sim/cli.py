@@ -300,6 +300,11 @@ def headline_process(cfg: DictConfig, hc: HydraConfig) -> HeadlineProcess | None
     first, here, so that the process has it (this process needs it next anyway). None otherwise."""
     if str(cfg.experiment.design) != "pair" or hc.mode != RunMode.RUN:
         return None
+    try:
+        if invocation(hc).multirun:  # a rerun of a saved multirun job: run_job, no figures
+            return None
+    except (ConfigError, FileNotFoundError, ValueError):  # the validation says it next, in one message
+        return None
     import pandas  # noqa: F401
 
     from sim.headline_process import HeadlineProcess
@@ -307,7 +312,7 @@ def headline_process(cfg: DictConfig, hc: HydraConfig) -> HeadlineProcess | None
     # What is alive now (Hydra's configs, the libraries) moves to the collector's permanent
     # generation, as Python's gc.freeze documentation advises before a fork: neither this process's
     # collections nor the children's walk it again (about 0.1 s of a headline run's statistics and
-    # figures), and the children do not copy its pages by touching their reference counts.
+    # figures), and the children's collections do not write to its pages (their reference counts still do).
     gc.freeze()
 
     return HeadlineProcess()

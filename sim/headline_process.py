@@ -201,18 +201,46 @@ def _start_method() -> str:
 
 
 def _fork_pool(initializer: Any, initargs: tuple, method: str | None = None) -> ProcessPoolExecutor:
-    """A one-process pool, its process started now (by ``method``, default :func:`_start_method`)."""
+    """A one-process pool, its process started now (by ``method``, default :func:`_start_method`).
+    A Ctrl-C pressed meanwhile (delivered as the start ends) kills the process before it is raised."""
     from sim.processes import starting_workers
 
-    with starting_workers(), warnings.catch_warnings():
-        # CPython 3.12+ warns at a fork beside any other OS thread; here those are OpenBLAS's idle
-        # workers (no BLAS call runs during the fork, and OpenBLAS re-initialises its pool in the
-        # child through its own pthread_atfork handlers), not threads holding the run's locks.
-        warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method or _start_method()),
-                                   initializer=initializer, initargs=initargs)
-        pool.submit(_nothing)  # with fork, the pool forks its process here, before its own thread starts
+    pool = None
+    try:
+        with starting_workers(), warnings.catch_warnings():
+            # CPython 3.12+ warns at a fork beside any other OS thread; here those are OpenBLAS's idle
+            # workers (no BLAS call runs during the fork, and OpenBLAS re-initialises its pool in the
+            # child through its own pthread_atfork handlers), not threads holding the run's locks.
+            warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method or _start_method()),
+                                       initializer=initializer, initargs=initargs)
+            pool.submit(_nothing)  # with fork, the pool forks its process here, before its own thread starts
+    except BaseException:
+        if pool is not None:
+            _kill(pool)
+        raise
     return pool
+
+
+def _kill(pool: ProcessPoolExecutor, helper: int | None = None) -> None:
+    """Kill a pool's process (and ``helper``, a pid), shut the pool down and wait until they are gone."""
+    processes = list(getattr(pool, "_processes", {}).values())  # the stdlib has no public kill before 3.14
+    for pid in [p.pid for p in processes if p.is_alive()] + ([helper] if helper else []):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    pool.shutdown(wait=True, cancel_futures=True)
+    for process in processes:
+        process.join()
+    if helper:
+        _wait_gone(helper)
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent pid of process ``pid`` (Linux: /proc), or None where that is not known."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class HeadlineProcess:
@@ -312,22 +340,23 @@ class HeadlineProcess:
         return here()
 
     def stop(self) -> None:
-        """End the process and its helper now, without their pending work, and wait until both are gone."""
-        pool = self._pool
-        if pool is None:
-            return
-        self._pool = None
-        helper = self._pid.result() if self._pid is not None and self._pid.done() and \
-            self._pid.exception() is None else None
-        processes = list(getattr(pool, "_processes", {}).values())  # the stdlib has no public kill before 3.14
-        for pid in [p.pid for p in processes if p.is_alive()] + ([helper] if helper else []):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        pool.shutdown(wait=True, cancel_futures=True)
-        for process in processes:
-            process.join()
-        if helper:
-            _wait_gone(helper)
+        """End the process and its helper now, without their pending work, and wait until both are gone
+        (the helper: where the process had reported it; one it forks after this dies with it)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            _kill(pool, self._live_helper(pool))
+
+    def _live_helper(self, pool: ProcessPoolExecutor) -> int | None:
+        """The helper's pid while it is still the process's child (a pid reused by another program
+        after the helper died is not), or None."""
+        if self._pid is None or not self._pid.done() or self._pid.cancelled() or self._pid.exception() is not None:
+            return None
+        helper = self._pid.result()
+        process = next(iter(getattr(pool, "_processes", {}).values()), None)
+        if helper is None or process is None or not process.is_alive():
+            return None  # the helper died with the process (Linux: PR_SET_PDEATHSIG; elsewhere within 0.5 s)
+        parent = _parent_of(helper)
+        return helper if parent == process.pid or (parent is None and not Path("/proc").exists()) else None
 
     def close(self) -> None:
         """Shut the processes down after their work (:meth:`paths` first, to see their errors)."""

@@ -167,7 +167,8 @@ def staged(directory: Path, *, replace: bool = False) -> Iterator[Path]:
     :class:`WriteError` says why when it cannot be written: :func:`unwritable`; stale staging
     directories of dead writers on this host are removed first). When the block ends
     without error, every file staged is moved into ``directory`` (renames in one file system),
-    ``results.parquet`` last, as the completion mark; without ``replace`` a name ``directory``
+    ``results.parquet`` last, as the completion mark (an :func:`atomic_write` temporary a killed
+    writer left behind is not moved); without ``replace`` a name ``directory``
     already holds is refused (FileExistsError) before anything moves. When the block fails, the
     staging directory is removed, and ``directory`` too if this made it and it is left empty. A
     killed process leaves only the hidden staging directory: :func:`incomplete` recognises it.
@@ -186,7 +187,9 @@ def staged(directory: Path, *, replace: bool = False) -> Iterator[Path]:
     try:
         stage.mkdir()
         yield stage
-        names = sorted((p.name for p in stage.iterdir()), key=lambda n: (n == "results.parquet", n))
+        # an atomic write's temporary still here was abandoned by a killed writer (a figure process): not a result
+        names = sorted((p.name for p in stage.iterdir() if not _abandoned_write(p.name)),
+                       key=lambda n: (n == "results.parquet", n))
         if not replace and (taken := [n for n in names if (directory / n).exists()]):
             raise FileExistsError(f"{directory} already holds {', '.join(taken)}; refusing to overwrite")
         for name in names:
@@ -208,6 +211,12 @@ def incomplete(directory: Path) -> list[Path]:
     """The staging directories (:func:`staged`) a run, report or validation left in ``directory``: a
     process killed before it published its result."""
     return sorted(directory.glob(f".tmp-{STAGE}-*")) if directory.is_dir() else []
+
+
+def _abandoned_write(name: str) -> bool:
+    """Whether ``name`` is an :func:`atomic_write` temporary (``.<name>.tmp-<pid>``)."""
+    head, _, pid = name.rpartition(".tmp-")
+    return name.startswith(".") and bool(head) and pid.isdigit()
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -117,6 +119,23 @@ def test_the_process_draws_what_its_dead_helper_did_not(tmp_path, tables) -> Non
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(FIGURES)
 
 
+def test_stop_after_the_process_died_kills_no_pid_its_helper_had(tmp_path, tables, monkeypatch) -> None:
+    made = HeadlineProcess()
+    helper = made._pid.result(timeout=60)
+    (process,) = made._pool._processes.values()
+    os.kill(process.pid, signal.SIGKILL)
+    process.join()
+    deadline = time.monotonic() + 5
+    while _alive(helper) and time.monotonic() < deadline:  # it dies with the process (PR_SET_PDEATHSIG)
+        time.sleep(0.01)
+    assert not _alive(helper)
+    killed: list[int] = []
+    real_kill = os.kill
+    monkeypatch.setattr("sim.headline_process.os.kill", lambda pid, sig: (killed.append(pid), real_kill(pid, sig)))
+    made.stop()  # the helper's pid may belong to another program by now: not signalled
+    assert helper not in killed
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -151,6 +170,30 @@ def test_a_headline_run_leaves_the_statistics_and_matplotlib_to_its_process(tmp_
     assert sorted(f.stem for f in out.glob("*.png")) == sorted(HEADLINE_FIGURES)
     assert json.loads((out / "provenance.json").read_text())["figures"]["process"] == "fork"  # no threads in sim-run
     assert json.loads((out / "summary.json").read_text())["h1"]["verdict"]
+
+
+COUNTED = ("import sys\nimport sim.headline_process as h\ninit = h.HeadlineProcess.__init__\n"
+           "def counted(self, *a, **k):\n    print('STARTED', flush=True)\n    init(self, *a, **k)\n"
+           "h.HeadlineProcess.__init__ = counted\nsys.argv = ['sim-run', *{args!r}]\nfrom sim.cli import main\nmain()")
+
+
+def _started(tmp_path: Path, *args: str) -> int:
+    """How many headline processes ``sim-run args`` starts (it must succeed)."""
+    p = subprocess.run([sys.executable, "-c", COUNTED.format(args=list(args))], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines().count("STARTED")
+
+
+def test_only_a_headline_run_starts_the_process(tmp_path) -> None:
+    sweep = tmp_path / "multirun"
+    assert _started(tmp_path, "-m", "policy.outreach=0.5", "replications=2", f"hydra.sweep.dir={sweep}") == 0
+    # a saved multirun job run again from its own config is a job (run_job): no figures, no process
+    assert _started(tmp_path, "--config-path", str(sweep / "0" / ".hydra"), "--config-name", "config",
+                    f"hydra.run.dir={tmp_path / 'job'}") == 0
+    assert _started(tmp_path, "replications=2", f"hydra.run.dir={tmp_path / 'run'}") == 1
+    assert _started(tmp_path, "experiment=outreach_sweep", "replications=2", "experiment.workers=1",
+                    f"hydra.run.dir={tmp_path / 'sweep'}") == 0
 
 
 def test_headline_figures_draws_only_what_is_asked(tables) -> None:

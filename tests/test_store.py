@@ -13,6 +13,7 @@ from sim import store
 from sim.store import (
     DamagedFileError,
     WriteError,
+    atomic_write,
     incomplete,
     read_json,
     read_parquet,
@@ -38,6 +39,15 @@ def test_a_staged_result_is_published_whole_with_the_results_table_last(tmp_path
     assert moved == ["network.parquet", "summary.json", "results.parquet"]
     assert sorted(p.name for p in out.iterdir()) == ["network.parquet", "results.parquet", "summary.json"]
     assert (out / "summary.json").read_text() == "summary.json" and not incomplete(out)
+
+
+def test_a_temporary_a_killed_writer_left_in_the_stage_is_not_published(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with staged(out) as stage:
+        (stage / "results.parquet").write_text("done")
+        (stage / ".sunni_leverage.png.tmp-21246").write_text("half a PNG")  # its writer killed mid-save
+        atomic_write(stage / ".hidden.tmp-x", lambda p: p.write_text("a finished file with such a name"))
+    assert sorted(p.name for p in out.iterdir()) == [".hidden.tmp-x", "results.parquet"]
 
 
 def test_a_failed_result_leaves_nothing_and_a_published_one_is_never_overwritten(tmp_path: Path) -> None:
