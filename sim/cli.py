@@ -288,6 +288,10 @@ def run(cfg: DictConfig) -> None:
     outputs = headline_process(cfg, hc)
     try:
         run_experiment(cfg, hc, outdir, overrides, outputs)
+    except Exception as e:  # an interruption a library made into its own error is one (Hydra would log the error)
+        if (interrupt := interrupt_in(e)) is not None:
+            raise interrupt from None
+        raise
     finally:
         if outputs is not None:  # a headline run closed it; anything else stops it here (no-op if closed)
             outputs.stop()
@@ -717,24 +721,49 @@ def main() -> None:
     refuse_out_of_range(sys.argv[1:])
     asked = _FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    terminated: list[int] = []
     try:
-        with composing_once(CONFIG_DIR):  # Hydra reads hydra.mode without composing the config twice
+        # SIGTERM stops a run as Ctrl-C does from the start (a scheduler's kill during the composition or
+        # the validation); Hydra reads hydra.mode without composing the config twice
+        with sigterm_as_interrupt(terminated), composing_once(CONFIG_DIR):
             run()
     except (Exception, KeyboardInterrupt) as e:  # a run's own interruption exits in run_pair or run_sweep
         if asked:
             raise
         if _RUN_DIR is not None:
             abandon(_RUN_DIR)
-        if isinstance(e, KeyboardInterrupt):
-            print("interrupted (SIGINT): sim-run stopped; what it had not finished writing was removed",
-                  file=sys.stderr)
-            sys.exit(130)
+        if (signum := interruption(e, terminated)) is not None:
+            print(f"interrupted ({signal.Signals(signum).name}): sim-run stopped; what it had not finished writing "
+                  "was removed", file=sys.stderr)
+            sys.exit(128 + signum)
         message, code = failure(e)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(code)
     finally:
         if not asked:
             os.environ.pop("HYDRA_FULL_ERROR", None)
+
+
+def interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
+    """The interruption (Ctrl-C, or SIGTERM as :class:`sim.processes.Terminated`) that ``error`` is or
+    arose from (OmegaConf, interrupted in the middle of a merge, raises an AttributeError of its own
+    from it), or None."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def interruption(error: BaseException, terminated: list[int]) -> int | None:
+    """The signal that stopped a run, or None: that of the interruption in ``error`` (:func:`interrupt_in`),
+    else a SIGTERM seen (``terminated``) that a library made into another exception."""
+    if (interrupt := interrupt_in(error)) is not None:
+        return int(getattr(interrupt, "signum", signal.SIGINT))
+    return int(terminated[0]) if terminated else None
 
 
 # What Hydra and OmegaConf add to a message for debugging: the config search path, key metadata.

@@ -138,3 +138,38 @@ def test_the_reversed_pair_reverses_the_expected_signs(sim_run, tmp_path: Path) 
 
 
 # Bad input on the command line and in world and scenario files: tests/test_reliability.py (docs/RELIABILITY.md).
+
+
+INTERRUPTED = """import os, signal, sys
+import sim.cli as cli
+real = cli.validated
+def validated(cfg, hc):
+    if {how!r} == 'chained':  # what OmegaConf makes of a Ctrl-C in the middle of a merge
+        try:
+            raise KeyboardInterrupt
+        finally:
+            None.attribute
+    os.kill(os.getpid(), signal.{how})  # as a scheduler or a terminal would, while the run validates its cells
+    return real(cfg, hc)
+cli.validated = validated
+sys.argv = ['sim-run', 'hydra.run.dir={out}', 'replications=2']
+cli.main()
+"""
+
+
+@pytest.mark.parametrize(("how", "code", "name"), [("SIGTERM", 143, "SIGTERM"), ("SIGINT", 130, "SIGINT"),
+                                                   ("chained", 130, "SIGINT")])
+def test_a_run_interrupted_while_it_validates_ends_in_one_line_and_leaves_nothing(tmp_path: Path, how: str,
+                                                                                  code: int, name: str) -> None:
+    import subprocess
+    import sys
+
+    from process_support import default_sigint
+
+    out = tmp_path / "out"
+    p = subprocess.run([sys.executable, "-c", INTERRUPTED.format(how=how, out=out)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300, preexec_fn=default_sigint)
+    assert p.returncode == code, p.stderr
+    assert p.stderr.strip().splitlines() == [
+        f"interrupted ({name}): sim-run stopped; what it had not finished writing was removed"]
+    assert not out.exists()  # Hydra's .hydra/ removed with the directory it made

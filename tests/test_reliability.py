@@ -363,6 +363,8 @@ RECOVERED = (
     "multirun-resume-names-skipped",
     "sweep-two-at-once",
     "sweep-into-a-directory-in-use",
+    "run-interrupted-while-validating",
+    "run-figure-writer-killed",
 )
 
 
