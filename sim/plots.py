@@ -118,12 +118,19 @@ def plot_entente(table: pd.DataFrame, summary: dict | None = None) -> Figure:
         ax2.legend(loc="lower left", fontsize=8)
         ci = "no interval (< 5 replications)" if h["ci_low"] is None else (
             f"BCa [{h['ci_low']:+.4f}, {h['ci_high']:+.4f}]")
-        ax2.text(0.99, 0.97, f"H1 (dilution) at {summary['horizon']}: {h['effect']:+.4f}{rel}, {ci},\n"
-                 f"sign-flip p = {h['p_value']:.2g}: {h['verdict']}",
-                 transform=ax2.transAxes, ha="right", va="top", fontsize=8,
-                 bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
+        # the verdict as the panel's title: inside the axes it covered the curve wherever the effect plateaus
+        ax2.set_title(f"H1 (dilution) at {summary['horizon']}: {h['effect']:+.4f}{rel}, {ci}, "
+                      f"sign-flip p = {h['p_value']:.2g}: {h['verdict']}", fontsize=9)
         ax.set_xlabel("")
     return fig
+
+
+def _legend_above(ax: Axes, headroom: float = 0.35) -> None:
+    """The legend in the upper left, over headroom added above the lines (inside the data range a
+    legend covered a line wherever the levels put it: they differ by world and scenario)."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + headroom * (high - low))
+    ax.legend(loc="upper left", fontsize=8)
 
 
 def plot_leverage(table: pd.DataFrame) -> Figure:
@@ -137,7 +144,7 @@ def plot_leverage(table: pd.DataFrame) -> Figure:
                  f"{LEVERAGE_DEFINITION}", fontsize=10)
     left.set_ylabel(f"total leverage over the dyad\n({LEVERAGE_UNIT})", fontsize=8)
     left.set_title(f"Sum over {', '.join(targets)}", fontsize=10)
-    left.legend(loc="upper left", fontsize=8)
+    _legend_above(left)
     last = table["scenario"].unique()[-1]
     sub = table[table["scenario"] == last]
     columns = [c for c in table.columns if c.startswith("leverage_") and "_over_" not in c]
@@ -153,7 +160,7 @@ def plot_leverage(table: pd.DataFrame) -> Figure:
     _date_axis(right)
     right.set_ylabel(f"leverage over the dyad\n({LEVERAGE_UNIT})", fontsize=8)
     right.set_title(f"Each target, scenario {last}", fontsize=10)
-    right.legend(loc="center right", fontsize=8)
+    _legend_above(right)
     return fig
 
 

@@ -202,3 +202,22 @@ def test_headline_figures_draws_only_what_is_asked(tables) -> None:
     assert list(headline_figures(table, None)) == ["entente_strength", "sunni_leverage", "portfolio"]
     with pytest.raises(ValueError, match="headline figures are entente_strength"):
         headline_figures(table, network, only=["portfolios"])
+
+
+def test_no_legend_or_verdict_lies_over_the_lines_of_the_entente_and_leverage_figures(tables) -> None:
+    import numpy as np
+
+    from sim.analysis import summarise
+
+    table, network = tables
+    summary = summarise(table, "baseline", "sunni_outreach")
+    figures = headline_figures(table, network, summary, only=["entente_strength", "sunni_leverage"])
+    lower = figures["entente_strength"].axes[1]
+    assert lower.get_title().startswith("H1 (dilution) at 2025-12") and not lower.texts  # a title, not a box
+    leverage = figures["sunni_leverage"]
+    leverage.draw_without_rendering()
+    for ax in leverage.axes:
+        tops = [ax.transData.transform(line.get_xydata())[:, 1].max() for line in ax.lines if len(line.get_xydata())]
+        tops += [c.get_datalim(ax.transData).transformed(ax.transData).y1 for c in ax.collections
+                 if np.isfinite(c.get_datalim(ax.transData).y1)]
+        assert ax.get_legend().get_window_extent().y0 > max(tops), ax.get_title()
