@@ -108,14 +108,6 @@ def draw(outdir: Path, stems: Sequence[str], table: Any, network: Any, summary: 
     return paths, time.perf_counter() - began
 
 
-def make_all(work: Work) -> tuple[dict | None, str | None, list[Path], float]:
-    """Everything in this process, one after the other: the summary, its text, every figure's path
-    (in :data:`HEADLINE_FIGURES`' order) and the drawing seconds."""
-    summary, md = summarise(work.statistics, work.table)
-    paths, seconds = draw(work.outdir, HEADLINE_FIGURES, work.table, work.network, summary)
-    return summary, md, paths, seconds
-
-
 # --- in the process -------------------------------------------------------------------------------
 
 _helper: ProcessPoolExecutor | None = None  # the process's own helper, forked once its imports are done
@@ -235,12 +227,19 @@ def _kill(pool: ProcessPoolExecutor, helper: int | None = None) -> None:
         _wait_gone(helper)
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, parent pid, ...), or None
+    where they cannot be read (no /proc off Linux, or the process is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _parent_of(pid: int) -> int | None:
     """The parent pid of process ``pid`` (Linux: /proc), or None where that is not known."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    fields = _stat(pid)
+    return int(fields[1]) if fields else None
 
 
 class HeadlineProcess:
@@ -383,9 +382,6 @@ def _wait_gone(pid: int, timeout: float = 5.0) -> None:
             os.kill(pid, 0)
         except ProcessLookupError:
             return
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                return
-        except (OSError, IndexError):  # no /proc (macOS), or gone meanwhile
-            pass
+        if (fields := _stat(pid)) is not None and fields[0] == "Z":
+            return
         time.sleep(0.01)
