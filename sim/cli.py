@@ -748,14 +748,17 @@ def interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
     """The interruption (Ctrl-C, or SIGTERM as :class:`sim.processes.Terminated`) that ``error`` is or
     arose from (OmegaConf, interrupted in the middle of a merge, raises an AttributeError of its own
     from it), or None."""
-    seen: set[int] = set()
+    return next((e for e in causes(error) if isinstance(e, KeyboardInterrupt)), None)
+
+
+def causes(error: BaseException) -> list[BaseException]:
+    """``error`` and what it was raised from or during (``__cause__``, else ``__context__``), in turn."""
+    chain: list[BaseException] = []
     cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt):
-            return cause
-        seen.add(id(cause))
+    while cause is not None and cause not in chain:
+        chain.append(cause)
         cause = cause.__cause__ or cause.__context__
-    return None
+    return chain
 
 
 def interruption(error: BaseException, terminated: list[int]) -> int | None:
@@ -799,11 +802,7 @@ def failure(error: Exception) -> tuple[str, int]:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    chain, cause = [], error
-    while cause is not None and cause not in chain:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    for e in chain:
+    for e in causes(error):
         if isinstance(e, yaml.MarkedYAMLError) and e.problem_mark is not None:
             mark = e.problem_mark
             context = e.context or ""
